@@ -1,0 +1,2 @@
+# gen_dict.awk - STUB, replaced by the dictionary work.
+BEGIN { print "#include \"pacs_dict_priv.h\""; print "const pacs_dict_entry pacs_dict__exact[] = {{0}};"; print "const unsigned pacs_dict__exact_count = 0;"; print "const pacs_dict_entry pacs_dict__ranges[] = {{0}};"; print "const unsigned pacs_dict__ranges_count = 0;"; print "const pacs_dict_private pacs_dict__private[] = {{0}};"; print "const unsigned pacs_dict__private_count = 0;"; exit }

@@ -1,0 +1,2 @@
+#!/bin/sh
+exec ./tests/fuzz_read_replay

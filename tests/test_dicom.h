@@ -1,0 +1,4 @@
+/* test_dicom.h - STUB */
+#ifndef TEST_DICOM_H
+#define TEST_DICOM_H
+#endif

@@ -1,0 +1,48 @@
+/* arca.c - the `arca` command-line tool: dispatches `arca <command>`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arca_cmd.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+struct arca_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct arca_command commands[] = {
+	{ "dump", arca_cmd_dump, "print DICOM files (dcmdump-like listing or DICOM JSON)" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: arca <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`arca <command> --help` describes a command; see also arca(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return ARCA_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return ARCA_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("arca %s\n", PACKAGE_VERSION);
+		return ARCA_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "arca: unknown command '%s'; run `arca --help` for the list\n", argv[1]);
+	return ARCA_EXIT_USAGE;
+}

@@ -1,0 +1,14 @@
+/* arca_cmd.h - the subcommands of the `arca` tool.  Each returns the exit
+ * status: 0 success, 1 the thing checked is wrong, 2 bad usage or input. */
+#ifndef ARCA_CMD_H
+#define ARCA_CMD_H
+
+enum arca_exit {
+	ARCA_EXIT_OK = 0,
+	ARCA_EXIT_FAULT = 1,
+	ARCA_EXIT_USAGE = 2,
+};
+
+int arca_cmd_dump(int argc, char **argv);
+
+#endif
