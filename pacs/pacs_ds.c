@@ -43,6 +43,8 @@ pacs_elem *pacs_ds__append(pacs_ds *ds, uint32_t tag, pacs_vr vr)
 
 	if (ds_reserve(ds, ds->n + 1) < 0)
 		return NULL;
+	if (ds->n > 0 && ds->elems[ds->n - 1].tag >= tag)
+		ds->unsorted = true;
 	e = &ds->elems[ds->n++];
 	memset(e, 0, sizeof(*e));
 	e->tag = tag;
@@ -228,7 +230,7 @@ static uint32_t ds_locate(const pacs_ds *ds, uint32_t tag, bool *found)
 			hi = mid;
 	}
 	*found = lo < ds->n && ds->elems[lo].tag == tag;
-	if (!*found) {
+	if (!*found && ds->unsorted) {
 		for (uint32_t i = 0; i < ds->n; i++) {
 			if (ds->elems[i].tag == tag) {
 				*found = true;

@@ -48,6 +48,7 @@ struct pacs_ds {
 	pacs_ds *parent;
 	uint32_t item_length;
 	uint64_t offset;
+	bool unsorted; /* an element was appended out of tag order */
 };
 
 /* Appends an element at the end (the reader keeps stream order); returns
