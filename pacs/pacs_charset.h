@@ -7,7 +7,18 @@
  * and GBK are supported.  For PN values each component group (split on
  * '=') starts again in the first character set, as PS3.5 6.1.2.5.3 says,
  * and for all multi-valued text each value (split on '\') does too.
- * Conversion goes through glibc iconv. */
+ * Conversion goes through glibc iconv.
+ *
+ * Leniency (values from real archives): bytes above 0x7F where no G1 set
+ * is designated (default repertoire, or ISO 2022 with value 1 empty) read
+ * as ISO 8859-1; term spellings such as "ISO-IR 100", "ISO_IR100",
+ * "iso_ir 100" and the aliases "ISO-8859-n", "UTF-8" are accepted; a
+ * multi-byte ISO 2022 term as value 1 (e.g. "ISO 2022 IR 87" alone) means
+ * ISO-IR 6 as the initial set; ESC ( B, ESC ( J and ESC ) I are honoured
+ * in any ISO 2022 value.  Encoding is strict: only listed sets are used.
+ *
+ * A pacs_charset is immutable once opened, so one may be shared by
+ * threads; each conversion opens the iconv descriptors it needs. */
 #ifndef PACS_CHARSET_H
 #define PACS_CHARSET_H
 
@@ -20,19 +31,25 @@ typedef struct pacs_charset pacs_charset;
 
 /* Parses a raw (0008,0005) value (backslash-separated defined terms, may
  * be NULL/empty for the default repertoire).  *out is the caller's
- * (pacs_charset_free).  ARCA_EUNSUPPORTED names an unknown term. */
+ * (pacs_charset_free).  ARCA_EUNSUPPORTED names an unknown term (and a
+ * Table C.12-5 term after value 1); ARCA_ELIMIT above 16 values. */
 int pacs_charset_open(pacs_charset **out, const uint8_t *value, size_t len);
 void pacs_charset_free(pacs_charset *cs);
 
 /* Decodes a raw value of the given VR to UTF-8.  *out is the caller's
  * (free()), NUL-terminated, *out_len excludes the NUL.  Bytes that cannot be
- * decoded fail with ARCA_ECHARSET naming the offset. */
+ * decoded fail with ARCA_ECHARSET naming the offset.  The VR decides the
+ * delimiters that reset ISO 2022 state: '\' except for LT ST UT UR, '^'
+ * and '=' for PN, control characters always. */
 int pacs_charset_to_utf8(const pacs_charset *cs, pacs_vr vr, const uint8_t *in, size_t len,
 			 char **out, size_t *out_len);
 
 /* Encodes UTF-8 text into this character set (with the escape sequences
  * ISO 2022 needs, returning to the initial set at each value and PN
- * component delimiter).  ARCA_ECHARSET when a character has no encoding. */
+ * component delimiter).  ARCA_ECHARSET when a character has no encoding
+ * (naming it and its offset) or the input is not valid UTF-8.  Each
+ * character goes into the first listed set (in value order) that has it.
+ * *out is the caller's (free()), NUL-terminated (not counted in *out_len). */
 int pacs_charset_from_utf8(const pacs_charset *cs, pacs_vr vr, const char *in, size_t len,
 			   uint8_t **out, size_t *out_len);
 
@@ -40,7 +57,9 @@ int pacs_charset_from_utf8(const pacs_charset *cs, pacs_vr vr, const char *in, s
  * for valid UTF-8/ASCII text). */
 int pacs_charset_is_utf8_compatible(const pacs_charset *cs);
 
-/* Borrowed: the canonical defined term of value `index` ("ISO_IR 100", ""). */
+/* Borrowed: the canonical defined term of value `index` ("ISO_IR 100", ""),
+ * NULL if index >= pacs_charset_term_count().  An absent or empty
+ * (0008,0005) counts as one empty term. */
 const char *pacs_charset_term(const pacs_charset *cs, unsigned index);
 unsigned pacs_charset_term_count(const pacs_charset *cs);
 
