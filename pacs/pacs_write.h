@@ -56,9 +56,10 @@ enum pacs_write_flag {
 	 * name, then every other held group 0002 element (Source AE Title,
 	 * private information ...) as held. */
 	PACS_WRITE_KEEP_META = 1u << 0,
-	/* Write every sequence and item with defined length (default: as held;
-	 * a data set built in memory has undefined lengths).  Defined lengths
-	 * are computed by a size pass, never taken from what was read. */
+	/* Write every sequence and item with defined length (default: as held,
+	 * but see the Implicit VR rule below; a data set built in memory has
+	 * undefined lengths).  Defined lengths are computed by a size pass,
+	 * never taken from what was read. */
 	PACS_WRITE_DEFINED_LENGTHS = 1u << 1,
 	/* Drop group length elements (gggg,0000) outside group 0002
 	 * (default: kept and recomputed for the target encoding, PS3.5 7.2). */
@@ -79,7 +80,8 @@ typedef struct pacs_write_opts {
 /* Encoding rules the writer applies (PS3.5 7.1-7.6, A.4, A.5):
  * - Values are held little endian; Explicit VR Big Endian output swaps each
  *   value by the width of its VR (pacs_vr_swap_unit; AT as two 16-bit
- *   words), and writes tags and lengths big endian.
+ *   words; OB and UN values, bytes, never), and writes tags and lengths big
+ *   endian.
  * - Explicit VR: the element's VR; pseudo VRs from the dictionary are
  *   resolved (xs by Pixel Representation, Pixel Data ox/px by Bits
  *   Allocated: OB up to 8 bits, else OW; others pacs_vr_resolve_default).
@@ -87,10 +89,14 @@ typedef struct pacs_write_opts {
  *   written with VR UN (PS3.5 6.2.2, 7.1.2); reading it back gives VR UN
  *   (Explicit VR) or the dictionary VR (Implicit VR).
  * - A sequence read as VR UN with undefined length (PS3.5 6.2.2, parsed as
- *   Implicit VR LE items; SQ flagged PACS_ELEM_IMPLICIT_VR in an explicit VR
- *   data set) is written back as UN with undefined length and Implicit VR
- *   LE items in any explicit VR syntax, and as a plain sequence in
- *   Implicit VR.
+ *   Implicit VR LE items: in a data set read in an explicit VR syntax, an
+ *   SQ flagged PACS_ELEM_IMPLICIT_VR or whose items' elements all are) is
+ *   written back as UN with undefined length and Implicit VR LE items in
+ *   any explicit VR syntax, and as a plain sequence in Implicit VR.
+ * - In Implicit VR, a sequence that the data dictionary does not name as
+ *   one (mostly private sequences of unknown creators) is written with
+ *   undefined length unless PACS_WRITE_DEFINED_LENGTHS is set: the undefined
+ *   length is all that tells a reader it is a sequence and not a UN value.
  * - Group lengths (gggg,0000) outside group 0002 are recomputed; defined
  *   sequence and item lengths are computed, never copied.
  * - Encapsulated values are written only in their own transfer syntax:
@@ -105,7 +111,9 @@ typedef struct pacs_write_opts {
 
 void pacs_write_opts_init(pacs_write_opts *opts);
 
-/* Part 10 file: preamble, "DICM", meta group, data set. */
+/* Part 10 file: preamble, "DICM", meta group, data set.  ARCA_EINVAL when
+ * the meta group would lack its Type 1 SOP Class or Instance UID (neither
+ * (0008,0016)/(0008,0018) nor a held (0002,0002)/(0002,0003)). */
 int pacs_write_part10(const pacs_ds *ds, const pacs_write_opts *opts, pacs_sink_fn sink, void *ctx);
 /* Bare data set (no preamble, no group 0002), as sent over the network. */
 int pacs_write_dataset(const pacs_ds *ds, const pacs_write_opts *opts, pacs_sink_fn sink, void *ctx);

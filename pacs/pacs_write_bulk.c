@@ -88,6 +88,8 @@ int pacs_write_bytes(pacs_write_ctx *w, const uint8_t *data, size_t len)
 
 	if (!b->active)
 		return arca_error_set(ARCA_EINVAL, "pacs_write_bytes called outside a bulk source");
+	if (len == 0)
+		return 0;
 	if (b->encapsulated) {
 		if (len > b->frag_remaining)
 			return arca_error_set(ARCA_EPROTO, "bulk source for " TAG_FMT " wrote %zu bytes where "

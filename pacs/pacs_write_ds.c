@@ -9,6 +9,7 @@
 #include "pacs_write_priv.h"
 
 #include "arca_err.h"
+#include "pacs_dict.h"
 
 typedef enum plan_kind {
 	PLAN_SKIP,         /* not written (meta group, dropped group length) */
@@ -79,15 +80,57 @@ static pacs_vr resolve_vr(const pacs_ds *ds, const pacs_elem *e)
 	}
 }
 
+/* Whether every element of every item of seq was read without an
+ * explicit VR (and there is at least one). */
+static bool items_all_implicit(const pacs_elem *seq)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; i < seq->u.seq.n; i++) {
+		const pacs_ds *item = seq->u.seq.items[i];
+		for (uint32_t k = 0; k < item->n; k++) {
+			if (!(item->elems[k].flags & PACS_ELEM_IMPLICIT_VR))
+				return false;
+			any = true;
+		}
+	}
+	return any;
+}
+
 /* A sequence that came in as VR UN with undefined length and was parsed
- * as Implicit VR Little Endian items (PS3.5 6.2.2 Note, CP-246): in an
- * explicit VR stream the reader marks it PACS_ELEM_IMPLICIT_VR because its
- * VR SQ did not come from the stream.  Writing it back as UN keeps the
- * bytes; its items stay Implicit VR LE. */
+ * as Implicit VR Little Endian items (PS3.5 6.2.2 Note, CP-246).  The
+ * reader records it as an SQ whose items' elements all carry
+ * PACS_ELEM_IMPLICIT_VR although the data set is explicit VR (or flags the
+ * SQ itself).  Writing it back as UN with Implicit VR LE items keeps the
+ * bytes; a sequence whose items are all empty cannot be recognised and is
+ * written as SQ, with the same values. */
 static bool is_un_sequence(const pacs_write_ctx *w, const pacs_elem *e, pacs_write_enc enc)
 {
-	return enc.explicit_vr && w->source_explicit && e->vr == PACS_VR_SQ &&
-	       (e->flags & PACS_ELEM_IMPLICIT_VR);
+	if (!enc.explicit_vr || !w->source_explicit || e->vr != PACS_VR_SQ)
+		return false;
+	return (e->flags & PACS_ELEM_IMPLICIT_VR) || items_all_implicit(e);
+}
+
+/* Whether a reader of Implicit VR would know tag in ds as a sequence from
+ * the data dictionary (private tags through their creator, PS3.5 7.8.1). */
+static bool dictionary_sequence(const pacs_ds *ds, uint32_t tag)
+{
+	const pacs_dict_entry *de;
+
+	if (PACS_TAG_IS_PRIVATE(tag)) {
+		const pacs_elem *creator;
+		const uint8_t *v;
+		uint32_t len;
+		if (PACS_TAG_ELEMENT(tag) < 0x1000)
+			return false;
+		creator = pacs_ds_find(ds, PACS_TAG(PACS_TAG_GROUP(tag), PACS_TAG_ELEMENT(tag) >> 8));
+		if (creator == NULL || (v = pacs_elem_value(creator, &len)) == NULL)
+			return false;
+		de = pacs_dict_lookup_private(tag, (const char *)v, len);
+	} else {
+		de = pacs_dict_lookup(tag);
+	}
+	return de != NULL && de->vr == PACS_VR_SQ;
 }
 
 static bool held_undefined(const pacs_elem *e)
@@ -124,12 +167,22 @@ static int plan_elem(const pacs_write_ctx *w, const pacs_ds *ds, const pacs_elem
 		p->vr = p->un_sequence ? PACS_VR_UN : PACS_VR_SQ;
 		/* A UN sequence keeps its undefined length: with a defined
 		 * length a reader would take its items for an opaque value. */
-		p->undefined = p->un_sequence ||
-			       (held_undefined(e) && !(flags & PACS_WRITE_DEFINED_LENGTHS));
+		if (flags & PACS_WRITE_DEFINED_LENGTHS)
+			p->undefined = p->un_sequence;
+		else
+			p->undefined = p->un_sequence || held_undefined(e) ||
+				       /* PS3.5 7.5, 6.2.2: in Implicit VR only an
+					* undefined length tells a reader without a
+					* dictionary entry that this is a sequence. */
+				       (!enc.explicit_vr && !dictionary_sequence(ds, e->tag));
 		return 0;
 	}
 	p->vr = resolve_vr(ds, e);
 	if (e->flags & PACS_ELEM_ENCAPSULATED) {
+		/* PS3.5 A.4: encapsulated pixel data is OB; a VR held (OW, as
+		 * some writers send it) is kept, an unknown one becomes OB. */
+		if (e->vr == PACS_VR_NONE || e->vr >= PACS_VR_COUNT_REAL)
+			p->vr = PACS_VR_OB;
 		p->kind = (e->flags & PACS_ELEM_BULK) ? PLAN_BULK_ENCAP : PLAN_ENCAP;
 		p->undefined = true;
 		return 0;

@@ -152,7 +152,8 @@ int pacs_write__put_swapped(pacs_write_ctx *w, const uint8_t *data, size_t len, 
 		w->used += n;
 		done += n;
 	}
-	return pacs_write__put(w, data + done, len - done);
+	/* A trailing partial word (an odd length) goes out unswapped. */
+	return done < len ? pacs_write__put(w, data + done, len - done) : 0;
 }
 
 int pacs_write__deflate_begin(pacs_write_ctx *w, int level)
