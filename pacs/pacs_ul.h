@@ -38,7 +38,9 @@
  * Re-entrancy.  Effect callbacks (send, timers, transport) must not call
  * back into the machine.  Indication callbacks are made after the state has
  * changed and may answer at once (e.g. pacs_ul_accept() from inside
- * on_associate_rq, or pacs_ul_send_pdata() from inside on_pdata).
+ * on_associate_rq, or pacs_ul_send_pdata() from inside on_pdata); they may
+ * not call pacs_ul_feed() or pacs_ul_free().  One machine is used by one
+ * thread at a time.
  *
  * Errors.  The functions return 0, or a negative ARCA_E* code: ARCA_EINVAL
  * for an event the current state does not allow (after the handling above)
@@ -239,8 +241,9 @@ int pacs_ul_event(pacs_ul *ul, enum pacs_ul_event event, const pacs_ul_arg *arg)
  * to the limits of pacs_ul_opts) until the rest arrives.  A PDU header with
  * an unknown type or a length above the limit, or a body that does not
  * decode, raises Evt19; the byte stream cannot be resynchronised after
- * that, so everything else fed until the next connection is dropped, as
- * are bytes fed after the machine returns to Sta1.  ARCA_EINVAL in Sta1. */
+ * that, so everything else fed until the next connection is dropped (also
+ * after an Evt19 raised with pacs_ul_event()), as are bytes fed after the
+ * machine returns to Sta1.  ARCA_EINVAL in Sta1. */
 int pacs_ul_feed(pacs_ul *ul, const uint8_t *data, size_t len);
 
 /* Shorthands for pacs_ul_event(). */

@@ -961,8 +961,14 @@ int pacs_ul_feed(pacs_ul *ul, const uint8_t *data, size_t len)
 			rc = ul_hold(ul, data, take);
 			data += take;
 			len -= take;
-			if (rc == 0 && pacs_buf_len(&ul->in) == PACS_PDU_HEADER_LEN)
+			if (rc == 0 && pacs_buf_len(&ul->in) == PACS_PDU_HEADER_LEN) {
 				rc = ul_header(ul, pacs_buf_data(&ul->in), PACS_PDU_HEADER_LEN, &type, &plen);
+				if (rc == 0 && plen == 0) {
+					/* complete already (and invalid: every PDU has a body) */
+					rc = ul_pdu(ul, type, pacs_buf_data(&ul->in) + PACS_PDU_HEADER_LEN, 0);
+					pacs_buf_reset(&ul->in);
+				}
+			}
 		} else {
 			/* header held and already checked: complete the body */
 			rc = ul_header(ul, pacs_buf_data(&ul->in), have, &type, &plen);
