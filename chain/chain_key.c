@@ -1,0 +1,367 @@
+/* chain_key.c - Ed25519 node keys through OpenSSL's EVP interface. */
+#include "chain_key.h"
+#include "chain_hash.h"
+#include "chain_priv.h"
+
+#include "arca_err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+struct chain_key {
+	EVP_PKEY *pkey;
+	bool has_private;
+};
+
+static int wrap(chain_key **out, EVP_PKEY *pkey, bool has_private)
+{
+	chain_key *k = calloc(1, sizeof(*k));
+
+	if (k == NULL) {
+		EVP_PKEY_free(pkey);
+		return arca_error_set(ARCA_ENOMEM, "out of memory for a key");
+	}
+	k->pkey = pkey;
+	k->has_private = has_private;
+	*out = k;
+	return 0;
+}
+
+int chain_key_generate(chain_key **out)
+{
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (pkey == NULL)
+		return chain__ssl_error("cannot generate an Ed25519 key");
+	return wrap(out, pkey, true);
+}
+
+int chain_key_from_seed(chain_key **out, const uint8_t seed[CHAIN_KEY_SEED_LEN])
+{
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, CHAIN_KEY_SEED_LEN);
+	if (pkey == NULL)
+		return chain__ssl_error("cannot make an Ed25519 key from a seed");
+	return wrap(out, pkey, true);
+}
+
+int chain_key_from_public(chain_key **out, const uint8_t pub[CHAIN_KEY_PUBLIC_LEN])
+{
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, CHAIN_KEY_PUBLIC_LEN);
+	if (pkey == NULL)
+		return chain__ssl_error("not an Ed25519 public key");
+	return wrap(out, pkey, false);
+}
+
+void chain_key_free(chain_key *key)
+{
+	if (key == NULL)
+		return;
+	EVP_PKEY_free(key->pkey);
+	free(key);
+}
+
+bool chain_key_has_private(const chain_key *key)
+{
+	return key->has_private;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len, const char *path)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, data + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return arca_error_set(ARCA_EIO, "writing key file %s: %s", path,
+					      w < 0 ? strerror(errno) : "no progress");
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* The new directory entry is durable only once the directory is synced. */
+static int fsync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, rc = 0;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL)
+		return arca_error_set(ARCA_ENOMEM, "out of memory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		rc = arca_error_set(ARCA_EIO, "syncing directory %s of key file %s: %s", dir, path,
+				    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+int chain_key_save(const chain_key *key, const char *path)
+{
+	BIO *bio = NULL;
+	char *pem = NULL;
+	long pem_len;
+	int fd = -1, rc;
+
+	if (!key->has_private)
+		return arca_error_set(ARCA_EINVAL, "cannot save %s: the key has no private part", path);
+	/* Secure heap memory BIO: the PEM is wiped when the BIO is freed. */
+	bio = BIO_new(BIO_s_secmem());
+	if (bio == NULL)
+		return chain__ssl_error("cannot save key %s", path);
+	if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+		rc = chain__ssl_error("cannot encode key %s as PEM", path);
+		goto out;
+	}
+	pem_len = BIO_get_mem_data(bio, &pem);
+	if (pem_len <= 0) {
+		rc = chain__ssl_error("cannot encode key %s as PEM", path);
+		goto out;
+	}
+	/* O_EXCL: never replace a node's key; mode 0600 from the start, so
+	 * the key is never readable by others, not even for a moment. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = arca_error_set(errno == EEXIST ? ARCA_EEXISTS : ARCA_EIO,
+				    "cannot create key file %s: %s%s", path, strerror(errno),
+				    errno == EEXIST ? " (a node key is never overwritten; move it away first)" : "");
+		goto out;
+	}
+	rc = write_all(fd, (const uint8_t *)pem, (size_t)pem_len, path);
+	if (rc == 0 && fsync(fd) != 0)
+		rc = arca_error_set(ARCA_EIO, "syncing key file %s: %s", path, strerror(errno));
+	if (close(fd) != 0 && rc == 0)
+		rc = arca_error_set(ARCA_EIO, "closing key file %s: %s", path, strerror(errno));
+	if (rc == 0)
+		rc = fsync_parent(path);
+	if (rc < 0)
+		unlink(path);
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+/* Refuses to prompt: arca's key files are not encrypted, and a library
+ * must never read a passphrase from the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+static int read_key_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return arca_error_set(errno == ENOENT ? ARCA_ENOTFOUND : ARCA_EIO,
+				      "cannot open key file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = arca_error_set(ARCA_EIO, "cannot stat key file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = arca_error_set(ARCA_EINVAL, "key file %s is not a regular file", path);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		rc = arca_error_set(ARCA_EINVAL, "key file %s is accessible by others (mode %03o); chmod 600 it",
+				    path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > cap) {
+		rc = arca_error_set(ARCA_ELIMIT, "key file %s is %lld bytes, more than a key's %zu",
+				    path, (long long)st.st_size, cap);
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = arca_error_set(ARCA_EIO, "reading key file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == cap) {
+			rc = arca_error_set(ARCA_ELIMIT, "key file %s grew past %zu bytes while read",
+					    path, cap);
+			goto out;
+		}
+	}
+	*len = got;
+out:
+	close(fd);
+	return rc;
+}
+
+int chain_key_load(chain_key **out, const char *path)
+{
+	uint8_t *buf;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	int rc;
+
+	*out = NULL;
+	buf = OPENSSL_secure_malloc(CHAIN_KEY_FILE_MAX);
+	if (buf == NULL)
+		return arca_error_set(ARCA_ENOMEM, "out of memory loading key %s", path);
+	rc = read_key_file(path, buf, CHAIN_KEY_FILE_MAX, &len);
+	if (rc < 0)
+		goto out;
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio == NULL) {
+		rc = chain__ssl_error("cannot read key file %s", path);
+		goto out;
+	}
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	if (pkey == NULL) {
+		rc = chain__ssl_error("key file %s is not an unencrypted PEM private key", path);
+		goto out;
+	}
+	if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+		rc = arca_error_set(ARCA_EUNSUPPORTED, "key file %s holds a %s key; arca node keys are Ed25519",
+				    path, EVP_PKEY_get0_type_name(pkey));
+		goto out;
+	}
+	rc = wrap(out, pkey, true);
+	pkey = NULL;
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	OPENSSL_secure_clear_free(buf, CHAIN_KEY_FILE_MAX);
+	return rc;
+}
+
+int chain_key_public(const chain_key *key, uint8_t out[CHAIN_KEY_PUBLIC_LEN])
+{
+	size_t len = CHAIN_KEY_PUBLIC_LEN;
+
+	if (EVP_PKEY_get_raw_public_key(key->pkey, out, &len) != 1)
+		return chain__ssl_error("cannot read the Ed25519 public key");
+	if (len != CHAIN_KEY_PUBLIC_LEN)
+		return arca_error_set(ARCA_ECRYPTO, "Ed25519 public key of %zu bytes", len);
+	return 0;
+}
+
+int chain_key_fingerprint(const chain_key *key, uint8_t out[32])
+{
+	uint8_t pub[CHAIN_KEY_PUBLIC_LEN];
+	int rc;
+
+	rc = chain_key_public(key, pub);
+	if (rc < 0)
+		return rc;
+	return chain_hash_sha256_once(out, pub, sizeof(pub));
+}
+
+int chain_key_fingerprint_hex(const chain_key *key, char out[CHAIN_KEY_FP_HEX_LEN])
+{
+	uint8_t fp[32];
+	int rc;
+
+	rc = chain_key_fingerprint(key, fp);
+	if (rc < 0)
+		return rc;
+	chain_hash_hex(out, fp, sizeof(fp));
+	return 0;
+}
+
+int chain_key_fingerprint_short(const chain_key *key, char out[CHAIN_KEY_FP_SHORT_LEN])
+{
+	uint8_t fp[32];
+	int rc;
+
+	rc = chain_key_fingerprint(key, fp);
+	if (rc < 0)
+		return rc;
+	chain_hash_hex(out, fp, (CHAIN_KEY_FP_SHORT_LEN - 1) / 2);
+	return 0;
+}
+
+int chain_key_sign(const chain_key *key, const void *msg, size_t len,
+		   uint8_t sig[CHAIN_KEY_SIG_LEN])
+{
+	EVP_MD_CTX *ctx;
+	size_t siglen = CHAIN_KEY_SIG_LEN;
+	int rc = 0;
+
+	if (!key->has_private)
+		return arca_error_set(ARCA_EINVAL, "cannot sign with a public key only");
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return chain__ssl_error("cannot create a signing context");
+	/* Ed25519 is PureEdDSA: no digest is named, the message is signed. */
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, len > 0 ? msg : (const void *)"", len) != 1)
+		rc = chain__ssl_error("Ed25519 signing failed");
+	else if (siglen != CHAIN_KEY_SIG_LEN)
+		rc = arca_error_set(ARCA_ECRYPTO, "Ed25519 signature of %zu bytes", siglen);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int chain_key_verify(const chain_key *key, const void *msg, size_t len,
+		     const uint8_t sig[CHAIN_KEY_SIG_LEN])
+{
+	char fp[CHAIN_KEY_FP_SHORT_LEN];
+	EVP_MD_CTX *ctx;
+	int ok, rc = 0;
+
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return chain__ssl_error("cannot create a verification context");
+	if (EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) != 1) {
+		rc = chain__ssl_error("Ed25519 verification setup failed");
+		goto out;
+	}
+	ok = EVP_DigestVerify(ctx, sig, CHAIN_KEY_SIG_LEN, len > 0 ? msg : (const void *)"", len);
+	if (ok != 1) {
+		/* 0 is a signature that does not match; OpenSSL may also queue
+		 * a reason for it, which says no more than that. */
+		ERR_clear_error();
+		if (chain_key_fingerprint_short(key, fp) < 0)
+			strcpy(fp, "?");
+		rc = arca_error_set(ARCA_ECRYPTO, "Ed25519 signature does not verify with key %s", fp);
+	}
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
