@@ -1,0 +1,554 @@
+/* store_cas.c - the chunk store: open, put, get and the small queries
+ * (see store_cas.h; the file format is in store_cas_format.c, the layout in
+ * store_cas_path.c, sealing in store_cas_crypt.c, compression in
+ * store_cas_zstd.c, deferred durability in store_cas_sync.c). */
+#include "store_cas_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "arca_err.h"
+#include "store_cas_fsync.h"
+
+#define DEFAULT_ZSTD_LEVEL 3
+#define DEFAULT_MAX_PENDING 256
+#define LOCK_FILE "cas.lock"
+
+void store_cas_options_init(store_cas_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->zstd_level = DEFAULT_ZSTD_LEVEL;
+	opts->sync = STORE_CAS_SYNC_EACH;
+	opts->chunk_max = STORE_CAS_CHUNK_DEFAULT;
+	opts->max_pending = DEFAULT_MAX_PENDING;
+}
+
+static int options_check(store_cas_options *o)
+{
+	if (o->zstd_level == 0)
+		o->zstd_level = DEFAULT_ZSTD_LEVEL;
+	if (o->chunk_max == 0)
+		o->chunk_max = STORE_CAS_CHUNK_DEFAULT;
+	if (o->max_pending == 0)
+		o->max_pending = DEFAULT_MAX_PENDING;
+	if (o->chunk_max > STORE_CAS_CHUNK_MAX)
+		return arca_error_set(ARCA_EINVAL, "chunk limit %zu exceeds the cap of %zu bytes",
+				      o->chunk_max, STORE_CAS_CHUNK_MAX);
+	if (o->sync != STORE_CAS_SYNC_EACH && o->sync != STORE_CAS_SYNC_DEFERRED)
+		return arca_error_set(ARCA_EINVAL, "unknown sync mode %d", (int)o->sync);
+	return 0;
+}
+
+/* Creates dir if missing and makes its entry in parent durable. */
+static int make_layout_dir(const char *dir, const char *parent)
+{
+	bool created;
+	int rc = store_cas_fsync_mkdir(dir, 0750, &created);
+
+	if (rc == 0 && created)
+		rc = store_cas_fsync_dir(parent);
+	return rc;
+}
+
+/* Temp files in chunks/tmp belong to whoever has the store open; they are
+ * only stale when nobody has.  Every opener holds a shared flock on
+ * root/cas.lock; one that can take it exclusively is alone, removes the
+ * leftovers of crashed writers, then goes back to shared. */
+static int lock_and_clean(store_cas *cas)
+{
+	char path[PATH_MAX];
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", cas->root, LOCK_FILE);
+	cas->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (cas->lock_fd < 0)
+		return arca_error_set(ARCA_EIO, "cannot open lock file %s: %s", path, strerror(errno));
+	if (flock(cas->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		rc = store_cas__remove_stale_tmp(cas);
+	else if (errno != EWOULDBLOCK)
+		return arca_error_set(ARCA_EIO, "cannot lock %s: %s", path, strerror(errno));
+	while (flock(cas->lock_fd, LOCK_SH) != 0) {
+		if (errno != EINTR)
+			return arca_error_set(ARCA_EIO, "cannot lock %s: %s", path, strerror(errno));
+	}
+	return rc;
+}
+
+int store_cas_open(store_cas **out, const char *root, const store_cas_options *opts)
+{
+	store_cas *cas;
+	int rc;
+
+	*out = NULL;
+	if (root == NULL || root[0] == '\0')
+		return arca_error_set(ARCA_EINVAL, "chunk store: no root directory given");
+	cas = calloc(1, sizeof(*cas));
+	if (cas == NULL)
+		return arca_error_set(ARCA_ENOMEM, "out of memory for the chunk store");
+	cas->lock_fd = -1;
+	pthread_mutex_init(&cas->mu, NULL);
+	pthread_mutex_init(&cas->sync_mu, NULL);
+	if (opts != NULL)
+		cas->opts = *opts;
+	else
+		store_cas_options_init(&cas->opts);
+	rc = options_check(&cas->opts);
+	if (rc == 0)
+		rc = store_cas_fsync_mkdir(root, 0750, NULL);
+	if (rc == 0 && realpath(root, cas->root) == NULL)
+		rc = arca_error_set(ARCA_EIO, "cannot resolve store root %s: %s", root,
+				    strerror(errno));
+	if (rc == 0 && strlen(cas->root) > STORE_CAS_ROOT_MAX)
+		rc = arca_error_set(ARCA_ELIMIT, "store root %s is longer than %d bytes", cas->root,
+				    STORE_CAS_ROOT_MAX);
+	if (rc == 0) {
+		snprintf(cas->chunks, sizeof(cas->chunks), "%s/chunks", cas->root);
+		snprintf(cas->tmp_dir, sizeof(cas->tmp_dir), "%s/tmp", cas->chunks);
+		rc = make_layout_dir(cas->chunks, cas->root);
+	}
+	if (rc == 0)
+		rc = make_layout_dir(cas->tmp_dir, cas->chunks);
+	if (rc == 0)
+		rc = lock_and_clean(cas);
+	if (rc == 0)
+		rc = store_cas__crypt_new(&cas->crypt);
+	if (rc == 0)
+		rc = store_cas__crypt_load_key(cas->crypt, cas->root, cas->tmp_dir, cas->opts.encrypt);
+	if (rc == 0)
+		rc = store_cas__zstd_new(&cas->zstd, cas->opts.zstd_level);
+	if (rc < 0) {
+		store_cas_free(cas);
+		return rc;
+	}
+	*out = cas;
+	return 0;
+}
+
+void store_cas_free(store_cas *cas)
+{
+	if (cas == NULL)
+		return;
+	if (cas->crypt != NULL)
+		(void)store_cas_sync(cas);
+	store_cas__pending_release(cas);
+	store_cas__zstd_free(cas->zstd);
+	store_cas__crypt_free(cas->crypt);
+	if (cas->lock_fd >= 0)
+		close(cas->lock_fd); /* releases the flock */
+	pthread_mutex_destroy(&cas->mu);
+	pthread_mutex_destroy(&cas->sync_mu);
+	free(cas);
+}
+
+const char *store_cas_root(const store_cas *cas)
+{
+	return cas->root;
+}
+
+/* ---- put ---- */
+
+static int present(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], bool *out)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	/* Pending first: a sync drops a chunk from its lists only after the
+	 * rename, so this order cannot miss a chunk that is moving. */
+	if (cas->opts.sync == STORE_CAS_SYNC_DEFERRED && store_cas__pending_find(cas, hash, NULL)) {
+		*out = true;
+		return 0;
+	}
+	store_cas__chunk_path(cas, hash, path);
+	if (stat(path, &st) == 0) {
+		*out = true;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return arca_error_set(ARCA_EIO, "cannot stat chunk file %s: %s", path, strerror(errno));
+	*out = false;
+	return 0;
+}
+
+/* A chunk file's bytes, ready to write: header, body (the caller's data
+ * when stored raw and unsealed, else own), tag when sealed. */
+typedef struct encoded {
+	uint8_t header[STORE_CAS_HEADER_LEN];
+	const uint8_t *body;
+	size_t body_len;
+	uint8_t tag[STORE_CAS_TAG_LEN];
+	bool sealed;
+	uint8_t *own;
+} encoded;
+
+static int encode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const uint8_t *data,
+		  size_t len, encoded *e)
+{
+	store_cas_header h = { 0, len, len, 0 };
+	/* Keep the frame only if it saves at least 1/32 (~3%): a chunk that
+	 * hardly compresses reads faster raw. */
+	size_t saving = len / 32 > 0 ? len / 32 : 1;
+	size_t cap = len > saving ? len - saving : 0;
+	size_t zlen = 0;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->sealed = cas->opts.encrypt;
+	/* One buffer serves the frame, or the sealed copy of a raw chunk. */
+	if (cap > 0 || e->sealed) {
+		e->own = malloc(len > 0 ? len : 1);
+		if (e->own == NULL)
+			return arca_error_set(ARCA_ENOMEM, "out of memory for a %zu-byte chunk", len);
+	}
+	if (cap > 0) {
+		rc = store_cas__zstd_compress(cas->zstd, data, len, e->own, cap, &zlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (zlen > 0) {
+		h.flags |= STORE_CAS_FLAG_ZSTD;
+		h.stored_len = zlen;
+		e->body = e->own;
+		e->body_len = zlen;
+	} else {
+		e->body = data;
+		e->body_len = len;
+	}
+	if (e->sealed)
+		h.flags |= STORE_CAS_FLAG_AES256GCM;
+	store_cas__header_encode(&h, e->header);
+	if (e->sealed) {
+		/* In place over the frame, or from the caller's data into own. */
+		rc = store_cas__seal(cas->crypt, hash, e->header, e->body, e->body_len, e->own,
+				     e->tag);
+		if (rc < 0)
+			return rc;
+		e->body = e->own;
+	}
+	/* Last: the checksum covers the final bytes, the tag included. */
+	h.crc = store_cas__checksum(e->header, e->body, e->body_len, e->tag,
+				    e->sealed ? STORE_CAS_TAG_LEN : 0);
+	store_cas__header_encode(&h, e->header);
+	return 0;
+}
+
+static int dir_created_each(store_cas *cas, const char *parent)
+{
+	(void)cas;
+	return store_cas_fsync_dir(parent);
+}
+
+static int dir_created_deferred(store_cas *cas, const char *parent)
+{
+	return store_cas__dir_dirty(cas, parent);
+}
+
+static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const encoded *e,
+		       bool *out_new)
+{
+	bool deferred = cas->opts.sync == STORE_CAS_SYNC_DEFERRED;
+	char tmp[PATH_MAX], final[PATH_MAX], leaf[PATH_MAX];
+	struct iovec iov[3] = {
+		{ (void *)e->header, STORE_CAS_HEADER_LEN },
+		{ (void *)e->body, e->body_len },
+		{ (void *)e->tag, e->sealed ? STORE_CAS_TAG_LEN : 0 },
+	};
+	bool want_sync = false;
+	int fd = -1;
+	int rc;
+
+	rc = store_cas__make_dirs(cas, hash, deferred ? dir_created_deferred : dir_created_each);
+	if (rc < 0)
+		return rc;
+	rc = store_cas_fsync_tmp_create(cas->tmp_dir, tmp, sizeof(tmp), &fd);
+	if (rc < 0)
+		return rc;
+	rc = store_cas_fsync_write_all(fd, iov, 3, tmp);
+	if (rc < 0)
+		goto fail;
+	if (deferred) {
+		rc = store_cas__pending_add(cas, hash, fd, tmp, &want_sync);
+		if (rc == ARCA_EEXISTS)
+			return 0; /* a concurrent put of the same chunk is pending */
+		if (rc < 0)
+			return rc;
+		*out_new = true;
+		return want_sync ? store_cas_sync(cas) : 0;
+	}
+	rc = store_cas_fsync_fd(fd, tmp);
+	if (rc < 0)
+		goto fail;
+	close(fd);
+	fd = -1;
+	store_cas__chunk_path(cas, hash, final);
+	rc = store_cas_fsync_rename_noreplace(tmp, final);
+	if (rc == ARCA_EEXISTS) {
+		/* Lost a race with a put of the same chunk: its file is ours. */
+		unlink(tmp);
+		return 0;
+	}
+	if (rc < 0)
+		goto fail;
+	store_cas__leaf_dir(cas, hash, leaf);
+	rc = store_cas_fsync_dir(leaf);
+	if (rc == 0)
+		*out_new = true;
+	return rc;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+int store_cas_put(store_cas *cas, const void *data, size_t len,
+		  uint8_t out_hash[STORE_CAS_HASH_LEN], bool *out_new)
+{
+	uint8_t hash[STORE_CAS_HASH_LEN];
+	bool unused, have;
+	encoded e = { 0 };
+	int rc;
+
+	if (out_new == NULL)
+		out_new = &unused;
+	*out_new = false;
+	if (data == NULL && len > 0)
+		return arca_error_set(ARCA_EINVAL, "store_cas_put: no data");
+	if (len > cas->opts.chunk_max)
+		return arca_error_set(ARCA_ELIMIT,
+				      "chunk of %zu bytes exceeds the limit of %zu; split it",
+				      len, cas->opts.chunk_max);
+	if (len == 0)
+		data = "";
+	if (cas->opts.sync == STORE_CAS_SYNC_DEFERRED) {
+		rc = store_cas__check_failed(cas);
+		if (rc < 0)
+			return rc;
+	}
+	rc = store_cas__sha256(cas->crypt, data, len, hash);
+	if (rc < 0)
+		return rc;
+	memcpy(out_hash, hash, STORE_CAS_HASH_LEN);
+	rc = present(cas, hash, &have);
+	if (rc < 0 || have)
+		return rc;
+	rc = encode(cas, hash, data, len, &e);
+	if (rc == 0)
+		rc = write_chunk(cas, hash, &e, out_new);
+	free(e.own);
+	return rc;
+}
+
+/* ---- get and friends ---- */
+
+/* Opens hash's file: its final name, else (deferred) its pending temp
+ * file, else its final name again in case a sync renamed it meanwhile.
+ * path gets the final name, which messages use. */
+static int open_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+		      char path[PATH_MAX], int *fd_out)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	store_cas__chunk_path(cas, hash, path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && cas->opts.sync == STORE_CAS_SYNC_DEFERRED &&
+	    store_cas__pending_find(cas, hash, tmp)) {
+		fd = open(tmp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return arca_error_set(ARCA_ENOTFOUND, "chunk %s not found", path);
+		return arca_error_set(ARCA_EIO, "cannot open chunk file %s: %s", path,
+				      strerror(errno));
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+static int read_full(int fd, uint8_t *buf, size_t len, const char *path)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return arca_error_set(ARCA_EIO, "cannot read chunk file %s: %s", path,
+					      strerror(errno));
+		if (n == 0)
+			return arca_error_set(ARCA_EPROTO,
+					      "chunk file %s: truncated while reading (%zu of %zu bytes)",
+					      path, got, len);
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int store_cas_get(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+		  uint8_t **data, size_t *len)
+{
+	char path[PATH_MAX];
+	uint8_t check[STORE_CAS_HASH_LEN];
+	uint8_t *buf = NULL, *plain = NULL;
+	store_cas_header h;
+	struct stat st;
+	size_t size;
+	int fd = -1;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	rc = open_chunk(cas, hash, path, &fd);
+	if (rc < 0)
+		return rc;
+	if (fstat(fd, &st) != 0) {
+		rc = arca_error_set(ARCA_EIO, "cannot stat chunk file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* Cap before allocating: no valid chunk file is larger than this. */
+	if (st.st_size < 0 ||
+	    (uint64_t)st.st_size > STORE_CAS_HEADER_LEN + STORE_CAS_CHUNK_MAX + STORE_CAS_TAG_LEN) {
+		rc = arca_error_set(ARCA_EPROTO, "chunk file %s: %lld bytes, larger than any chunk",
+				    path, (long long)st.st_size);
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	buf = malloc(size > 0 ? size : 1);
+	if (buf == NULL) {
+		rc = arca_error_set(ARCA_ENOMEM, "out of memory reading chunk file %s", path);
+		goto out;
+	}
+	rc = read_full(fd, buf, size, path);
+	if (rc == 0)
+		rc = store_cas__header_decode(buf, size, size, path, &h);
+	if (rc < 0)
+		goto out;
+	/* header_decode checked size == header + stored_len (+ tag), so the
+	 * body and the tag below lie inside buf. */
+	uint8_t *body = buf + STORE_CAS_HEADER_LEN;
+	size_t tag_len = (h.flags & STORE_CAS_FLAG_AES256GCM) ? STORE_CAS_TAG_LEN : 0;
+	if (store_cas__checksum(buf, body, h.stored_len, body + h.stored_len, tag_len) != h.crc) {
+		rc = arca_error_set(ARCA_EPROTO,
+				    "chunk file %s: checksum mismatch, the file changed on disk; "
+				    "restore it from a replica", path);
+		goto out;
+	}
+	if (h.flags & STORE_CAS_FLAG_AES256GCM) {
+		rc = store_cas__unseal(cas->crypt, hash, buf, body, h.stored_len,
+				       body + h.stored_len, path);
+		if (rc < 0)
+			goto out;
+	}
+	if (h.flags & STORE_CAS_FLAG_ZSTD) {
+		plain = malloc(h.plain_len > 0 ? h.plain_len : 1);
+		if (plain == NULL) {
+			rc = arca_error_set(ARCA_ENOMEM, "out of memory for chunk %s", path);
+			goto out;
+		}
+		rc = store_cas__zstd_decompress(cas->zstd, body, h.stored_len, plain, h.plain_len,
+						path);
+		if (rc < 0)
+			goto out;
+	} else {
+		memmove(buf, body, h.plain_len);
+		plain = buf;
+		buf = NULL;
+	}
+	rc = store_cas__sha256(cas->crypt, plain, h.plain_len, check);
+	if (rc == 0 && memcmp(check, hash, STORE_CAS_HASH_LEN) != 0)
+		rc = arca_error_set(ARCA_ECRYPTO,
+				    "chunk file %s: content does not hash to its address (damaged); "
+				    "restore it from a replica", path);
+	if (rc == 0) {
+		*data = plain;
+		*len = h.plain_len;
+		plain = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(plain);
+	return rc;
+}
+
+int store_cas_verify(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN])
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = store_cas_get(cas, hash, &data, &len);
+
+	free(data);
+	return rc;
+}
+
+int store_cas_exists(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], bool *exists)
+{
+	*exists = false;
+	return present(cas, hash, exists);
+}
+
+int store_cas_stat(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], store_cas_info *out)
+{
+	char path[PATH_MAX];
+	uint8_t hbuf[STORE_CAS_HEADER_LEN];
+	store_cas_header h;
+	struct stat st;
+	ssize_t n;
+	int fd = -1;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = open_chunk(cas, hash, path, &fd);
+	if (rc < 0)
+		return rc;
+	if (fstat(fd, &st) != 0) {
+		rc = arca_error_set(ARCA_EIO, "cannot stat chunk file %s: %s", path, strerror(errno));
+	} else {
+		do
+			n = pread(fd, hbuf, sizeof(hbuf), 0);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			rc = arca_error_set(ARCA_EIO, "cannot read chunk file %s: %s", path,
+					    strerror(errno));
+		else
+			rc = store_cas__header_decode(hbuf, (size_t)n, (uint64_t)st.st_size, path, &h);
+	}
+	close(fd);
+	if (rc < 0)
+		return rc;
+	out->plain_size = h.plain_len;
+	out->stored_size = (uint64_t)st.st_size;
+	out->compressed = (h.flags & STORE_CAS_FLAG_ZSTD) != 0;
+	out->encrypted = (h.flags & STORE_CAS_FLAG_AES256GCM) != 0;
+	return 0;
+}
+
+int store_cas_remove(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN])
+{
+	char path[PATH_MAX], leaf[PATH_MAX];
+
+	if (cas->opts.sync == STORE_CAS_SYNC_DEFERRED && store_cas__pending_drop(cas, hash))
+		return 0;
+	store_cas__chunk_path(cas, hash, path);
+	if (unlink(path) != 0) {
+		if (errno == ENOENT)
+			return arca_error_set(ARCA_ENOTFOUND, "chunk %s not found", path);
+		return arca_error_set(ARCA_EIO, "cannot remove chunk file %s: %s", path,
+				      strerror(errno));
+	}
+	store_cas__leaf_dir(cas, hash, leaf);
+	if (cas->opts.sync == STORE_CAS_SYNC_DEFERRED)
+		return store_cas__dir_dirty(cas, leaf);
+	return store_cas_fsync_dir(leaf);
+}

@@ -1,0 +1,171 @@
+/* store_cas_priv.h - internals shared by the store_cas_*.c files. */
+#ifndef STORE_CAS_PRIV_H
+#define STORE_CAS_PRIV_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store_cas.h"
+
+/* ---- chunk file format (store_cas_format.c; docs/storage-format.md) ---- */
+
+#define STORE_CAS_MAGIC "ARCH"
+#define STORE_CAS_VERSION 1
+#define STORE_CAS_HEADER_LEN 32
+/* The header bytes fixed before sealing (all but the checksum and the
+ * reserved word after it): part of the AES-GCM AAD. */
+#define STORE_CAS_HEADER_AAD_LEN 24
+#define STORE_CAS_TAG_LEN 16          /* AES-256-GCM tag after the body */
+#define STORE_CAS_FLAG_ZSTD 0x01u      /* body is one zstd frame */
+#define STORE_CAS_FLAG_AES256GCM 0x02u /* body is sealed, tag follows */
+#define STORE_CAS_FLAGS_KNOWN (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_AES256GCM)
+
+typedef struct store_cas_header {
+	uint8_t flags;
+	uint64_t plain_len;
+	uint64_t stored_len; /* body bytes, the tag excluded */
+	uint32_t crc;        /* CRC-32 of the file, this field skipped */
+} store_cas_header;
+
+void store_cas__header_encode(const store_cas_header *h, uint8_t out[STORE_CAS_HEADER_LEN]);
+
+/* Parses and checks a header against the file size and STORE_CAS_CHUNK_MAX
+ * (ARCA_EPROTO naming path on any fault). */
+int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
+			     const char *path, store_cas_header *out);
+
+/* CRC-32 of a chunk file (header, body, tag) with the checksum field
+ * skipped. */
+uint32_t store_cas__checksum(const uint8_t header[STORE_CAS_HEADER_LEN], const uint8_t *body,
+			     size_t body_len, const uint8_t *tag, size_t tag_len);
+
+/* ---- layout (store_cas_path.c) ---- */
+
+/* Longest root accepted, so that every path below it fits PATH_MAX. */
+#define STORE_CAS_ROOT_MAX (PATH_MAX - 128)
+
+/* root/chunks/ab/cd/<hex>, root/chunks/ab/cd, root/chunks/ab. */
+void store_cas__chunk_path(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+			   char out[PATH_MAX]);
+void store_cas__leaf_dir(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+			 char out[PATH_MAX]);
+void store_cas__fan_dir(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+			char out[PATH_MAX]);
+
+/* Creates the ab and ab/cd directories of hash if missing.  Directories it
+ * created are reported through dir_created(ctx, parent) so that the parent's
+ * new entry is made durable (now or at the next sync). */
+int store_cas__make_dirs(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+			 int (*dir_created)(store_cas *cas, const char *parent));
+
+/* Removes every temp file in root/chunks/tmp (crash leftovers). */
+int store_cas__remove_stale_tmp(const store_cas *cas);
+
+/* ---- crypto (store_cas_crypt.c): SHA-256, the key file, sealing ---- */
+
+typedef struct store_cas_crypt store_cas_crypt;
+
+int store_cas__crypt_new(store_cas_crypt **out);
+void store_cas__crypt_free(store_cas_crypt *c);
+
+/* Loads root/cas.key if it exists; creates it first when create is true. */
+int store_cas__crypt_load_key(store_cas_crypt *c, const char *root, const char *tmp_dir,
+			      bool create);
+bool store_cas__crypt_has_key(const store_cas_crypt *c);
+
+int store_cas__sha256(const store_cas_crypt *c, const void *data, size_t len,
+		      uint8_t out[STORE_CAS_HASH_LEN]);
+
+/* Seals len bytes from in to out (may be the same buffer) and writes the
+ * tag; the AAD is the header's first STORE_CAS_HEADER_AAD_LEN bytes and the
+ * chunk hash, which also selects the key (docs/storage-format.md). */
+int store_cas__seal(const store_cas_crypt *c, const uint8_t hash[STORE_CAS_HASH_LEN],
+		    const uint8_t header[STORE_CAS_HEADER_LEN], const uint8_t *in, size_t len,
+		    uint8_t *out, uint8_t tag[STORE_CAS_TAG_LEN]);
+
+/* Opens in place; ARCA_ECRYPTO naming path when authentication fails. */
+int store_cas__unseal(const store_cas_crypt *c, const uint8_t hash[STORE_CAS_HASH_LEN],
+		      const uint8_t header[STORE_CAS_HEADER_LEN], uint8_t *buf, size_t len,
+		      const uint8_t tag[STORE_CAS_TAG_LEN], const char *path);
+
+/* ---- zstd (store_cas_zstd.c): a pool of contexts, the frame ---- */
+
+typedef struct store_cas_zstd store_cas_zstd;
+
+int store_cas__zstd_new(store_cas_zstd **out, int level);
+void store_cas__zstd_free(store_cas_zstd *z);
+
+/* Compresses into dst (cap bytes): *out_len is the frame size, or 0 when
+ * the frame would not fit in cap (the caller then stores raw). */
+int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
+			     size_t cap, size_t *out_len);
+
+/* Decompresses exactly plain_len bytes into dst; ARCA_EPROTO naming path
+ * for a frame that does not hold exactly that. */
+int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
+			       size_t plain_len, const char *path);
+
+/* ---- the store object (store_cas.c, store_cas_sync.c) ---- */
+
+/* One chunk written to a temp file and not yet synced (deferred mode). */
+typedef struct store_cas_pending {
+	uint8_t hash[STORE_CAS_HASH_LEN];
+	int fd;     /* open until the sync has fsync'ed it */
+	char *tmp;  /* the temp file's path (malloc'ed) */
+} store_cas_pending;
+
+typedef struct store_cas_pending_list {
+	store_cas_pending *v;
+	size_t n, cap;
+} store_cas_pending_list;
+
+typedef struct store_cas_dir_list {
+	char **v;
+	size_t n, cap;
+} store_cas_dir_list;
+
+struct store_cas {
+	char root[PATH_MAX];
+	char chunks[PATH_MAX];
+	char tmp_dir[PATH_MAX];
+	store_cas_options opts;
+	int lock_fd;
+	store_cas_crypt *crypt;
+	store_cas_zstd *zstd;
+
+	/* Deferred mode.  mu guards pending, syncing and dirs; sync_mu makes
+	 * store_cas_sync calls run one at a time, so that a sync returns only
+	 * when every chunk put before it (also those taken by a concurrent
+	 * sync) is durable. */
+	pthread_mutex_t mu;
+	pthread_mutex_t sync_mu;
+	store_cas_pending_list pending;  /* written, waiting for a sync */
+	store_cas_pending_list syncing;  /* taken by the running sync */
+	store_cas_dir_list dirs;         /* directories to fsync at the next sync */
+	/* After a failed sync nobody can tell which chunks of other callers
+	 * were lost (the batch was shared), and a second fsync may lie
+	 * (errors are reported once): deferred puts and syncs keep failing
+	 * with this code and message until the store is reopened. */
+	int failed;
+	char failed_msg[256];
+};
+
+/* Deferred mode (store_cas_sync.c). */
+bool store_cas__pending_find(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+			     char tmp_out[PATH_MAX]);
+/* Takes over fd and the temp file: ARCA_EEXISTS (temp removed) when the
+ * same chunk is already pending; *want_sync when max_pending is reached. */
+int store_cas__pending_add(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
+			   const char *tmp, bool *want_sync);
+/* Drops a pending chunk (remove of an unsynced chunk); true if it was. */
+bool store_cas__pending_drop(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN]);
+/* Queues dir for fsync at the next sync. */
+int store_cas__dir_dirty(store_cas *cas, const char *dir);
+void store_cas__pending_release(store_cas *cas);
+/* ARCA_EIO with the recorded reason once a sync has failed, else 0. */
+int store_cas__check_failed(store_cas *cas);
+
+#endif
