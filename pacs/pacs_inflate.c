@@ -65,21 +65,22 @@ int pacs_read__inflate_feed(pacs_reader *r, const uint8_t *data, size_t len)
 		zrc = inflate(&z->zs, Z_NO_FLUSH);
 		consumed = give - z->zs.avail_in;
 		pacs_cursor_skip(&in, consumed);
-		if (zrc == Z_STREAM_END) {
+		if (zrc == Z_STREAM_END)
 			z->ended = true;
-		} else if (zrc != Z_OK && zrc != Z_BUF_ERROR) {
-			return arca_error_set(ARCA_EPROTO, "offset %" PRIu64 ": deflated data set: %s",
-					      r->pos, z->zs.msg != NULL ? z->zs.msg : "corrupt deflate stream");
-		}
 		produced = INFLATE_CHUNK - z->zs.avail_out;
 		if (produced > r->opts.max_inflated - z->total)
 			return arca_error_set(ARCA_ELIMIT,
 					      "offset %" PRIu64 ": deflated data set inflates beyond %" PRIu64
 					      " bytes (max_inflated): deflate bomb?", r->pos, r->opts.max_inflated);
 		z->total += produced;
+		/* What came out before a corrupt spot is parsed first, so
+		 * the outcome does not depend on how the input was split. */
 		rc = pacs_read__parse(r, z->out, produced, &used);
 		if (rc < 0 || rc == PACS_READ__STOPPED)
 			return rc;
+		if (zrc != Z_OK && zrc != Z_BUF_ERROR && zrc != Z_STREAM_END)
+			return arca_error_set(ARCA_EPROTO, "offset %" PRIu64 ": deflated data set: %s",
+					      r->pos, z->zs.msg != NULL ? z->zs.msg : "corrupt deflate stream");
 		/* Done when the input is used up and zlib had room to spare
 		 * (a full output buffer may hide more output). */
 		if (z->zs.avail_out != 0 && pacs_cursor_left(&in) == 0)

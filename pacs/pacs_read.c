@@ -210,10 +210,14 @@ static int decide_probe(pacs_reader *r)
 	memcpy(buf, r->probe, n);
 	r->probe_len = 0;
 	if (n > 0 && pacs_read__probe(buf, n, r->probe_prefer_explicit, &enc, &skip) < 0) {
-		if (!r->probe_prefer_explicit)
+		if (!r->probe_prefer_explicit && pacs_ds_count(r->root) == 0)
 			return arca_error_set(ARCA_EPROTO,
 					      "offset %" PRIu64 ": not DICOM: no File Meta group and the first bytes "
 					      "are not a data element in any encoding", r->pos);
+		if (!r->probe_prefer_explicit)
+			return arca_error_set(ARCA_EPROTO,
+					      "offset %" PRIu64 ": the File Meta group names no transfer syntax and "
+					      "the data set is in no encoding the reader knows", r->pos);
 		enc = PACS_READ__EXPLICIT_LE;
 		skip = 0;
 	}

@@ -9,7 +9,22 @@
  * whatever the size of the instance.
  *
  * Every length is checked against the limits in pacs_read_opts before any
- * allocation; errors name the byte offset in the stream. */
+ * allocation; errors name the byte offset in the stream.
+ *
+ * Offsets (elements, items, fragments, errors) count bytes of the stream
+ * as read; for a deflated transfer syntax, past the File Meta group they
+ * count inflated bytes.  The root data set holds the meta group elements
+ * too, in stream order.
+ *
+ * Tolerated deviations, all seen in real files: a wrong or missing
+ * (0002,0000) group length (the meta group ends where group 0002 does);
+ * one stray byte before a bare data set; explicit VR letters that name no
+ * VR (16-bit length and the dictionary's VR if the reserved bytes are not
+ * zero, else UN with a 32-bit length); a sequence or item whose defined
+ * length runs past its container's end (it ends there; elements must
+ * still fit); top-level encapsulated pixel data whose sequence
+ * delimitation item is missing at the end of the input.  Anything else
+ * malformed is an error. */
 #ifndef PACS_READ_H
 #define PACS_READ_H
 
@@ -70,8 +85,11 @@ typedef struct pacs_read_opts {
 	uint32_t max_value_length; /* largest value held in memory; 0 = 64 MiB */
 	uint32_t max_depth;        /* sequence nesting; 0 = 64 */
 	uint64_t max_inflated;     /* deflated TS: cap on inflated bytes; 0 = 4 GiB */
-	uint64_t max_total;        /* cap on bytes of held values; 0 = 1 GiB */
-	int stop_at_pixel_data;    /* nonzero: stop before (7FE0,0010) and report done */
+	uint64_t max_total;        /* cap on bytes of held values (and of the data
+				    * set's own bookkeeping); 0 = 1 GiB */
+	int stop_at_pixel_data;    /* nonzero: stop before top-level (7FE0,0010)
+				    * (or Float/Double Float Pixel Data
+				    * (7FE0,0008/0009)) and report done */
 } pacs_read_opts;
 
 /* Fills opts with the defaults above (input AUTO, hold everything). */
@@ -98,7 +116,9 @@ int pacs_reader_done(const pacs_reader *r);
  * caller's); ARCA_ETRUNCATED if the input ended inside an element. */
 int pacs_reader_finish(pacs_reader *r, pacs_ds **out);
 
-/* Bytes of input consumed so far (including skipped). */
+/* Bytes of input consumed so far (including skipped).  Once
+ * stop_at_pixel_data is reached this is the offset of the pixel data
+ * element's tag (not for a deflated transfer syntax). */
 uint64_t pacs_reader_offset(const pacs_reader *r);
 
 /* Convenience: read a whole file (skipping skippable bytes with lseek) or

@@ -771,49 +771,49 @@ static bool meta_ts_deflated(const pacs_reader *r)
 /* PS3.10 7.1: the meta group ends where group 0002 ends.  Its group length
  * is trusted only where the group number cannot be looked at (a deflated
  * data set follows); elsewhere a missing or wrong length is tolerated. */
-static bool meta_ends_here(const pacs_reader *r, pacs_cursor hc, bool *need_more)
+static bool meta_ends_here(const pacs_reader *r, pacs_cursor hc)
 {
 	uint16_t g;
 
-	*need_more = false;
 	if (r->meta_end != 0 && r->pos == r->meta_end && meta_ts_deflated(r))
 		return true;
-	if (!pacs_cursor_u16le(&hc, &g)) {
-		*need_more = true;
-		return false;
-	}
-	return g != 0x0002;
+	/* Fewer than 2 bytes: not known yet. */
+	return pacs_cursor_u16le(&hc, &g) && g != 0x0002;
 }
 
 static int step_header(pacs_reader *r, pacs_cursor *c)
 {
-	pacs_cursor hc = r->stage_len > 0 ? pacs_cursor_make(r->stage, r->stage_len) : *c;
 	enum pacs_read__enc enc = (enum pacs_read__enc)top(r)->enc;
+	bool in_meta = r->meta && r->nframes == 1;
 	const uint8_t *b = NULL;
 	hdr h;
 
-	if (r->meta && r->nframes == 1) {
-		bool need_more;
-		if (meta_ends_here(r, hc, &need_more)) {
+	for (;;) {
+		pacs_cursor hc = r->stage_len > 0 ? pacs_cursor_make(r->stage, r->stage_len) : *c;
+		size_t need, k;
+
+		if (in_meta && meta_ends_here(r, hc)) {
 			memcpy(r->replay, r->stage, r->stage_len);
 			r->replay_len = r->stage_len;
 			r->stage_len = 0;
 			return PACS_READ__META_END;
 		}
-		(void)need_more; /* fewer than 2 bytes: decode_header asks for more */
-	}
-	while (!decode_header(enc, hc, &h)) {
+		if (decode_header(enc, hc, &h))
+			break;
 		/* Cut by the end of this piece: stage what there is, and
-		 * decode as soon as the stage holds the bytes asked for. */
-		size_t k = h.size - r->stage_len;
+		 * look again as soon as the stage holds the bytes asked for
+		 * (in the meta group, the 2 bytes of the group number first). */
+		need = h.size;
+		if (in_meta && r->stage_len < 2)
+			need = 2;
+		k = need - r->stage_len;
 		if (k > pacs_cursor_left(c))
 			k = pacs_cursor_left(c);
 		pacs_cursor_take(c, k, &b);
 		memcpy(r->stage + r->stage_len, b, k);
 		r->stage_len += k;
-		if (r->stage_len < h.size)
+		if (r->stage_len < need)
 			return 0;
-		hc = pacs_cursor_make(r->stage, r->stage_len);
 	}
 	if (r->stage_len > 0)
 		r->stage_len = 0;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "arca_err.h"
@@ -1126,6 +1127,19 @@ static void test_meta_variants(void **state)
 	pacs_ds_free(ds);
 	td_free(&b);
 
+	/* A meta group written in Implicit VR by an old writer. */
+	td_init(&b, TD_IMPLICIT_LE);
+	td_preamble(&b, 0);
+	td_ul(&b, 0x00020000, 8 + 18);
+	td_str(&b, PACS_TAG_TRANSFER_SYNTAX, NULL, PACS_TS_IMPLICIT_LE);
+	td_str(&b, T_PATIENT_NAME, NULL, "Old^Meta");
+	ds = read_td(&b, &o);
+	assert_string_equal(pacs_ds_source_ts(ds), PACS_TS_IMPLICIT_LE);
+	assert_int_equal(pacs_elem_vr(find(ds, PACS_TAG_TRANSFER_SYNTAX)), PACS_VR_UI);
+	assert_str(ds, T_PATIENT_NAME, "Old^Meta");
+	pacs_ds_free(ds);
+	td_free(&b);
+
 	/* Only a meta group. */
 	td_init(&b, TD_EXPLICIT_LE);
 	td_preamble(&b, 0);
@@ -1211,6 +1225,91 @@ static void test_input_modes(void **state)
 		assert_int_equal(pacs_reader_new(&r, &o), ARCA_EINVAL);
 		assert_null(r);
 	}
+}
+
+/* ---- files ---- */
+
+static void write_tmp(char *path, const td *b)
+{
+	int fd;
+
+	strcpy(path, "/tmp/pacs_read_test_XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b->buf, b->len), (ssize_t)b->len);
+	close(fd);
+}
+
+/* pacs_read_file: lseek over skipped values (but never past the end of the
+ * file), the same tree as the buffer reader, errors prefixed with the path. */
+static void test_read_file(void **state)
+{
+	static uint8_t big[600000];
+	pacs_read_opts o;
+	pacs_ds *ds = NULL, *ref = NULL;
+	char path[64], *c0, *c1;
+	td b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i >> 3);
+	td_init(&b, TD_EXPLICIT_LE);
+	td_preamble(&b, 0);
+	td_meta(&b, PACS_TS_EXPLICIT_LE);
+	for (int i = 0; i < 2000; i++) /* more than one read block of header */
+		td_str(&b, PACS_TAG(0x0011, 0x1000 + i), "LO", "private text to make the header long");
+	td_elem(&b, T_PIXEL, "OW", big, sizeof(big));
+	td_elem(&b, T_PADDING, "OB", "\0\0", 2);
+	write_tmp(path, &b);
+	for (int meta = 0; meta < 2; meta++) {
+		opts(&o);
+		o.bulk_threshold = meta ? 256 : 0;
+		assert_int_equal(pacs_read_file(&ds, path, &o), 0);
+		assert_int_equal(read_chunks(b.buf, b.len, &o, 0, &ref), 0);
+		c0 = td_canon(ds);
+		c1 = td_canon(ref);
+		assert_string_equal(c0, c1);
+		assert_int_equal(pacs_elem_flags(find(ds, T_PIXEL)), meta ? PACS_ELEM_BULK : 0);
+		assert_non_null(find(ds, T_PADDING));
+		free(c0);
+		free(c1);
+		pacs_ds_free(ds);
+		pacs_ds_free(ref);
+	}
+	unlink(path);
+
+	/* Cut inside the skipped pixel data: truncated, with the path. */
+	b.len -= 1000;
+	write_tmp(path, &b);
+	opts(&o);
+	o.bulk_threshold = 256;
+	assert_int_equal(pacs_read_file(&ds, path, &o), ARCA_ETRUNCATED);
+	assert_null(ds);
+	assert_true(strncmp(arca_error_last(), path, strlen(path)) == 0);
+	assert_non_null(strstr(arca_error_last(), "(7FE0,0010)"));
+	unlink(path);
+	td_free(&b);
+
+	/* stop_at_pixel_data reads no further. */
+	td_init(&b, TD_EXPLICIT_LE);
+	td_preamble(&b, 0);
+	td_meta(&b, PACS_TS_EXPLICIT_LE);
+	td_us(&b, T_ROWS, 3);
+	td_header(&b, T_PIXEL, "OW", 1000000); /* the value is not even there */
+	write_tmp(path, &b);
+	opts(&o);
+	o.stop_at_pixel_data = 1;
+	assert_int_equal(pacs_read_file(&ds, path, &o), 0);
+	assert_uint(ds, T_ROWS, 3);
+	pacs_ds_free(ds);
+	unlink(path);
+	td_free(&b);
+
+	assert_int_equal(pacs_read_file(&ds, "/nonexistent/arca.dcm", &o), ARCA_ENOTFOUND);
+	assert_non_null(strstr(arca_error_last(), "/nonexistent/arca.dcm"));
+	assert_int_equal(pacs_read_buffer(&ds, (const uint8_t *)"\x08\x00\x05\x00" "CS\0\0", 8, NULL), 0);
+	assert_int_equal(pacs_ds_count(ds), 1);
+	pacs_ds_free(ds);
 }
 
 /* ---- bad input ---- */
@@ -2027,6 +2126,7 @@ int main(void)
 		cmocka_unit_test(test_meta_variants),
 		cmocka_unit_test(test_bare_datasets),
 		cmocka_unit_test(test_input_modes),
+		cmocka_unit_test(test_read_file),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_bad_lengths),
 		cmocka_unit_test(test_bad_structure),

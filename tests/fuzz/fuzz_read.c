@@ -134,9 +134,11 @@ static result run(const uint8_t *data, size_t size, const pacs_read_opts *o, siz
 	return res;
 }
 
+/* Bulk bytes handed out before an error may differ (a streaming reader
+ * cannot take back what it delivered), so they are compared on success. */
 static void same(result a, result b)
 {
-	if (a.rc != b.rc || a.hash != b.hash || a.bulk_bytes != b.bulk_bytes)
+	if (a.rc != b.rc || a.hash != b.hash || (a.rc == 0 && a.bulk_bytes != b.bulk_bytes))
 		abort(); /* a split changed the result */
 }
 
