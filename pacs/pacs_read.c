@@ -122,8 +122,10 @@ int pacs_reader_new(pacs_reader **out, const pacs_read_opts *opts)
 		memcpy(r->opts_ts, r->opts.ts_uid, n + 1);
 		r->opts.ts_uid = r->opts_ts;
 	}
-	if ((rc = pacs_ds_new(&r->root)) < 0 ||
-	    (rc = pacs_read__parse_init(r, PACS_READ__EXPLICIT_LE)) < 0)
+	if ((rc = pacs_ds_new(&r->root)) < 0)
+		goto fail;
+	r->arena = pacs_ds__arena(r->root);
+	if ((rc = pacs_read__parse_init(r, PACS_READ__EXPLICIT_LE)) < 0)
 		goto fail;
 	r->phase = PACS_READ__START;
 	if (r->opts.input == PACS_INPUT_DATASET) {

@@ -18,6 +18,7 @@
 #define READ_BLOCK (256u * 1024u)
 #define FIRST_BLOCK (16u * 1024u)
 #define SMALL_READ (4u * 1024u)
+#define MIN_SKIP (16u * 1024u)
 
 int pacs_read_buffer(pacs_ds **out, const uint8_t *data, size_t len, const pacs_read_opts *opts)
 {
@@ -41,7 +42,8 @@ static int skip_ahead(pacs_reader *r, int fd, uint64_t *pos, uint64_t size)
 {
 	uint64_t n = pacs_reader_skippable(r);
 
-	if (n == 0)
+	/* A short skip costs more as a system call than as a copy. */
+	if (n < MIN_SKIP)
 		return 0;
 	if (n > size - *pos)
 		n = size - *pos;

@@ -123,7 +123,7 @@ static pacs_elem *append(pacs_reader *r, pacs_ds *ds, uint32_t tag, pacs_vr vr, 
 {
 	pacs_elem *e;
 
-	if (pacs_ds__arena(r->root)->used_total > r->opts.max_total) {
+	if (r->arena->used_total > r->opts.max_total) {
 		*rc = fail(r, ARCA_ELIMIT, r->pos, tag,
 			   "data set exceeds %" PRIu64 " bytes in memory (max_total)", r->opts.max_total);
 		return NULL;
@@ -413,7 +413,7 @@ static int value_done(pacs_reader *r)
 
 static int check_held(pacs_reader *r, uint32_t tag, uint32_t len)
 {
-	uint64_t used = pacs_ds__arena(r->root)->used_total;
+	uint64_t used = r->arena->used_total;
 
 	if (len > r->opts.max_value_length)
 		return fail(r, ARCA_ELIMIT, r->pos, tag,
@@ -428,9 +428,9 @@ static int check_held(pacs_reader *r, uint32_t tag, uint32_t len)
 static uint8_t *value_buffer(pacs_reader *r, uint32_t len)
 {
 	if (len > 0)
-		return pacs_arena__alloc(pacs_ds__arena(r->root), len);
+		return pacs_arena__alloc(r->arena, len);
 	if (r->empty_value == NULL)
-		r->empty_value = pacs_arena__alloc(pacs_ds__arena(r->root), 1);
+		r->empty_value = pacs_arena__alloc(r->arena, 1);
 	return r->empty_value;
 }
 
@@ -645,7 +645,7 @@ static int on_seq_header(pacs_reader *r, pacs_read__frame *f, const hdr *h)
 			nf.end = clamp_end(r->pos + h->size + h->len, f->limit);
 			nf.limit = nf.end;
 		}
-		if (pacs_ds__arena(r->root)->used_total > r->opts.max_total)
+		if (r->arena->used_total > r->opts.max_total)
 			return fail(r, ARCA_ELIMIT, r->pos, f->tag,
 				    "data set exceeds %" PRIu64 " bytes in memory (max_total)", r->opts.max_total);
 		item = pacs_ds__new_item(f->ds, &f->ds->elems[f->elem]);

@@ -100,6 +100,7 @@ struct pacs_reader {
 	char errmsg[256];
 
 	pacs_ds *root;
+	pacs_arena *arena;         /* the root's arena (values, elements, items) */
 	uint64_t raw_offset;       /* input bytes consumed */
 	uint64_t pos;              /* logical offset of the next parser byte */
 
@@ -164,8 +165,20 @@ void pacs_read__parse_free(pacs_reader *r);
  * ARCA_ENOTFOUND (no message) when no encoding is plausible. */
 int pacs_read__probe(const uint8_t *p, size_t n, bool prefer_explicit_le,
 		     enum pacs_read__enc *enc, size_t *skip);
-/* The VR for two explicit VR characters, PACS_VR_NONE if not a VR. */
-pacs_vr pacs_read__vr_from_chars(uint8_t c0, uint8_t c1);
+/* PS3.5 Table 6.2-1: the VR of two upper-case letters, indexed by
+ * (c0 - 'A') * 26 + (c1 - 'A'); PACS_VR_NONE (0) where there is none. */
+extern const uint8_t pacs_read__vr_by_letters[26 * 26];
+
+/* The VR for two explicit VR characters, PACS_VR_NONE if not a VR.
+ * Inline: the explicit VR path calls it for every element. */
+static inline pacs_vr pacs_read__vr_from_chars(uint8_t c0, uint8_t c1)
+{
+	unsigned a = (unsigned)c0 - 'A', b = (unsigned)c1 - 'A';
+
+	if (a >= 26 || b >= 26)
+		return PACS_VR_NONE;
+	return (pacs_vr)pacs_read__vr_by_letters[a * 26 + b];
+}
 
 /* ---- pacs_inflate.c ---- */
 

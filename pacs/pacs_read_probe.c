@@ -19,7 +19,7 @@
 #define VR_IDX(a, b) (((a) - 'A') * 26 + ((b) - 'A'))
 
 /* PS3.5 Table 6.2-1: every VR is two upper-case letters. */
-static const uint8_t vr_by_letters[26 * 26] = {
+const uint8_t pacs_read__vr_by_letters[26 * 26] = {
 	[VR_IDX('A', 'E')] = PACS_VR_AE, [VR_IDX('A', 'S')] = PACS_VR_AS,
 	[VR_IDX('A', 'T')] = PACS_VR_AT, [VR_IDX('C', 'S')] = PACS_VR_CS,
 	[VR_IDX('D', 'A')] = PACS_VR_DA, [VR_IDX('D', 'S')] = PACS_VR_DS,
@@ -38,15 +38,6 @@ static const uint8_t vr_by_letters[26 * 26] = {
 	[VR_IDX('U', 'R')] = PACS_VR_UR, [VR_IDX('U', 'S')] = PACS_VR_US,
 	[VR_IDX('U', 'T')] = PACS_VR_UT, [VR_IDX('U', 'V')] = PACS_VR_UV,
 };
-
-pacs_vr pacs_read__vr_from_chars(uint8_t c0, uint8_t c1)
-{
-	unsigned a = (unsigned)c0 - 'A', b = (unsigned)c1 - 'A';
-
-	if (a >= 26 || b >= 26)
-		return PACS_VR_NONE;
-	return (pacs_vr)vr_by_letters[a * 26 + b];
-}
 
 /* A tag that can open a data set or follow another element: standard
  * groups up to pixel data, private groups, and the padding/signature
