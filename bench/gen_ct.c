@@ -4,7 +4,13 @@
  * explicit VR little endian Part 10 files.
  *
  *   gen_ct [--modality CT|MR] [--count N] [--per-series N] [--series-per-study N]
- *          [--size 512] [--seed S] OUTDIR
+ *          [--size 512] [--seed S] [--frames N] OUTDIR
+ *
+ * --frames N (N > 1) writes each instance as one multi-frame image of N
+ * frames (Multi-frame Grayscale Word Secondary Capture, PS3.3 A.8.5) for
+ * the benchmarks of large instances: 2048 frames of 512x512 make 1 GiB of
+ * Pixel Data.  The frames are streamed to the file through the writer's
+ * bulk source, so the generator never holds more than one frame.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,7 +27,7 @@
 
 struct gen_opts {
 	const char *modality;
-	unsigned count, per_series, series_per_study, size;
+	unsigned count, per_series, series_per_study, size, frames;
 	unsigned long seed;
 	const char *outdir;
 };
@@ -67,6 +73,51 @@ static int set(pacs_ds *ds, uint32_t tag, pacs_vr vr, const char *v)
 	return pacs_ds_set_string(ds, tag, vr, v);
 }
 
+/* Bulk source state for a multi-frame Pixel Data value. */
+struct frame_src {
+	const struct gen_opts *o;
+	uint16_t *px;  /* one frame */
+	uint64_t *rng;
+};
+
+/* Writes the frames one after another (PS3.5 8.1.1: native multi-frame
+ * Pixel Data is the frames concatenated, no padding between them). */
+static int write_frames(void *ctx, pacs_write_ctx *w, const pacs_ds *parent, const pacs_elem *e)
+{
+	const struct frame_src *fs = ctx;
+	size_t frame_len = (size_t)fs->o->size * fs->o->size * 2;
+
+	(void)parent;
+	(void)e;
+	for (unsigned f = 0; f < fs->o->frames; f++) {
+		int rc;
+
+		fill_image(fs->px, fs->o->size, f, fs->rng);
+		rc = pacs_write_bytes(w, (const uint8_t *)fs->px, frame_len);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The attributes that make the instance multi-frame: Number of Frames and
+ * the Frame Increment Pointer to Frame Time (PS3.3 C.7.6.6, C.8.6.3), and
+ * SC Equipment's Conversion Type (C.8.6.1, WSD: workstation). */
+static int set_multiframe(pacs_ds *ds, unsigned frames)
+{
+	/* AT value: group then element, each 16-bit little endian. */
+	const uint8_t fip[4] = { 0x18, 0x00, 0x63, 0x10 };
+	char buf[32];
+	int rc = 0;
+
+	snprintf(buf, sizeof(buf), "%u", frames);
+	rc |= set(ds, PACS_TAG_NumberOfFrames, PACS_VR_IS, buf);
+	rc |= pacs_ds_set(ds, PACS_TAG_FrameIncrementPointer, PACS_VR_AT, fip, sizeof(fip));
+	rc |= set(ds, PACS_TAG_FrameTime, PACS_VR_DS, "100");
+	rc |= set(ds, PACS_TAG_ConversionType, PACS_VR_CS, "WSD");
+	return rc;
+}
+
 static int write_instance(const struct gen_opts *o, unsigned i, uint16_t *px, uint64_t *rng)
 {
 	unsigned series = i / o->per_series, study = series / o->series_per_study;
@@ -74,12 +125,15 @@ static int write_instance(const struct gen_opts *o, unsigned i, uint16_t *px, ui
 	char study_uid[80], series_uid[80], sop_uid[80], buf[128], path[4096];
 	const char *sop_class = strcmp(o->modality, "MR") == 0 ? "1.2.840.10008.5.1.4.1.1.4"
 								: "1.2.840.10008.5.1.4.1.1.2";
+	struct frame_src fs = { o, px, rng };
 	pacs_ds *ds = NULL;
 	pacs_write_opts wo;
 	int rc = pacs_ds_new(&ds);
 
 	if (rc < 0)
 		return rc;
+	if (o->frames > 1)
+		sop_class = "1.2.840.10008.5.1.4.1.1.7.3"; /* Multi-frame Grayscale Word SC */
 	make_uid(study_uid, sizeof(study_uid), o->seed, "s", study, 0);
 	make_uid(series_uid, sizeof(series_uid), o->seed, "e", study, series);
 	make_uid(sop_uid, sizeof(sop_uid), o->seed, "i", series, i);
@@ -124,8 +178,14 @@ static int write_instance(const struct gen_opts *o, unsigned i, uint16_t *px, ui
 	rc |= pacs_ds_set_u16(ds, PACS_TAG_PixelRepresentation, 0);
 	rc |= set(ds, PACS_TAG_RescaleIntercept, PACS_VR_DS, "-1024");
 	rc |= set(ds, PACS_TAG_RescaleSlope, PACS_VR_DS, "1");
-	fill_image(px, o->size, slice, rng);
-	rc |= pacs_ds_set(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW, px, o->size * o->size * 2);
+	if (o->frames > 1) {
+		rc |= set_multiframe(ds, o->frames);
+		rc |= pacs_ds_set_bulk(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW,
+				       (uint32_t)o->frames * o->size * o->size * 2, 0);
+	} else {
+		fill_image(px, o->size, slice, rng);
+		rc |= pacs_ds_set(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW, px, o->size * o->size * 2);
+	}
 	if (rc != 0) {
 		pacs_ds_free(ds);
 		return ARCA_ENOMEM;
@@ -133,6 +193,8 @@ static int write_instance(const struct gen_opts *o, unsigned i, uint16_t *px, ui
 	snprintf(path, sizeof(path), "%s/%s%06u.dcm", o->outdir, o->modality, i);
 	pacs_write_opts_init(&wo);
 	wo.ts_uid = PACS_TS_EXPLICIT_LE;
+	wo.bulk_fn = write_frames;
+	wo.bulk_ctx = &fs;
 	rc = pacs_write_file(ds, path, &wo);
 	pacs_ds_free(ds);
 	return rc;
@@ -140,7 +202,7 @@ static int write_instance(const struct gen_opts *o, unsigned i, uint16_t *px, ui
 
 int main(int argc, char **argv)
 {
-	struct gen_opts o = { "CT", 1000, 200, 2, 512, 1, NULL };
+	struct gen_opts o = { "CT", 1000, 200, 2, 512, 1, 1, NULL };
 	uint16_t *px;
 	uint64_t rng;
 
@@ -157,17 +219,27 @@ int main(int argc, char **argv)
 			o.size = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			o.seed = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--frames") == 0 && i + 1 < argc)
+			o.frames = (unsigned)strtoul(argv[++i], NULL, 10);
 		else if (argv[i][0] != '-' && o.outdir == NULL)
 			o.outdir = argv[i];
 		else {
 			fprintf(stderr, "usage: gen_ct [--modality CT|MR] [--count N] [--per-series N] "
-					"[--series-per-study N] [--size N] [--seed S] OUTDIR\n");
+					"[--series-per-study N] [--size N] [--seed S] [--frames N] OUTDIR\n");
 			return 2;
 		}
 	}
 	if (o.outdir == NULL || o.count == 0 || o.per_series == 0 || o.series_per_study == 0 ||
-	    o.size == 0 || o.size > 4096) {
-		fprintf(stderr, "gen_ct: need OUTDIR and positive --count/--per-series/--size (size <= 4096)\n");
+	    o.size == 0 || o.size > 4096 || o.frames == 0) {
+		fprintf(stderr, "gen_ct: need OUTDIR and positive --count/--per-series/--size/--frames "
+				"(size <= 4096)\n");
+		return 2;
+	}
+	/* PS3.5 7.1.1: a defined value length is 32 bits and even; 0xFFFFFFFF
+	 * means undefined, so the largest native Pixel Data is 0xFFFFFFFE. */
+	if ((uint64_t)o.frames * o.size * o.size * 2 > UINT32_C(0xFFFFFFFE)) {
+		fprintf(stderr, "gen_ct: %u frames of %ux%u exceed the 4 GiB value length limit; use fewer\n",
+			o.frames, o.size, o.size);
 		return 2;
 	}
 	if (mkdir(o.outdir, 0755) != 0 && errno != EEXIST) {
