@@ -5,8 +5,9 @@
  *            128-byte preamble, the prefix, then the File Meta group), a
  *            meta group at offset 0 (no preamble), or a bare data set;
  *   META     group 0002, always Explicit VR Little Endian (PS3.10 7.1);
- *   PROBE    no transfer syntax known: the first 64 data set bytes decide
- *            the encoding (pacs_read_probe.c);
+ *   PROBE    the first 64 data set bytes decide the encoding when no
+ *            transfer syntax is known, or confirm the meta group's
+ *            (pacs_read_probe.c);
  *   DATASET  the element parser on the raw input (pacs_read_parse.c);
  *   INFLATE  the element parser behind zlib (pacs_inflate.c);
  *   DONE     stop_at_pixel_data reached.
@@ -68,6 +69,7 @@ static void set_source_ts(pacs_reader *r, const uint8_t *uid, size_t len)
 static int start_with_ts(pacs_reader *r, const uint8_t *uid, size_t len)
 {
 	const pacs_ts_info *ts = pacs_ts_lookup_n((const char *)uid, (unsigned)len);
+	enum pacs_read__enc enc;
 	int rc;
 
 	set_source_ts(r, uid, len);
@@ -86,9 +88,15 @@ static int start_with_ts(pacs_reader *r, const uint8_t *uid, size_t len)
 		r->phase = PACS_READ__INFLATE;
 		return 0;
 	}
-	pacs_read__parse_set_enc(r, !ts->explicit_vr ? PACS_READ__IMPLICIT_LE
-				    : ts->big_endian ? PACS_READ__EXPLICIT_BE : PACS_READ__EXPLICIT_LE);
-	r->phase = PACS_READ__DATASET;
+	enc = !ts->explicit_vr ? PACS_READ__IMPLICIT_LE
+	      : ts->big_endian ? PACS_READ__EXPLICIT_BE : PACS_READ__EXPLICIT_LE;
+	pacs_read__parse_set_enc(r, enc);
+	if (r->opts.input == PACS_INPUT_DATASET) {
+		r->phase = PACS_READ__DATASET; /* negotiated: trusted */
+		return 0;
+	}
+	r->phase = PACS_READ__PROBE;
+	r->probe_declared = (int)enc;
 	return 0;
 }
 
@@ -125,6 +133,7 @@ int pacs_reader_new(pacs_reader **out, const pacs_read_opts *opts)
 	if ((rc = pacs_ds_new(&r->root)) < 0)
 		goto fail;
 	r->arena = pacs_ds__arena(r->root);
+	r->probe_declared = -1;
 	if ((rc = pacs_read__parse_init(r, PACS_READ__EXPLICIT_LE)) < 0)
 		goto fail;
 	r->phase = PACS_READ__START;
@@ -185,14 +194,14 @@ static int decide_start(pacs_reader *r)
 
 	memcpy(buf, r->probe, n);
 	r->probe_len = 0;
-	if (n >= 132 && memcmp(buf + 128, "DICM", 4) == 0) {
-		pacs_cursor_take(&c, 128, &pre);
-		pacs_cursor_take(&c, 4, &prefix);
+	if (pacs_cursor_take(&c, 128, &pre) && pacs_cursor_take(&c, 4, &prefix) &&
+	    memcmp(prefix, "DICM", 4) == 0) {
 		pacs_ds_set_preamble(r->root, pre);
 		r->pos = 132;
 		n = pacs_cursor_rest(&c, &rest);
 		return begin_meta(r, rest, n);
 	}
+	c = pacs_cursor_make(buf, n);
 	if (pacs_cursor_peek_u8(&c, 0, &g0) && pacs_cursor_peek_u8(&c, 1, &g1) && g0 == 0x02 && g1 == 0x00)
 		return begin_meta(r, buf, n);
 	if (r->opts.input == PACS_INPUT_PART10)
@@ -211,7 +220,12 @@ static int decide_probe(pacs_reader *r)
 
 	memcpy(buf, r->probe, n);
 	r->probe_len = 0;
-	if (n > 0 && pacs_read__probe(buf, n, r->probe_prefer_explicit, &enc, &skip) < 0) {
+	if (r->probe_declared >= 0) {
+		enc = pacs_read__probe_declared(buf, n, (enum pacs_read__enc)r->probe_declared);
+		if (enc != (enum pacs_read__enc)r->probe_declared)
+			pacs_ds_set_source_ts(r->root, enc_uid(enc)); /* what it really is */
+		r->probe_declared = -1;
+	} else if (n > 0 && pacs_read__probe(buf, n, r->probe_prefer_explicit, &enc, &skip) < 0) {
 		if (!r->probe_prefer_explicit && pacs_ds_count(r->root) == 0)
 			return arca_error_set(ARCA_EPROTO,
 					      "offset %" PRIu64 ": not DICOM: no File Meta group and the first bytes "

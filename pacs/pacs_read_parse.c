@@ -37,6 +37,13 @@ typedef struct hdr {
 
 /* PS3.5 7.1.2: VRs whose Explicit VR header has 2 reserved bytes and a
  * 32-bit length. */
+/* pacs_vr_is_bulk as a table, for the per-element path. */
+static const bool bulk_vr[PACS_VR_COUNT] = {
+	[PACS_VR_OB] = true, [PACS_VR_OD] = true, [PACS_VR_OF] = true,
+	[PACS_VR_OL] = true, [PACS_VR_OV] = true, [PACS_VR_OW] = true,
+	[PACS_VR_UN] = true, [PACS_VR_ox] = true, [PACS_VR_px] = true,
+};
+
 static const bool long_length[PACS_VR_COUNT] = {
 	[PACS_VR_OB] = true, [PACS_VR_OD] = true, [PACS_VR_OF] = true,
 	[PACS_VR_OL] = true, [PACS_VR_OV] = true, [PACS_VR_OW] = true,
@@ -105,7 +112,7 @@ void pacs_read__parse_free(pacs_reader *r)
 
 /* Pops the frames whose defined length has been read completely (an
  * item, then perhaps its sequence, then perhaps the enclosing item ...). */
-static void close_frames(pacs_reader *r)
+static inline void close_frames(pacs_reader *r)
 {
 	while (r->nframes > 1) {
 		pacs_read__frame *f = top(r);
@@ -437,7 +444,8 @@ static uint8_t *value_buffer(pacs_reader *r, uint32_t len)
 static int begin_value(pacs_reader *r, pacs_read__frame *f, const hdr *h, pacs_vr vr, unsigned flags)
 {
 	uint32_t len = h->len;
-	bool bulk = r->opts.bulk_threshold > 0 && pacs_vr_is_bulk(vr) && len >= r->opts.bulk_threshold;
+	bool bulk = r->opts.bulk_threshold > 0 && len >= r->opts.bulk_threshold &&
+		    (unsigned)vr < PACS_VR_COUNT && bulk_vr[vr];
 	pacs_elem *e;
 	int rc = 0;
 

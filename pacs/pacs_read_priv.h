@@ -108,6 +108,8 @@ struct pacs_reader {
 	uint8_t probe[PACS_READ__START_NEED];
 	size_t probe_len;
 	bool probe_prefer_explicit;
+	int probe_declared;        /* PROBE after a meta group: the encoding its
+				    * transfer syntax names, or -1 */
 
 	/* File Meta Information (PS3.10 7.1). */
 	bool meta;                 /* the parser is in group 0002 */
@@ -165,6 +167,11 @@ void pacs_read__parse_free(pacs_reader *r);
  * ARCA_ENOTFOUND (no message) when no encoding is plausible. */
 int pacs_read__probe(const uint8_t *p, size_t n, bool prefer_explicit_le,
 		     enum pacs_read__enc *enc, size_t *skip);
+/* The encoding a transfer syntax declared, unless the first bytes clearly
+ * say otherwise (two plausible headers in another encoding, fewer in the
+ * declared one): writers that label an Implicit VR data set Explicit VR
+ * (or the reverse) exist. */
+enum pacs_read__enc pacs_read__probe_declared(const uint8_t *p, size_t n, enum pacs_read__enc declared);
 /* PS3.5 Table 6.2-1: the VR of two upper-case letters, indexed by
  * (c0 - 'A') * 26 + (c1 - 'A'); PACS_VR_NONE (0) where there is none. */
 extern const uint8_t pacs_read__vr_by_letters[26 * 26];

@@ -7,6 +7,9 @@
  * in Implicit VR they are the low half of a 32-bit length.  The byte order
  * is the one that gives the smaller, plausible group number.
  *
+ * A File Meta group's transfer syntax is checked the same way
+ * (pacs_read__probe_declared), as some writers mislabel the data set.
+ *
  * Resynchronising: if no encoding is plausible at offset 0, offset 1 is
  * tried.  Some writers that strip the File Meta group leave one stray byte
  * in front of the data set (pydicom's no_meta.dcm starts with 0x20); the
@@ -154,4 +157,16 @@ int pacs_read__probe(const uint8_t *p, size_t n, bool prefer_explicit_le,
 		return 0;
 	}
 	return ARCA_ENOTFOUND;
+}
+
+enum pacs_read__enc pacs_read__probe_declared(const uint8_t *p, size_t n, enum pacs_read__enc declared)
+{
+	uint16_t g;
+	int s_decl = score(p, n, declared, &g);
+	enum pacs_read__enc other;
+	int s_other = best_at(p, n, false, &other);
+
+	if (s_decl < 2 && s_other == 2 && other != declared)
+		return other;
+	return declared;
 }
