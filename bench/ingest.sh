@@ -475,7 +475,9 @@ END {
 	for (i = 1; i <= nnotes; i++)
 		printf "  %s\n", notes[i]
 	printf "\n"
-	for (m = 1; m <= nm; m++) {
+	has_arcad = 0
+	for (s = 1; s <= ns; s++) if (S[s] == "arcad") has_arcad = 1
+	for (m = 1; m <= nm && has_arcad; m++) {
 		if (M[m] == "mf") continue
 		a = "arcad" SUBSEP M[m]
 		line = ""
