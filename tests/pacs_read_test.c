@@ -197,6 +197,7 @@ typedef struct bulk_rec {
 	int events;
 } bulk_rec;
 
+__attribute__((format(printf, 2, 3)))
 static void rec_log(bulk_rec *rec, const char *fmt, ...)
 {
 	va_list ap;
