@@ -1,0 +1,211 @@
+/* pacs_scu.h - a blocking DICOM client association (the SCU side of
+ * PS3.8 and PS3.7): C-ECHO and C-STORE over one TCP connection.
+ *
+ * The client drives the same Upper Layer state machine as the server
+ * (pacs_ul.h) in the requestor role, with a port that writes to a blocking
+ * TCP socket (TCP_NODELAY on, every wait bounded by a timeout).  It is
+ * meant for code that may block: the command-line tool (`arca echo`,
+ * `arca send`) and, later, the C-MOVE SCP's sub-operations on the worker
+ * pool.  One pacs_scu is used by one thread at a time.
+ *
+ *   pacs_scu_new()        copies the options; nothing on the network yet
+ *   pacs_scu_associate()  connects and negotiates (A-ASSOCIATE-RQ/AC/RJ)
+ *   pacs_scu_echo()       C-ECHO (PS3.7 9.1.5)
+ *   pacs_scu_store()      C-STORE of a data set written by a callback
+ *   pacs_scu_store_file() C-STORE of a DICOM file, streamed from the file
+ *   pacs_scu_release()    A-RELEASE (orderly end), or
+ *   pacs_scu_abort()      A-ABORT (after an error)
+ *   pacs_scu_free()       aborts if still associated, closes, frees
+ *
+ * Operations are invoked one at a time: the asynchronous operations window
+ * is not negotiated, which means 1/1 (PS3.7 D.3.3.3), and each request
+ * waits for its response.
+ *
+ * Errors.  Functions return 0 or a negative ARCA_E* code with the message
+ * set (arca_error_last()):
+ *   ARCA_EIO          the transport failed: name resolution, connect,
+ *                     a timeout, a reset; the association is gone
+ *   ARCA_EPROTO       the peer broke the protocol or aborted the
+ *                     association (pacs_scu_abort_info() says how); gone
+ *   ARCA_EUNSUPPORTED a negative answer that is not a failure of the
+ *                     network: the association was rejected
+ *                     (pacs_scu_rejection()), no proposed context was
+ *                     accepted, or no accepted context can carry this
+ *                     SOP class or transfer syntax (the association is
+ *                     still usable in that last case)
+ *   ARCA_EINVAL       bad options or arguments, or the call does not fit
+ *                     the association's state
+ * A DIMSE response with a failure status is not an error: the call returns
+ * 0 and the caller reads the status.  pacs_scu_established() tells whether
+ * the association can still be used after an error. */
+#ifndef PACS_SCU_H
+#define PACS_SCU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pacs_dimse.h"
+#include "pacs_pdu.h"
+#include "pacs_ul.h"
+#include "pacs_write.h"
+
+typedef struct pacs_scu pacs_scu;
+
+/* One presentation context to propose: an abstract syntax (SOP class) and
+ * the transfer syntaxes we can send it in, preferred first.  IDs are given
+ * in order: 1, 3, 5, ... (PS3.8 9.3.2.2). */
+typedef struct pacs_scu_pctx {
+	const char *abstract_syntax;
+	const char *const *transfer_syntaxes; /* 1 to PACS_PDU_MAX_TS */
+	size_t n_transfer_syntaxes;
+} pacs_scu_pctx;
+
+/* Default timeouts, in milliseconds. */
+#define PACS_SCU_CONNECT_TIMEOUT_MS 10000u
+#define PACS_SCU_ACSE_TIMEOUT_MS 30000u
+#define PACS_SCU_DIMSE_TIMEOUT_MS 60000u
+/* Calling AE title when none is given. */
+#define PACS_SCU_DEFAULT_CALLING_AE "ARCA"
+
+typedef struct pacs_scu_opts {
+	const char *host;          /* name or address (IPv4 or IPv6), required */
+	uint16_t port;             /* required (not 0) */
+	const char *calling_ae;    /* ours, 1-16 characters; NULL: "ARCA" */
+	const char *called_ae;     /* the peer's, 1-16 characters, required */
+	const pacs_scu_pctx *pctx; /* 1 to PACS_PDU_MAX_PCTX contexts, required */
+	size_t n_pctx;
+	/* Maximum Length Received we announce (PS3.8 D.1) and the largest
+	 * P-DATA-TF we accept; 0: PACS_UL_DEFAULT_MAX_PDATA. */
+	uint32_t max_pdu;
+	/* 0: the defaults above.  connect: TCP connection; acse: the answer to
+	 * an A-ASSOCIATE-RQ or A-RELEASE-RQ; dimse: a DIMSE response, and any
+	 * stall while writing. */
+	unsigned connect_timeout_ms;
+	unsigned acse_timeout_ms;
+	unsigned dimse_timeout_ms;
+	/* Optional: every Upper Layer transition, for debugging output. */
+	void (*log)(void *ctx, const pacs_ul_transition *t);
+	void *log_ctx;
+} pacs_scu_opts;
+
+/* Zeroes opts (all defaults; host, port, called_ae and pctx still needed). */
+void pacs_scu_opts_init(pacs_scu_opts *opts);
+
+/* Validates and copies opts (strings and context lists included, so they
+ * need not outlive the call).  Nothing is sent.  *out is the caller's:
+ * pacs_scu_free().  ARCA_EINVAL for a missing or bad option. */
+int pacs_scu_new(pacs_scu **out, const pacs_scu_opts *opts);
+
+/* Closes the connection (an A-ABORT first if an association is still up)
+ * and frees.  Accepts NULL. */
+void pacs_scu_free(pacs_scu *scu);
+
+/* Connects to host:port (every address getaddrinfo gives, in order, each
+ * within the connect timeout) and requests the association.  0 when the
+ * peer accepted it with at least one presentation context; then
+ * pacs_scu_established() is true.  An A-ASSOCIATE-RJ gives
+ * ARCA_EUNSUPPORTED and pacs_scu_rejection(); an accepted association
+ * without any accepted context is released and gives ARCA_EUNSUPPORTED
+ * too.  Only once per pacs_scu. */
+int pacs_scu_associate(pacs_scu *scu);
+
+/* True from an accepted A-ASSOCIATE-AC until release, abort or failure. */
+bool pacs_scu_established(const pacs_scu *scu);
+
+/* Borrowed: the A-ASSOCIATE-RJ received, or NULL. */
+const pacs_pdu_reject *pacs_scu_rejection(const pacs_scu *scu);
+
+/* Borrowed: why the association ended abnormally (peer or local abort,
+ * transport closed), or NULL if it did not. */
+const pacs_ul_abort_info *pacs_scu_abort_info(const pacs_scu *scu);
+
+/* One proposed context and the answer to it. */
+typedef struct pacs_scu_ctx_info {
+	uint8_t id;
+	uint8_t result;              /* enum pacs_pdu_pctx_result */
+	const char *abstract_syntax;
+	const char *transfer_syntax; /* accepted one; NULL unless accepted */
+} pacs_scu_ctx_info;
+
+/* The proposed contexts in proposal order, after pacs_scu_associate()
+ * (results are 2, no reason, until an AC arrived).  Borrowed until free. */
+size_t pacs_scu_ctx_count(const pacs_scu *scu);
+const pacs_scu_ctx_info *pacs_scu_ctx_at(const pacs_scu *scu, size_t i);
+/* The first accepted context for abstract_syntax whose transfer syntax is
+ * ts (any when ts is NULL), or NULL. */
+const pacs_scu_ctx_info *pacs_scu_ctx_find(const pacs_scu *scu, const char *abstract_syntax,
+					   const char *ts);
+
+/* The peer's Maximum Length Received (0: no limit): the largest P-DATA-TF
+ * PDU-length we send. */
+uint32_t pacs_scu_peer_max_pdu(const pacs_scu *scu);
+
+/* C-ECHO-RQ on the Verification context (1.2.840.10008.1.1), waits for the
+ * C-ECHO-RSP and sets *status to its Status (0000H success).
+ * ARCA_EUNSUPPORTED if no Verification context was accepted. */
+int pacs_scu_echo(pacs_scu *scu, uint16_t *status);
+
+/* Writes a data set: calls sink(sink_ctx, bytes, len) any number of times
+ * with the data set bytes in order, then returns 0 (or a negative ARCA_E*,
+ * which aborts the association: half a data set cannot be taken back). */
+typedef int (*pacs_scu_dataset_fn)(void *ctx, pacs_sink_fn sink, void *sink_ctx);
+
+/* A C-STORE-RQ (PS3.7 9.1.1, 9.3.1.1). */
+typedef struct pacs_scu_store_rq {
+	const char *sop_class_uid;     /* Affected SOP Class UID */
+	const char *sop_instance_uid;  /* Affected SOP Instance UID */
+	/* The transfer syntax the data set is written in: the request goes on
+	 * the first accepted context for the SOP class with this transfer
+	 * syntax (ARCA_EUNSUPPORTED if none). */
+	const char *transfer_syntax;
+	uint16_t priority;             /* enum pacs_dimse_priority */
+	/* For C-STORE sub-operations of a C-MOVE (PS3.7 9.3.1.1): Move
+	 * Originator AE Title and Message ID, sent when the title is not NULL. */
+	const char *move_originator_ae;
+	uint16_t move_originator_id;
+	pacs_scu_dataset_fn write;     /* the data set, required */
+	void *write_ctx;
+} pacs_scu_store_rq;
+
+/* Sends the C-STORE-RQ and its data set (fragmented within the peer's
+ * maximum PDU length, never held whole) and waits for the C-STORE-RSP,
+ * which is copied to *rsp (status, error comment, offending elements).
+ * Returns 0 whenever a response came, whatever its status. */
+int pacs_scu_store(pacs_scu *scu, const pacs_scu_store_rq *rq, pacs_dimse_cmd *rsp);
+
+/* What a file holds, for building proposals (read up to its pixel data). */
+typedef struct pacs_scu_file_info {
+	char sop_class_uid[PACS_DIMSE_UID_MAX + 1];
+	char sop_instance_uid[PACS_DIMSE_UID_MAX + 1];
+	char transfer_syntax[PACS_DIMSE_UID_MAX + 1]; /* as in the file, or as probed */
+} pacs_scu_file_info;
+
+/* Reads path's metadata.  ARCA_EPROTO (or the reader's code) when it is not
+ * a DICOM file or lacks its SOP Class or SOP Instance UID ((0008,0016),
+ * (0008,0018), else (0002,0002), (0002,0003)); messages name the path. */
+int pacs_scu_probe_file(pacs_scu_file_info *out, const char *path);
+
+/* C-STORE of a DICOM file (Part 10, or a bare data set).  The file is
+ * checked first (read in full, bulk values skipped, so a truncated or
+ * malformed file is refused before anything is sent: then the reader's
+ * code, and the association is untouched).  Then:
+ *   - if a context for its SOP class accepted the file's own transfer
+ *     syntax, the data set bytes are streamed straight from the file
+ *     (after the File Meta Information), unchanged;
+ *   - else, if the file is uncompressed and a context for its SOP class
+ *     accepted another uncompressed transfer syntax, the data set is
+ *     re-encoded on the fly (pacs_write), bulk values re-read from the
+ *     file as they are written;
+ *   - else ARCA_EUNSUPPORTED, nothing sent.
+ * *rsp as for pacs_scu_store(). */
+int pacs_scu_store_file(pacs_scu *scu, const char *path, pacs_dimse_cmd *rsp);
+
+/* A-RELEASE-RQ, waits for the A-RELEASE-RP (acse timeout), closes.  If the
+ * answer does not come, aborts and returns the error. */
+int pacs_scu_release(pacs_scu *scu);
+
+/* A-ABORT (source: service-user) and close.  No-op when not associated. */
+void pacs_scu_abort(pacs_scu *scu);
+
+#endif
