@@ -24,6 +24,26 @@ fi
 find "$work/ct" "$work/mr" -name '*.dcm' | sort > "$work/list"
 if [ -n "${ARCA_SAMPLES:-}" ] && [ -d "$ARCA_SAMPLES" ]; then
 	find "$ARCA_SAMPLES" -type f ! -name README.md | sort > "$work/list-samples"
+	# Real scanners' headers (private groups, sequences: 100-300 elements)
+	# matter more than synthetic minimal ones: copy every CT and MR sample
+	# file until there are about $((nct + nmr)) of them.
+	if [ ! -f "$work/.done-real-$nct-$nmr" ]; then
+		rm -rf "$work/real"; mkdir -p "$work/real"
+		while read -r f; do
+			m=$(dcmdump -q +P 0008,0060 "$f" 2>/dev/null | sed -n 's/.*\[\(..\)\].*/\1/p' | head -1)
+			[ "$m" = CT ] || [ "$m" = MR ] && echo "$f"
+		done < "$work/list-samples" > "$work/real-src"
+		n=$(wc -l < "$work/real-src")
+		if [ "$n" -gt 0 ]; then
+			copies=$(( (nct + nmr + n - 1) / n )); i=0
+			while read -r f; do
+				for c in $(seq "$copies"); do cp "$f" "$work/real/$i-$c.dcm"; done; i=$((i + 1))
+			done < "$work/real-src"
+		fi
+		touch "$work/.done-real-$nct-$nmr"
+	fi
+	find "$work/real" -type f | sort > "$work/list-real"
+	xargs cat < "$work/list-real" > /dev/null
 fi
 # Warm the page cache so both readers see the same (cached) files.
 xargs cat < "$work/list" > /dev/null
@@ -42,6 +62,9 @@ run_set() {
 	}'
 }
 run_set "$work/list" "synthetic CT+MR ($nct+$nmr)"
+if [ -s "$work/list-real" ]; then
+	run_set "$work/list-real" "real CT+MR headers ($(wc -l < "$work/real-src") files x copies)"
+fi
 if [ -f "$work/list-samples" ]; then
-	run_set "$work/list-samples" "shared/samples (real files)"
+	run_set "$work/list-samples" "shared/samples (all 126)"
 fi

@@ -1,6 +1,6 @@
 /* pacs_read_file.c - whole-file and whole-buffer reading on top of the
  * incremental reader.  The file is read in 256 KiB blocks (the first
- * one 16 KiB); bytes the
+ * read 4 KiB, then 16 KiB); bytes the
  * reader would discard unseen (bulk values with bulk_fn NULL) are skipped
  * with lseek, so metadata-only reading of a large image touches little
  * more than its header. */
@@ -49,7 +49,8 @@ static int skip_ahead(pacs_reader *r, int fd, uint64_t *pos, uint64_t size)
 		n = size - *pos;
 	if (n == 0)
 		return 0;
-	if (lseek(fd, (off_t)n, SEEK_CUR) < 0)
+	/* A skip to the end of the file needs no seek: nothing is read after it. */
+	if (n < size - *pos && lseek(fd, (off_t)n, SEEK_CUR) < 0)
 		return arca_error_set(ARCA_EIO, "lseek: %s", strerror(errno));
 	*pos += n;
 	return pacs_reader_skip(r, n);
@@ -62,6 +63,7 @@ int pacs_read_file(pacs_ds **out, const char *path, const pacs_read_opts *opts)
 	uint8_t *block = NULL, *buf = first;
 	size_t cap = sizeof(first);
 	uint64_t pos = 0, size;
+	size_t next_read = SMALL_READ;
 	struct stat st;
 	int fd, rc;
 
@@ -85,9 +87,11 @@ int pacs_read_file(pacs_ds **out, const char *path, const pacs_read_opts *opts)
 			goto cleanup;
 		if (pos >= size)
 			break; /* nothing left (size as of open) */
-		/* The first block is small and on the stack: the header of
+		/* The first buffer is small and on the stack: the header of
 		 * most instances fits, and the pixel data is then skipped. */
-		if (buf == first && pos > 0 && size - pos > sizeof(first)) {
+		if (pos != before)
+			next_read = SMALL_READ;
+		if (buf == first && next_read > sizeof(first) && size - pos > sizeof(first)) {
 			block = malloc(READ_BLOCK);
 			if (block == NULL) {
 				rc = arca_error_set(ARCA_ENOMEM, "out of memory");
@@ -96,9 +100,12 @@ int pacs_read_file(pacs_ds **out, const char *path, const pacs_read_opts *opts)
 			buf = block;
 			cap = READ_BLOCK;
 		}
-		/* Right after a skip, expect little before the next skip
-		 * (the item header between two fragments): read a little. */
-		want = pos != before && cap > SMALL_READ ? SMALL_READ : cap;
+		/* At the start, and right after a skip, expect little before
+		 * the next skip (the header of a typical instance; the item
+		 * header between two fragments): read 4 KiB, then 16, 64 and
+		 * 256 KiB while no skip comes, since copying bytes that will be
+		 * skipped costs more than another read(). */
+		want = next_read < cap ? next_read : cap;
 		got = read(fd, buf, want);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -109,6 +116,8 @@ int pacs_read_file(pacs_ds **out, const char *path, const pacs_read_opts *opts)
 		if (got == 0)
 			break;
 		pos += (uint64_t)got;
+		if (next_read < READ_BLOCK)
+			next_read *= 4; /* a long header: read more at a time */
 		if (pos > size)
 			size = pos; /* the file grew while being read */
 		if ((rc = pacs_reader_feed(r, buf, (size_t)got)) < 0)
