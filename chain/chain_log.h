@@ -1,0 +1,142 @@
+/* chain_log.h - a node's provenance log: append-only, batched, stored in
+ * git objects through libgit2 (design 3.3, docs/chain-format.md 7).
+ *
+ * Appending: chain_log_append() gives the entry the next log index, encodes
+ * it (chain_entry.h) and queues it; it never touches the disk and is safe
+ * to call from any thread (the server calls it from the libev loop and
+ * from workers).  A flusher writes the queue in batches, every
+ * batch_entries entries or batch_ms milliseconds after the oldest queued
+ * entry, whichever comes first:
+ *
+ *   1. the entries' leaves go into the RFC 9162 tree (chain_merkle.h);
+ *   2. a checkpoint of the new tree is signed with the node key
+ *      (chain_checkpoint.h);
+ *   3. one commit is written on refs/arca/log/<node> in the bare
+ *      repository: the batch as a new file entries/.../<first>-<last>
+ *      (one entry per line) and the latest checkpoint as `checkpoint`;
+ *      its objects go to one pack file, written and fsynced with its index
+ *      and directory (no loose objects);
+ *   4. the ref is moved to the commit (compare-and-swap on the old one),
+ *      fsynced;
+ *   5. only then each entry's durable callback runs with status 0.
+ *
+ * The flusher is either a thread the log owns (config.background = true:
+ * the callbacks then run on that thread, and a server hands them back to
+ * its loop, e.g. with ev_async) or the owner's calls to chain_log_flush()
+ * (background = false: the callbacks run inside chain_log_flush, e.g. from
+ * a timer).  chain_log_flush works in both modes.
+ *
+ * One writer per log: chain_log_open takes an exclusive lock (flock) on a
+ * file in the repository for as long as the log is open; a second writer,
+ * in this process or another, gets ARCA_EEXISTS.  The lock dies with its
+ * process, so a crash never leaves a stale lock behind.
+ *
+ * A failed batch write (disk full, I/O error) fails the log: that batch's
+ * and every queued entry's callbacks get the error, and every later append
+ * returns ARCA_EIO until the log is closed and opened again.  Nothing that
+ * was not reported durable is on the ref, so reopening is always safe. */
+#ifndef CHAIN_LOG_H
+#define CHAIN_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain_entry.h"
+#include "chain_hash.h"
+#include "chain_key.h"
+
+typedef struct chain_log chain_log;
+
+/* Called once per appended entry, after its batch is durable (status 0)
+ * or has failed (status < 0, message on the calling thread).  Runs on the
+ * flusher's thread with no lock of the log held: it may append, but must
+ * not call chain_log_flush or chain_log_close. */
+typedef void (*chain_log_durable_fn)(void *arg, uint64_t index, int status);
+
+typedef struct chain_log_config {
+	const char *repo_path;  /* the bare repository (e.g. ROOT/chain/log.git), created if absent */
+	const char *node;       /* node name (chain_node_name_check): ref, checkpoint origin, key name */
+	const chain_key *key;   /* the node's private key; borrowed, must outlive the log */
+	uint32_t batch_entries; /* N: flush at this many queued entries; 0: 1000 */
+	uint32_t batch_ms;      /* T: flush this long after the oldest queued entry; 0: 50 */
+	uint32_t queue_max;     /* appends beyond this many queued fail (ARCA_ELIMIT); 0: 65536 */
+	bool background;        /* run the flusher thread (see above) */
+} chain_log_config;
+
+/* Opens (or creates) the log: takes the writer lock, reads the ref, reads
+ * every batch of the current tree, rebuilds the Merkle tree and checks the
+ * latest checkpoint's signature and root against it (ARCA_ECRYPTO if they
+ * disagree: run chain_log_verify to find where).  *out is the caller's,
+ * released with chain_log_close(). */
+int chain_log_open(chain_log **out, const chain_log_config *config);
+
+/* Flushes what is queued, stops the flusher, releases the lock and frees
+ * the log (also when the flush fails; its error is returned).  NULL is
+ * fine. */
+int chain_log_close(chain_log *log);
+
+/* Queues e with the next index (written to *index if not NULL).  The log
+ * fills e's index and node (node must be NULL or the log's own), and its
+ * time if time_ms is 0.  fn (may be NULL) is called with arg when the
+ * entry is durable.  ARCA_EINVAL for an entry out of its rules,
+ * ARCA_ELIMIT when the queue is full, ARCA_EIO after a failed batch. */
+int chain_log_append(chain_log *log, const chain_entry *e, chain_log_durable_fn fn, void *arg,
+		     uint64_t *index);
+
+/* Writes everything queued when it is called, in batches, and returns
+ * when it is durable (or the first error). */
+int chain_log_flush(chain_log *log);
+
+/* Blocks until entry index is durable (0) or its batch failed (< 0).  With
+ * background = false someone must be calling chain_log_flush. */
+int chain_log_wait(chain_log *log, uint64_t index);
+
+/* Durable entries (the size of the tree on the ref). */
+uint64_t chain_log_size(chain_log *log);
+
+/* The latest checkpoint on the ref: its tree size, its root and the signed
+ * note (*note the caller's, freed with free(); pass NULL if not wanted).
+ * ARCA_ENOTFOUND for an empty log. */
+int chain_log_checkpoint(chain_log *log, uint64_t *size, uint8_t root[CHAIN_HASH_LEN],
+			 char **note, size_t *note_len);
+
+/* ---- verification ---- */
+
+/* Index value of a fault that concerns no single entry. */
+#define CHAIN_LOG_NO_INDEX UINT64_MAX
+
+typedef struct chain_log_fault {
+	int code;            /* ARCA_ECRYPTO, ARCA_EPROTO, ARCA_ENOTFOUND, ... */
+	uint64_t index;      /* the first bad entry's log index, or CHAIN_LOG_NO_INDEX */
+	char commit[41];     /* hex id of the commit at fault, or "" */
+	const char *reason;  /* one line; borrowed for the call */
+} chain_log_fault;
+
+typedef void (*chain_log_report_fn)(void *arg, const chain_log_fault *fault);
+
+typedef struct chain_log_stats {
+	uint64_t entries;    /* entries verified */
+	uint64_t batches;    /* commits verified */
+	uint8_t root[CHAIN_HASH_LEN];
+} chain_log_stats;
+
+/* Verifies the whole history of refs/arca/log/<node> in the repository at
+ * repo_path, with the node's public key: the commits form one line from a
+ * root commit; each adds exactly one batch file, whose first index follows
+ * the previous batch's last, and changes `checkpoint`, nothing else; every
+ * entry parses canonically and carries its index and node; every
+ * checkpoint parses, names the node, is signed by key and holds the size
+ * and root of the tree at that commit.  Stops at the first bad batch,
+ * reports it through fn (may be NULL) and returns its code (0 if all is
+ * well); the message names the entry index or commit and the reason.
+ * stats (may be NULL) is filled with what was verified. */
+int chain_log_verify_repo(const char *repo_path, const char *node, const chain_key *key,
+			  chain_log_report_fn fn, void *arg, chain_log_stats *stats);
+
+/* chain_log_verify_repo on the log's own repository, with one more check:
+ * the ref still points at the commit this writer wrote last (a ref moved
+ * by anyone else is a fault, reported first). */
+int chain_log_verify(chain_log *log, chain_log_report_fn fn, void *arg);
+
+#endif

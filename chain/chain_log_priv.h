@@ -1,0 +1,94 @@
+/* chain_log_priv.h - shared between the files of the log (chain_log*.c)
+ * and its libgit2 adapter (chain_git.c); not public. */
+#ifndef CHAIN_LOG_PRIV_H
+#define CHAIN_LOG_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <git2.h>
+
+#include "chain_entry.h"
+#include "chain_key.h"
+#include "chain_merkle.h"
+
+/* ---- chain_git.c: the one place libgit2 errors become arca errors ---- */
+
+/* Formats "<what>: <libgit2's message>" and returns the arca code for
+ * git_rc: GIT_ENOTFOUND -> ARCA_ENOTFOUND, GIT_EEXISTS -> ARCA_EEXISTS,
+ * GIT_EMODIFIED and GIT_ELOCKED -> ARCA_EEXISTS (someone else moved or
+ * holds the ref), GIT_EINVALID... -> ARCA_EPROTO, anything else ARCA_EIO. */
+int chain__git_error(int git_rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* libgit2's process-wide setup, counted: fsync of every file it writes in
+ * a git directory (packs, their indexes, refs, and their directories) and
+ * a cap on open pack files.  Pair each successful call with
+ * chain__git_shutdown(). */
+int chain__git_init(void);
+void chain__git_shutdown(void);
+
+/* Opens the bare repository at path; with create, makes it first if it
+ * does not exist (and fsyncs its directories). */
+int chain__git_open(git_repository **out, const char *path, bool create);
+
+/* fsync of a directory (so that names created in it are durable). */
+int chain__git_fsync_dir(const char *path);
+
+/* ---- the layout (docs/chain-format.md 7) ---- */
+
+#define CHAIN_LOG_REF_PREFIX "refs/arca/log/"
+/* "refs/arca/log/" + node + NUL */
+#define CHAIN_LOG_REF_MAX (sizeof(CHAIN_LOG_REF_PREFIX) + CHAIN_ENTRY_NODE_MAX)
+/* A batch file name: 12 digits, '-', 12 digits, NUL. */
+#define CHAIN_LOG_BATCH_NAME_LEN 26
+
+/* The directories of the batch whose first index is first:
+ * entries/<first / 10^6, 6 digits>/<first / 10^4 % 100>/<first / 100 % 100>. */
+void chain_log__batch_dirs(uint64_t first, char d1[7], char d2[3], char d3[3]);
+void chain_log__batch_name(uint64_t first, uint64_t last, char name[CHAIN_LOG_BATCH_NAME_LEN]);
+/* 0 and the range if name is a batch file name; ARCA_EPROTO if not. */
+int chain_log__parse_batch_name(const char *name, uint64_t *first, uint64_t *last);
+/* The commit message of a batch: "entries <first>-<last>\n" (decimal). */
+void chain_log__commit_message(uint64_t first, uint64_t last, char *out, size_t size);
+
+/* A batch file is its entries, each followed by one newline.  Steps *pos
+ * through data[0..len): 1 and the next line (without its newline) as
+ * offsets, 0 at the end, ARCA_EPROTO if the data does not end in a
+ * newline or a line is empty. */
+int chain_log__next_line(const uint8_t *data, size_t len, size_t *pos, size_t *start,
+			 size_t *line_len);
+
+/* ---- chain_log_git.c: writing one batch ---- */
+
+typedef struct chain_log__store {
+	git_repository *repo;
+	git_odb_backend *mempack;     /* owned by the repository's odb */
+	char ref[CHAIN_LOG_REF_MAX];
+	const char *node;
+	bool has_tip;
+	git_oid tip;
+	bool created_ref_dirs;        /* the ref's directories were fsynced */
+} chain_log__store;
+
+/* Attaches the in-memory object backend to store->repo. */
+int chain_log__store_init(chain_log__store *st);
+
+/* Writes one commit on top of st->tip (none: a root commit) holding the
+ * batch blob at its path and the checkpoint note, as one fsynced pack,
+ * then moves the ref (compare-and-swap against st->tip) and sets st->tip.
+ * Nothing is visible on the ref until it all is durable. */
+int chain_log__store_batch(chain_log__store *st, uint64_t first, uint64_t last,
+			   const void *blob, size_t blob_len, const char *note, size_t note_len,
+			   int64_t time_s);
+
+/* ---- chain_log_load.c: reading the tree at the tip ---- */
+
+/* Reads the ref (absent: an empty log), every batch file of the tip's
+ * tree in order, appends each entry's leaf to tree, and checks the tip's
+ * checkpoint (origin, signature by key, size, root) against it.  Sets
+ * *has_tip / tip. */
+int chain_log__load(git_repository *repo, const char *ref, const char *node, const chain_key *key,
+		    chain_merkle *tree, bool *has_tip, git_oid *tip);
+
+#endif
