@@ -16,6 +16,7 @@ struct arca_command {
 
 static const struct arca_command commands[] = {
 	{ "dump", arca_cmd_dump, "print DICOM files (dcmdump-like listing or DICOM JSON)" },
+	{ "init", arca_cmd_init, "create an archive: DIR/arca.conf and its folders" },
 	{ "echo", arca_cmd_echo, "C-ECHO a DICOM peer (AE@host:port)" },
 	{ "send", arca_cmd_send, "send DICOM files and folders to a peer (C-STORE)" },
 };

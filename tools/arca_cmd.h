@@ -10,6 +10,7 @@ enum arca_exit {
 };
 
 int arca_cmd_dump(int argc, char **argv);
+int arca_cmd_init(int argc, char **argv);
 int arca_cmd_echo(int argc, char **argv);
 int arca_cmd_send(int argc, char **argv);
 

@@ -1,0 +1,98 @@
+/* pacs_svc.h - internal to pacs/: the interface between one association
+ * (pacs_conn.c) and the DIMSE services it performs as SCP (pacs_svc_*.c),
+ * one file per service as DCMTK's dcmnet and pynetdicom split them.
+ *
+ * Every request received becomes a pacs_op, queued per association in
+ * arrival order.  The connection calls the op's service:
+ *
+ *   start    when its command set has arrived (loop thread);
+ *   data     for each data set fragment, in order (loop thread); last is
+ *            true on the final one, which completes the request;
+ *   run      once the request is complete AND it is the oldest op not yet
+ *            answered, so that responses go out in request order (PS3.7
+ *            honours the asynchronous operations window; processing in
+ *            order keeps an instance stored twice in one association in
+ *            the order it was sent).  run answers at once with
+ *            pacs_conn__respond(), or hands blocking work to the worker
+ *            pool with pacs_conn__submit() and answers from its done;
+ *   release  when the op is finished or the association is gone: free the
+ *            service state; work that was never committed is abandoned
+ *            (e.g. pacs_ingest abort).  Never called while a job runs.
+ *
+ * start and data return 0, or a negative ARCA_E* code when the association
+ * cannot go on (the connection aborts it); a request the service refuses is
+ * not such an error: it records the failure status and answers in run. */
+#ifndef PACS_SVC_H
+#define PACS_SVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pacs_assoc.h"
+#include "pacs_dimse.h"
+
+typedef struct pacs_conn pacs_conn;
+typedef struct pacs_op pacs_op;
+typedef struct pacs_svc pacs_svc;
+
+struct pacs_svc {
+	const char *name;
+	int (*start)(pacs_op *op);
+	int (*data)(pacs_op *op, const uint8_t *bytes, size_t len, bool last);
+	void (*run)(pacs_op *op);
+	void (*release)(pacs_op *op);
+};
+
+struct pacs_op {
+	pacs_op *next;
+	pacs_conn *conn;
+	const pacs_svc *svc;
+	pacs_dimse_cmd rq;            /* the request's command set (a copy) */
+	const pacs_assoc_pctx *pctx;  /* its presentation context (accepted) */
+	bool received;                /* command and data set complete */
+	bool running;                 /* a job is on the worker pool */
+	bool answered;                /* response sent (or none due): may be freed */
+	bool discarding;              /* refused command whose data set is being dropped */
+	uint64_t data_bytes;          /* data set bytes received */
+	/* a request the connection refused before any service saw it (command
+	 * that failed validation): status and comment to answer with */
+	uint16_t preset_status;
+	char preset_comment[PACS_DIMSE_COMMENT_MAX + 1];
+	void *svc_data;               /* the service's state */
+};
+
+/* The services (pacs_svc_echo.c, pacs_svc_store.c, pacs_conn.c). */
+extern const pacs_svc pacs_svc__echo;
+extern const pacs_svc pacs_svc__store;
+/* Requests this server does not perform (C-FIND, C-GET, C-MOVE, N-*):
+ * the data set is dropped and the answer is 0x0211 unrecognised operation
+ * (PS3.7 C.5.5); also requests refused before a service saw them
+ * (preset_status). */
+extern const pacs_svc pacs_svc__refuse;
+
+/* -- what the connection offers to services (pacs_conn.c) -- */
+
+/* Sends the response to op->rq with status and comment (NULL or "": none;
+ * cut to 64 characters) and marks op answered.  When the association is
+ * gone the response is dropped (op is still marked answered).
+ * Returns 0 or the encoder's / the Upper Layer's error. */
+int pacs_conn__respond(pacs_op *op, uint16_t status, const char *comment);
+
+/* Runs work(op) on the server's worker pool and then done(op, result) on
+ * the loop thread; op->running is true meanwhile, and the association
+ * (even aborted) is kept until done has run.  ARCA_ELIMIT when the pool is
+ * full (answer "out of resources"). */
+int pacs_conn__submit(pacs_op *op, int (*work)(pacs_op *op), void (*done)(pacs_op *op, int result));
+
+/* True while the association can still carry a response (Sta6, Sta8). */
+bool pacs_conn__alive(const pacs_conn *c);
+
+/* A log line about this association (prefixed with its number and peer). */
+void pacs_conn__log(pacs_conn *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Counts a stored instance (success or warning status) or a failure. */
+void pacs_conn__count_store(pacs_conn *c, uint16_t status);
+
+#endif
