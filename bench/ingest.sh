@@ -224,18 +224,38 @@ count_orthanc() {
 }
 
 arcad_reason=""
+# arcad's archive: made by `arca init` (the annotated arca.conf a user gets)
+# when the build has it, then bound to 127.0.0.1 with the benchmark's PDU;
+# otherwise a minimal arca.conf with the same settings.
 start_arcad() {
-	local dir=$1
+	local dir=$1 conf arca_bin
 	if [ -n "$arcad_reason" ]; then reason=$arcad_reason; return 1; fi
 	if [ ! -x "$arcad_bin" ]; then
-		arcad_reason="no $arcad_bin (build tools/arcad)"; reason=$arcad_reason; return 1
+		arcad_reason="no $arcad_bin (make tools/arcad)"; reason=$arcad_reason; return 1
 	fi
 	port=$(free_port); aet=ARCA
-	mkdir -p "$dir/root"
-	"$arcad_bin" --root "$dir/root" --port "$port" > "$dir/server.log" 2>&1 &
+	conf=$dir/root/arca.conf
+	arca_bin=$(dirname "$arcad_bin")/arca
+	if [ -x "$arca_bin" ] &&
+	   "$arca_bin" init --root "$dir/root" --aet "$aet" --port "$port" --node bench > "$dir/init.log" 2>&1 &&
+	   [ -f "$conf" ]; then
+		sed -i -e 's/^;\{0,1\}bind[[:space:]]*=.*/bind = 127.0.0.1/' \
+			-e "s/^;\\{0,1\\}max_pdu[[:space:]]*=.*/max_pdu = $pdu/" "$conf"
+		if ! grep -q '^bind = 127.0.0.1$' "$conf" || ! grep -q "^max_pdu = $pdu\$" "$conf"; then
+			reason="the arca.conf from 'arca init' has no bind/max_pdu lines to set"
+			return 1
+		fi
+	else
+		rm -rf "$dir/root"
+		mkdir -p "$dir/root/instances" "$dir/root/tmp"
+		printf '[server]\nae = %s\nport = %s\nnode = bench\nbind = 127.0.0.1\nmax_pdu = %s\n[access]\ncalling_ae = any\n' \
+			"$aet" "$port" "$pdu" > "$conf"
+	fi
+	"$arcad_bin" --root "$dir/root" > "$dir/server.log" 2>&1 &
 	server_pid=$!
 }
-count_arcad() { find "$1/root" -type f -name '*.dcm' | wc -l; }
+# Instances are ROOT/instances/<study>/<series>/<sop>.dcm (store_ingest.h).
+count_arcad() { find "$1/root/instances" -type f -name '*.dcm' 2>/dev/null | wc -l; }
 
 server_label() {
 	case $1 in arcad) echo arcad ;; storescp) echo storescp ;; orthanc) echo Orthanc ;; esac
