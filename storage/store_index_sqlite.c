@@ -1,0 +1,338 @@
+/* store_index_sqlite.c - the SQLite backend of the index: opening the
+ * database (WAL, synchronous=FULL, foreign keys), the writer and the pool
+ * of read connections, the per-connection statement cache, and the one
+ * place SQLite's errors become ARCA_EDB.  Puts are in store_index_put.c,
+ * queries in store_index_query.c, the schema in store_index_schema.c. */
+#include "store_index_sqlite_priv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arca_err.h"
+
+/* ---- errors ---- */
+
+int store_index__db_error(sqlite3 *db, int rc, const char *context)
+{
+	return arca_error_set(ARCA_EDB, "index: %s: %s (%s)", context,
+			      db != NULL ? sqlite3_errmsg(db) : "no connection", sqlite3_errstr(rc));
+}
+
+int store_index__stmt_error(sqlite3_stmt *stmt, int rc, const char *what)
+{
+	char ctx[200];
+	const char *sql = sqlite3_sql(stmt);
+
+	snprintf(ctx, sizeof(ctx), "%s: %.120s%s", what, sql != NULL ? sql : "?",
+		 sql != NULL && strlen(sql) > 120 ? "..." : "");
+	return store_index__db_error(sqlite3_db_handle(stmt), rc, ctx);
+}
+
+int store_index__exec(sqlite3 *db, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_index__db_error(db, rc, what);
+}
+
+int store_index__bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	int rc = s != NULL ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : store_index__stmt_error(st, rc, "bind");
+}
+
+/* ---- statement cache ---- */
+
+int store_index__stmt(struct store_index__conn *conn, const char *sql, sqlite3_stmt **out)
+{
+	struct store_index__cached *victim = &conn->cache[0];
+	sqlite3_stmt *st;
+	char *copy;
+	int rc;
+
+	*out = NULL;
+	for (size_t i = 0; i < STORE_INDEX__CACHE_SIZE; i++) {
+		struct store_index__cached *c = &conn->cache[i];
+
+		if (c->sql != NULL && strcmp(c->sql, sql) == 0) {
+			c->used = ++conn->tick;
+			sqlite3_reset(c->stmt);
+			sqlite3_clear_bindings(c->stmt);
+			*out = c->stmt;
+			return 0;
+		}
+		if (c->sql == NULL || c->used < victim->used)
+			victim = c;
+		if (c->sql == NULL)
+			break;
+	}
+	/* PERSISTENT: these statements are kept for the connection's life. */
+	rc = sqlite3_prepare_v3(conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		char ctx[200];
+
+		snprintf(ctx, sizeof(ctx), "prepare %.150s", sql);
+		return store_index__db_error(conn->db, rc, ctx);
+	}
+	copy = strdup(sql);
+	if (copy == NULL) {
+		sqlite3_finalize(st);
+		return arca_error_set(ARCA_ENOMEM, "index: statement cache: out of memory");
+	}
+	sqlite3_finalize(victim->stmt);
+	free(victim->sql);
+	victim->sql = copy;
+	victim->stmt = st;
+	victim->used = ++conn->tick;
+	*out = st;
+	return 0;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(struct store_index__conn *conn)
+{
+	for (size_t i = 0; i < STORE_INDEX__CACHE_SIZE; i++) {
+		sqlite3_finalize(conn->cache[i].stmt);
+		free(conn->cache[i].sql);
+	}
+	memset(conn->cache, 0, sizeof(conn->cache));
+	sqlite3_close(conn->db);
+	conn->db = NULL;
+}
+
+static int conn_open(struct store_index__conn *conn, const char *path, unsigned busy_ms, bool writer)
+{
+	/* NOMUTEX: a connection is only ever used by one thread at a time
+	 * (see the header), so SQLite's per-connection mutex is not needed. */
+	int rc = sqlite3_open_v2(path, &conn->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	char pragmas[320];
+
+	if (rc != SQLITE_OK) {
+		char ctx[300];
+
+		snprintf(ctx, sizeof(ctx), "open %.250s", path);
+		rc = store_index__db_error(conn->db, rc, ctx);
+		sqlite3_close(conn->db);
+		conn->db = NULL;
+		return rc;
+	}
+	sqlite3_extended_result_codes(conn->db, 1);
+	sqlite3_busy_timeout(conn->db, (int)busy_ms);
+	/* design.md 3.1 step 5: a committed put survives power loss, so the
+	 * WAL is synced at every commit (synchronous=FULL).  Readers only
+	 * read (query_only) and get a larger cache and memory-mapped I/O. */
+	snprintf(pragmas, sizeof(pragmas),
+		 "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;"
+		 "PRAGMA cache_size=%d; PRAGMA mmap_size=%lld; %s",
+		 writer ? -32768 : -16384, writer ? 0LL : 1LL << 30,
+		 writer ? "PRAGMA journal_mode=WAL;" : "PRAGMA query_only=1;");
+	rc = store_index__exec(conn->db, pragmas, "connection setup");
+	if (rc < 0)
+		conn_close(conn);
+	return rc;
+}
+
+int store_index__reader_acquire(struct store_index__sqlite *ix, struct store_index__conn **out)
+{
+	unsigned n = ix->base.opts.readers, i;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&ix->pool_lock);
+	for (;;) {
+		for (i = 0; i < n && ix->reader_busy[i]; i++)
+			;
+		if (i < n)
+			break;
+		pthread_cond_wait(&ix->pool_free, &ix->pool_lock);
+	}
+	ix->reader_busy[i] = true;
+	pthread_mutex_unlock(&ix->pool_lock);
+	/* Opened on first use, outside the pool lock: the slot is ours. */
+	if (ix->readers[i].db == NULL)
+		rc = conn_open(&ix->readers[i], ix->path, ix->base.opts.busy_timeout_ms, false);
+	if (rc < 0) {
+		pthread_mutex_lock(&ix->pool_lock);
+		ix->reader_busy[i] = false;
+		pthread_cond_signal(&ix->pool_free);
+		pthread_mutex_unlock(&ix->pool_lock);
+		return rc;
+	}
+	*out = &ix->readers[i];
+	return 0;
+}
+
+void store_index__reader_release(struct store_index__sqlite *ix, struct store_index__conn *conn)
+{
+	size_t i = (size_t)(conn - ix->readers);
+
+	pthread_mutex_lock(&ix->pool_lock);
+	ix->reader_busy[i] = false;
+	pthread_cond_signal(&ix->pool_free);
+	pthread_mutex_unlock(&ix->pool_lock);
+}
+
+/* ---- operations ---- */
+
+static void sqlite_free(store_index *idx)
+{
+	struct store_index__sqlite *ix = (struct store_index__sqlite *)idx;
+
+	for (unsigned i = 0; ix->readers != NULL && i < ix->base.opts.readers; i++)
+		conn_close(&ix->readers[i]);
+	for (size_t i = 0; i < STORE_INDEX__PUT_STMTS; i++)
+		sqlite3_finalize(ix->put_stmts[i]);
+	/* Statistics for the query planner where they are missing or stale,
+	 * bounded in time (SQLite's advice for long-lived connections).  The
+	 * writer closes last: the last connection to close checkpoints the
+	 * WAL into the database file. */
+	if (ix->writer.db != NULL)
+		sqlite3_exec(ix->writer.db, "PRAGMA analysis_limit=1000; PRAGMA optimize;", NULL, NULL, NULL);
+	conn_close(&ix->writer);
+	pthread_mutex_destroy(&ix->write_lock);
+	pthread_mutex_destroy(&ix->pool_lock);
+	pthread_cond_destroy(&ix->pool_free);
+	free(ix->readers);
+	free(ix->reader_busy);
+	free(ix->path);
+	free(ix);
+}
+
+static int sqlite_schema_version(store_index *idx, int *out)
+{
+	struct store_index__sqlite *ix = (struct store_index__sqlite *)idx;
+	struct store_index__conn *conn;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = 0;
+	rc = store_index__reader_acquire(ix, &conn);
+	if (rc < 0)
+		return rc;
+	rc = store_index__stmt(conn, "PRAGMA user_version", &st);
+	if (rc == 0) {
+		int step = sqlite3_step(st);
+
+		if (step == SQLITE_ROW)
+			*out = sqlite3_column_int(st, 0);
+		else
+			rc = store_index__stmt_error(st, step, "schema version");
+		sqlite3_reset(st);
+	}
+	store_index__reader_release(ix, conn);
+	return rc;
+}
+
+void store_index__read_storage(sqlite3_stmt *st, int first, store_index_storage *out)
+{
+	const unsigned char *ts = sqlite3_column_text(st, first);
+	const unsigned char *ae = sqlite3_column_text(st, first + 5);
+	const void *hash = sqlite3_column_blob(st, first + 2);
+	const void *manifest = sqlite3_column_blob(st, first + 3);
+
+	snprintf(out->transfer_syntax, sizeof(out->transfer_syntax), "%s", ts != NULL ? (const char *)ts : "");
+	out->size = (uint64_t)sqlite3_column_int64(st, first + 1);
+	if (hash != NULL && sqlite3_column_bytes(st, first + 2) == STORE_INDEX_HASH_LEN)
+		memcpy(out->instance_hash, hash, STORE_INDEX_HASH_LEN);
+	if (manifest != NULL && sqlite3_column_bytes(st, first + 3) == STORE_INDEX_HASH_LEN)
+		memcpy(out->manifest, manifest, STORE_INDEX_HASH_LEN);
+	out->received = sqlite3_column_int64(st, first + 4);
+	snprintf(out->calling_ae, sizeof(out->calling_ae), "%s", ae != NULL ? (const char *)ae : "");
+	out->version = (unsigned)sqlite3_column_int(st, first + 6);
+}
+
+int store_index__sqlite_get(store_index *idx, const char *sop_uid, unsigned version,
+			    store_index_storage *out)
+{
+	/* The current version lives in instances, the others in
+	 * instance_versions (store_index_schema.c). */
+	static const char sql[] =
+		"SELECT transfer_syntax, size, hash, manifest, received, calling_ae, version, 1"
+		" FROM instances WHERE sop_uid = ?1 AND (?2 = 0 OR version = ?2)"
+		" UNION ALL "
+		"SELECT v.transfer_syntax, v.size, v.hash, v.manifest, v.received, v.calling_ae, v.version, 0"
+		" FROM instance_versions v JOIN instances i ON i.pk = v.instance_pk"
+		" WHERE i.sop_uid = ?1 AND ?2 <> 0 AND v.version = ?2";
+	struct store_index__sqlite *ix = (struct store_index__sqlite *)idx;
+	struct store_index__conn *conn;
+	sqlite3_stmt *st;
+	int rc, step;
+
+	rc = store_index__reader_acquire(ix, &conn);
+	if (rc < 0)
+		return rc;
+	rc = store_index__stmt(conn, sql, &st);
+	if (rc == 0)
+		rc = store_index__bind_text(st, 1, sop_uid);
+	if (rc == 0 && (step = sqlite3_bind_int64(st, 2, version)) != SQLITE_OK)
+		rc = store_index__stmt_error(st, step, "index get");
+	if (rc == 0) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW) {
+			store_index__read_storage(st, 0, out);
+			out->current = sqlite3_column_int(st, 7) != 0;
+		} else if (step == SQLITE_DONE) {
+			rc = version == 0
+				     ? arca_error_set(ARCA_ENOTFOUND, "index: no instance %.64s", sop_uid)
+				     : arca_error_set(ARCA_ENOTFOUND, "index: instance %.64s has no version %u",
+						      sop_uid, version);
+		} else {
+			rc = store_index__stmt_error(st, step, "index get");
+		}
+		sqlite3_reset(st);
+	}
+	store_index__reader_release(ix, conn);
+	return rc;
+}
+
+static const struct store_index_ops sqlite_ops = {
+	.name = "sqlite",
+	.free = sqlite_free,
+	.schema_version = sqlite_schema_version,
+	.put = store_index__sqlite_put,
+	.get = store_index__sqlite_get,
+	.query_open = store_index__sqlite_query_open,
+	.query_next = store_index__sqlite_query_next,
+	.query_storage = store_index__sqlite_query_storage,
+	.query_free = store_index__sqlite_query_free,
+};
+
+int store_index__sqlite_open(store_index **out, const char *path, const store_index_options *opts)
+{
+	struct store_index__sqlite *ix;
+	int rc;
+
+	*out = NULL;
+	if (sqlite3_threadsafe() == 0)
+		return arca_error_set(ARCA_EUNSUPPORTED,
+				      "index: this SQLite was built without thread support (SQLITE_THREADSAFE=0)");
+	ix = calloc(1, sizeof(*ix));
+	if (ix == NULL)
+		return arca_error_set(ARCA_ENOMEM, "index: out of memory");
+	ix->base.ops = &sqlite_ops;
+	ix->base.opts = *opts;
+	ix->path = strdup(path);
+	ix->readers = calloc(opts->readers, sizeof(*ix->readers));
+	ix->reader_busy = calloc(opts->readers, sizeof(*ix->reader_busy));
+	pthread_mutex_init(&ix->write_lock, NULL);
+	pthread_mutex_init(&ix->pool_lock, NULL);
+	pthread_cond_init(&ix->pool_free, NULL);
+	if (ix->path == NULL || ix->readers == NULL || ix->reader_busy == NULL) {
+		sqlite_free(&ix->base);
+		return arca_error_set(ARCA_ENOMEM, "index: out of memory");
+	}
+	rc = conn_open(&ix->writer, path, opts->busy_timeout_ms, true);
+	if (rc == 0)
+		rc = store_index__schema_apply(ix->writer.db);
+	if (rc < 0) {
+		arca_error_prefix(rc, "index %.200s", path);
+		sqlite_free(&ix->base);
+		return rc;
+	}
+	*out = &ix->base;
+	return 0;
+}
