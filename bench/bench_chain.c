@@ -27,6 +27,7 @@
 
 #include "arca_err.h"
 #include "chain_entry.h"
+#include "chain_hash.h"
 #include "chain_key.h"
 #include "chain_log.h"
 
@@ -54,9 +55,14 @@ static void store_event(chain_entry *e, uint64_t i, uint8_t hash[32], uint8_t pa
 	memset(e, 0, sizeof(*e));
 	snprintf(uid, CHAIN_ENTRY_UID_MAX + 1, "1.2.826.0.1.3680043.10.543.%" PRIu64 ".%" PRIu64,
 		 i / 100 + 1, i % 100 + 1);
-	memset(hash, (int)(i * 7 % 251), 32);
-	hash[0] = (uint8_t)i;
-	memset(patient, (int)(i / 100 % 251), 32);
+	{
+		/* hashes as incompressible as real ones */
+		char in[48];
+		int n = snprintf(in, sizeof(in), "study %" PRIu64, i);
+		chain_hash_sha256_once(hash, in, (size_t)n);
+		n = snprintf(in, sizeof(in), "patient %" PRIu64, i / 100);
+		chain_hash_sha256_once(patient, in, (size_t)n);
+	}
 	e->event = CHAIN_EVENT_INSTANCES_TRANSFERRED;
 	e->action = CHAIN_ACTION_CREATE;
 	e->outcome = CHAIN_OUTCOME_SUCCESS;
@@ -152,7 +158,7 @@ static int bench_rate(const char *dir, uint64_t n, uint32_t batch, uint32_t ms, 
 	chain_key *key = bench_key();
 	chain_log *log;
 	chain_log_config c = { .repo_path = dir, .node = NODE, .key = key, .batch_entries = batch,
-			       .batch_ms = ms, .queue_max = 4 * batch, .background = true };
+			       .batch_ms = ms, .queue_max = 16 * batch, .background = true };
 	struct timing t;
 	uint64_t lat_n;
 	double *lat, elapsed, first, last = 0;

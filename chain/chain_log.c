@@ -174,8 +174,14 @@ static int store_batch(chain_log *log, struct pending *b, size_t n)
 	return rc;
 }
 
-/* Takes up to batch_entries entries off the queue and writes them; under
- * write_mu.  Returns the number written (0: queue empty) or an error. */
+/* A batch takes what is queued, up to this many times batch_entries: when
+ * the disk falls behind, batches grow (group commit) instead of the queue,
+ * so the durable rate is not capped at batch_entries per fsync round. */
+#define BATCH_GROWTH 16
+
+/* Takes up to BATCH_GROWTH * batch_entries entries off the queue and
+ * writes them; under write_mu.  *written is the number written (0: queue
+ * empty). */
 static int write_one_batch(chain_log *log, size_t *written)
 {
 	struct pending *batch;
@@ -191,8 +197,8 @@ static int write_one_batch(chain_log *log, size_t *written)
 		return arca_error_set(rc, "%s", log->failed_msg);
 	}
 	n = log->tail - log->head;
-	if (n > log->batch_entries)
-		n = log->batch_entries;
+	if (n > (size_t)log->batch_entries * BATCH_GROWTH)
+		n = (size_t)log->batch_entries * BATCH_GROWTH;
 	if (n == 0) {
 		pthread_mutex_unlock(&log->mu);
 		return 0;
@@ -224,6 +230,17 @@ static int write_one_batch(chain_log *log, size_t *written)
 
 	run_callbacks(batch, n, rc, msg);
 	free(batch);
+	if (rc == 0) {
+		/* Between batches, after the callbacks: merging packs delays
+		 * the next batch, never this one's callers. */
+		rc = chain_log__store_maintain(&log->store);
+		if (rc < 0) {
+			pthread_mutex_lock(&log->mu);
+			fail_log(log, rc);
+			snprintf(msg, sizeof(msg), "%s", log->failed_msg);
+			pthread_mutex_unlock(&log->mu);
+		}
+	}
 	if (rc < 0) {
 		/* Nothing queued can be written any more: tell its callers. */
 		struct pending *rest;

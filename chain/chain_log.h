@@ -6,7 +6,9 @@
  * to call from any thread (the server calls it from the libev loop and
  * from workers).  A flusher writes the queue in batches, every
  * batch_entries entries or batch_ms milliseconds after the oldest queued
- * entry, whichever comes first:
+ * entry, whichever comes first; a batch takes everything queued by then,
+ * up to 16 x batch_entries, so that batches grow when the disk falls
+ * behind (group commit) rather than the queue:
  *
  *   1. the entries' leaves go into the RFC 9162 tree (chain_merkle.h);
  *   2. a checkpoint of the new tree is signed with the node key

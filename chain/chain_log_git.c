@@ -147,8 +147,10 @@ out:
 	return rc;
 }
 
-/* Packs exactly the batch's objects into objects/pack, fsynced. */
-static int write_pack(chain_log__store *st, const struct new_objects *nw)
+/* Packs exactly the batch's objects into objects/pack, fsynced; name gets
+ * the pack's name. */
+static int write_pack(chain_log__store *st, const struct new_objects *nw,
+		      char name[CHAIN_LOG_PACK_NAME_LEN])
 {
 	git_packbuilder *pb = NULL;
 	size_t i;
@@ -162,6 +164,8 @@ static int write_pack(chain_log__store *st, const struct new_objects *nw)
 		rc = git_packbuilder_insert(pb, &nw->id[i], NULL);
 	if (rc == 0)
 		rc = git_packbuilder_write(pb, NULL, 0, NULL, NULL);
+	if (rc == 0)
+		snprintf(name, CHAIN_LOG_PACK_NAME_LEN, "%s", git_packbuilder_name(pb));
 	git_packbuilder_free(pb);
 	if (rc < 0)
 		return chain__git_error(rc, "cannot write the batch's pack");
@@ -199,7 +203,7 @@ int chain_log__store_batch(chain_log__store *st, uint64_t first, uint64_t last,
 	git_signature *sig = NULL;
 	git_reference *ref = NULL;
 	git_oid batch_id, cp_id, tree_id, commit_id;
-	char msg[64];
+	char msg[64], pack[CHAIN_LOG_PACK_NAME_LEN];
 	int rc;
 
 	if (st->has_tip) {
@@ -240,7 +244,7 @@ int chain_log__store_batch(chain_log__store *st, uint64_t first, uint64_t last,
 	}
 	nw.id[nw.n++] = commit_id;
 
-	rc = write_pack(st, &nw);
+	rc = write_pack(st, &nw, pack);
 	if (rc < 0)
 		goto out;
 	/* The objects are on disk now; the in-memory copies can go. */
@@ -260,6 +264,7 @@ int chain_log__store_batch(chain_log__store *st, uint64_t first, uint64_t last,
 		goto out;
 	st->tip = commit_id;
 	st->has_tip = true;
+	rc = chain_log__store_packed(st, pack);
 out:
 	if (rc < 0)
 		git_mempack_reset(st->mempack);

@@ -61,6 +61,17 @@ int chain_log__next_line(const uint8_t *data, size_t len, size_t *pos, size_t *s
 
 /* ---- chain_log_git.c: writing one batch ---- */
 
+/* A pack file's name: the 40 hex digits of "pack-<hex>.pack". */
+#define CHAIN_LOG_PACK_NAME_LEN 41
+/* Packs this writer may still merge (chain_log_pack.c): at most 7 per level. */
+#define CHAIN_LOG_MAX_PACKS 40
+
+typedef struct chain_log__pack {
+	char name[CHAIN_LOG_PACK_NAME_LEN];
+	uint32_t batches;
+	uint64_t bytes;
+} chain_log__pack;
+
 typedef struct chain_log__store {
 	git_repository *repo;
 	git_odb_backend *mempack;     /* owned by the repository's odb */
@@ -69,6 +80,8 @@ typedef struct chain_log__store {
 	bool has_tip;
 	git_oid tip;
 	bool created_ref_dirs;        /* the ref's directories were fsynced */
+	chain_log__pack packs[CHAIN_LOG_MAX_PACKS]; /* this session's mergeable packs, oldest first */
+	size_t npacks;
 } chain_log__store;
 
 /* Attaches the in-memory object backend to store->repo. */
@@ -81,6 +94,16 @@ int chain_log__store_init(chain_log__store *st);
 int chain_log__store_batch(chain_log__store *st, uint64_t first, uint64_t last,
 			   const void *blob, size_t blob_len, const char *note, size_t note_len,
 			   int64_t time_s);
+
+/* ---- chain_log_pack.c: merging this writer's packs ---- */
+
+/* Records the pack a batch was just written to. */
+int chain_log__store_packed(chain_log__store *st, const char *name);
+
+/* Merges packs as chain_log_pack.c describes; opens st->repo again if it
+ * tried.  Returns an error only if the repository cannot be reopened (a
+ * failed merge leaves the packs as they were). */
+int chain_log__store_maintain(chain_log__store *st);
 
 /* ---- chain_log_load.c: reading the tree at the tip ---- */
 

@@ -149,14 +149,29 @@ static void append_range(chain_log *log, uint64_t from, uint64_t to)
 	}
 }
 
-/* A closed log of n entries in batches of batch. */
+/* Appends [from, to) flushing after every batch entries: exact batches. */
+static void append_batches(chain_log *log, uint64_t from, uint64_t to, uint64_t batch)
+{
+	uint64_t i;
+
+	for (i = from; i < to; i += batch) {
+		append_range(log, i, i + batch < to ? i + batch : to);
+		assert_int_equal(chain_log_flush(log), 0);
+	}
+}
+
+/* A closed log of n entries in batches of batch (a flush after each
+ * batch: a flush of a longer queue would write bigger batches). */
 static void build_log(struct fx *f, uint64_t n, uint32_t batch)
 {
 	chain_log *log;
+	uint64_t i;
 
 	open_log(f, &log, batch, false);
-	append_range(log, 0, n);
-	assert_int_equal(chain_log_flush(log), 0);
+	for (i = 0; i < n; i += batch) {
+		append_range(log, i, i + batch < n ? i + batch : n);
+		assert_int_equal(chain_log_flush(log), 0);
+	}
 	assert_int_equal(chain_log_size(log), n);
 	assert_int_equal(chain_log_close(log), 0);
 }
@@ -244,11 +259,11 @@ static void test_append_reopen_same_root(void **state)
 	build_log(f, 10000, 500);
 	expected_root(10000, want);
 
-	/* one pack per batch, and no loose object: objects/ holds only
-	 * pack/ and info/ */
+	/* one pack per batch, every 8 merged into one (20 = 8 + 8 + 4 x 1),
+	 * and no loose object: objects/ holds only pack/ and info/ */
 	snprintf(path, sizeof(path), "%s/objects/pack", f->repo);
-	assert_int_equal(count_files(path, ".pack"), 20);
-	assert_int_equal(count_files(path, ".idx"), 20);
+	assert_int_equal(count_files(path, ".pack"), 6);
+	assert_int_equal(count_files(path, ".idx"), 6);
 	{
 		char objdir[400];
 		DIR *d;
@@ -275,7 +290,8 @@ static void test_append_reopen_same_root(void **state)
 	chain_checkpoint_free(cp);
 	free(note);
 
-	/* appending continues at 10000 */
+	/* appending continues at 10000; a flush of a queue longer than a
+	 * batch writes it at once (group commit, up to 16 batches' worth) */
 	append_range(log, 10000, 10250);
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(chain_log_size(log), 10250);
@@ -293,6 +309,36 @@ static void test_append_reopen_same_root(void **state)
 	assert_int_equal(size, 10250);
 	assert_memory_equal(root2, want, 32);
 	assert_int_equal(chain_log_close(log), 0);
+}
+
+/* 65 batches: 8 x 8 merged twice into one pack of 64 batches, plus the
+ * last one; the log reads back whole through the merged packs. */
+static void test_packs_merged(void **state)
+{
+	struct fx *f = *state;
+	char path[400];
+	uint8_t want[32];
+	chain_log_stats st;
+	struct faults fs;
+	chain_log *log;
+
+	build_log(f, 650, 10);
+	snprintf(path, sizeof(path), "%s/objects/pack", f->repo);
+	assert_int_equal(count_files(path, ".pack"), 2);
+	assert_int_equal(count_files(path, ".idx"), 2);
+	assert_int_equal(verify(f, &fs, &st), 0);
+	assert_int_equal(st.entries, 650);
+	assert_int_equal(st.batches, 65);
+	expected_root(650, want);
+	assert_memory_equal(st.root, want, 32);
+	/* a new session merges only its own packs */
+	open_log(f, &log, 10, false);
+	append_range(log, 650, 660);
+	assert_int_equal(chain_log_flush(log), 0);
+	assert_int_equal(chain_log_close(log), 0);
+	assert_int_equal(count_files(path, ".pack"), 3);
+	assert_int_equal(verify(f, &fs, &st), 0);
+	assert_int_equal(st.entries, 660);
 }
 
 static void test_empty_log(void **state)
@@ -480,8 +526,7 @@ static void test_ref_moved_under_writer(void **state)
 
 	memset(&d, 0, sizeof(d));
 	open_log(f, &log, 10, false);
-	append_range(log, 0, 20);
-	assert_int_equal(chain_log_flush(log), 0);
+	append_batches(log, 0, 20, 10);
 	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
 	d.repo = repo;
 	/* someone else points the ref at the first commit */
@@ -827,8 +872,7 @@ static void test_tamper_history_rewritten(void **state)
 	struct faults fs;
 
 	open_log(f, &log, 10, false);
-	append_range(log, 0, 50);
-	assert_int_equal(chain_log_flush(log), 0);
+	append_batches(log, 0, 50, 10);
 	assert_int_equal(chain_log_verify(log, collect, &fs), 0);
 
 	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
@@ -866,8 +910,7 @@ static void test_rewrite_same_content(void **state)
 	chain_log_stats st;
 
 	open_log(f, &log, 10, false);
-	append_range(log, 0, 30);
-	assert_int_equal(chain_log_flush(log), 0);
+	append_batches(log, 0, 30, 10);
 	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
 	/* every commit made again with the same tree and message but
 	 * another author and time */
@@ -1078,18 +1121,23 @@ struct needles {
 	size_t n;
 };
 
-/* A value worth scanning for: long enough, and not a string of hex digits
- * so short that it could turn up by chance inside the log's hashes (a
- * 6-digit ID would, somewhere in a few hundred kilobytes of hex). */
+/* A value worth scanning for: long enough, not one character repeated
+ * (zeros fill the log's file names), and not a string of hex digits so
+ * short that it could turn up by chance inside the log's hashes (a 6-digit
+ * ID would, somewhere in a few hundred kilobytes of hex; an 8-digit birth
+ * date has odds of about 1 in 4000 per megabyte). */
 static void add_needle(struct needles *nd, const char *s)
 {
 	size_t i, n = strlen(s);
-	bool all_hex = true;
+	bool all_hex = true, one_char = true;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
 			all_hex = false;
-	if (n < 4 || (all_hex && n < 12) || nd->n == 256)
+		if (s[i] != s[0])
+			one_char = false;
+	}
+	if (n < 4 || one_char || (all_hex && n < 8) || nd->n == 256)
 		return;
 	nd->s[nd->n++] = s;
 }
@@ -1187,7 +1235,8 @@ static void test_no_patient_data_in_repository(void **state)
 		print_message("privacy scan: $ARCA_SAMPLES absent, synthetic patients only\n");
 	}
 
-	/* what an ingest records: store, then two retrieves, per patient */
+	/* what an ingest records: store, then two retrieves, per patient,
+	 * a batch each */
 	assert_int_equal(chain_pseudonym_key_generate(&pk), 0);
 	open_log(f, &log, 7, false);
 	for (i = 0; i < w.n; i++) {
@@ -1204,6 +1253,7 @@ static void test_no_patient_data_in_repository(void **state)
 			assert_int_equal(chain_pseudonym(pk, pts[i].issuer, pts[i].id, e.patient), 0);
 			assert_int_equal(chain_log_append(log, &e, NULL, NULL, NULL), 0);
 		}
+		assert_int_equal(chain_log_flush(log), 0);
 		add_needle(&nd, pts[i].name);
 		add_needle(&nd, pts[i].id);
 		add_needle(&nd, pts[i].birth);
@@ -1251,6 +1301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_reopen_same_root, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_packs_merged, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_log, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_append_refuses, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_writer_lock, fx_setup, fx_teardown),
