@@ -581,7 +581,7 @@ int chain_log_open(chain_log **out, const chain_log_config *cfg)
 	if (rc < 0)
 		goto fail;
 	rc = chain_log__load(log->store.repo, log->store.ref, log->node, log->key, log->tree,
-			     &log->store.has_tip, &log->store.tip);
+			     &log->store.has_tip, &log->store.tip, NULL, NULL);
 	if (rc < 0) {
 		arca_error_prefix(rc, "opening the log of %s in %s", log->node, log->repo_path);
 		goto fail;

@@ -103,6 +103,47 @@ uint64_t chain_log_size(chain_log *log);
 int chain_log_checkpoint(chain_log *log, uint64_t *size, uint8_t root[CHAIN_HASH_LEN],
 			 char **note, size_t *note_len);
 
+/* ---- reading a log without writing it ---- */
+
+/* A read-only view of a log as it was at the tip of its ref when opened:
+ * what `arca chain log` lists and `arca chain proof` proves.  It takes no
+ * lock, so it can be opened while a writer appends (it does not see later
+ * batches).  Opening checks what chain_log_open checks (the tip's
+ * checkpoint against the rebuilt tree).  One thread at a time. */
+typedef struct chain_log_view chain_log_view;
+
+/* ARCA_ENOTFOUND if the repository or the ref does not exist, ARCA_ECRYPTO
+ * if the entries do not match the signed checkpoint.  *out is the
+ * caller's, freed with chain_log_view_free(). */
+int chain_log_view_open(chain_log_view **out, const char *repo_path, const char *node,
+			const chain_key *key);
+void chain_log_view_free(chain_log_view *v);
+
+/* Entries in the view (the checkpoint's tree size). */
+uint64_t chain_log_view_size(const chain_log_view *v);
+
+/* The tip's signed checkpoint note, borrowed (valid while v lives), and
+ * the root it signs. */
+const char *chain_log_view_checkpoint(const chain_log_view *v, size_t *len);
+void chain_log_view_root(const chain_log_view *v, uint8_t root[CHAIN_HASH_LEN]);
+
+/* Called with each entry's canonical bytes (len bytes, not NUL-terminated,
+ * borrowed for the call); a non-zero return stops the walk and is
+ * returned. */
+typedef int (*chain_log_entry_fn)(void *arg, uint64_t index, const char *bytes, size_t len);
+
+/* Calls fn for the entries from index `from` to the end, in order. */
+int chain_log_view_foreach(chain_log_view *v, uint64_t from, chain_log_entry_fn fn, void *arg);
+
+/* The bytes of entry index; *bytes (NUL-terminated) is the caller's, freed
+ * with free().  ARCA_EINVAL past the end. */
+int chain_log_view_entry(chain_log_view *v, uint64_t index, char **bytes, size_t *len);
+
+/* RFC 9162 inclusion proof of entry index in the view's tree (the size the
+ * checkpoint signs), as chain_merkle_inclusion_proof. */
+int chain_log_view_inclusion_proof(chain_log_view *v, uint64_t index,
+				   uint8_t out[][CHAIN_HASH_LEN], size_t cap, size_t *n);
+
 /* ---- verification ---- */
 
 /* Index value of a fault that concerns no single entry. */

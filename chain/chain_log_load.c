@@ -20,6 +20,8 @@ struct loader {
 	chain_merkle *tree;
 	uint64_t next;          /* index the next batch must start at */
 	const char *dir[3];     /* names of the directories on the current path */
+	chain_log__batch_fn fn; /* told of each batch, or NULL */
+	void *arg;
 };
 
 static int load_batch(struct loader *ld, const git_tree_entry *te)
@@ -63,6 +65,8 @@ static int load_batch(struct loader *ld, const git_tree_entry *te)
 				    count, last - first + 1);
 	else if (rc < 0)
 		arca_error_prefix(rc, "batch %s", name);
+	if (rc == 0 && ld->fn != NULL)
+		rc = ld->fn(ld->arg, first, last, git_tree_entry_id(te));
 	git_blob_free(blob);
 	if (rc < 0)
 		return rc;
@@ -144,9 +148,9 @@ out:
 }
 
 int chain_log__load(git_repository *repo, const char *ref, const char *node, const chain_key *key,
-		    chain_merkle *tree, bool *has_tip, git_oid *tip)
+		    chain_merkle *tree, bool *has_tip, git_oid *tip, chain_log__batch_fn fn, void *arg)
 {
-	struct loader ld = { .repo = repo, .tree = tree, .next = 0 };
+	struct loader ld = { .repo = repo, .tree = tree, .next = 0, .fn = fn, .arg = arg };
 	git_reference *r = NULL;
 	git_commit *commit = NULL;
 	git_tree *root = NULL, *entries = NULL;

@@ -107,11 +107,14 @@ int chain_log__store_maintain(chain_log__store *st);
 
 /* ---- chain_log_load.c: reading the tree at the tip ---- */
 
+/* Told of each batch file as it is read: its range and blob id. */
+typedef int (*chain_log__batch_fn)(void *arg, uint64_t first, uint64_t last, const git_oid *blob);
+
 /* Reads the ref (absent: an empty log), every batch file of the tip's
  * tree in order, appends each entry's leaf to tree, and checks the tip's
  * checkpoint (origin, signature by key, size, root) against it.  Sets
- * *has_tip / tip. */
+ * *has_tip / tip.  fn (may be NULL) is called once per batch. */
 int chain_log__load(git_repository *repo, const char *ref, const char *node, const chain_key *key,
-		    chain_merkle *tree, bool *has_tip, git_oid *tip);
+		    chain_merkle *tree, bool *has_tip, git_oid *tip, chain_log__batch_fn fn, void *arg);
 
 #endif

@@ -418,6 +418,113 @@ static void test_writer_lock(void **state)
 	assert_int_equal(chain_log_close(a), 0);
 }
 
+/* ---- the read-only view ---- */
+
+struct walk {
+	uint64_t next;
+	uint64_t stop_at;
+	int bad;
+};
+
+static int walk_cb(void *arg, uint64_t index, const char *bytes, size_t len)
+{
+	struct walk *w = arg;
+	chain_entry e;
+	char *want;
+	size_t want_len;
+
+	if (index != w->next)
+		w->bad++;
+	make_entry(&e, index);
+	e.index = index;
+	e.node = NODE;
+	if (chain_entry_encode(&e, &want, &want_len) != 0 || want_len != len || memcmp(want, bytes, len) != 0)
+		w->bad++;
+	free(want);
+	w->next++;
+	return index == w->stop_at ? 7 : 0;
+}
+
+static void test_view(void **state)
+{
+	struct fx *f = *state;
+	chain_log_view *v;
+	chain_log *log;
+	struct walk w;
+	uint8_t root[32], want[32], leaf[32], proof[CHAIN_MERKLE_MAX_PROOF][32];
+	char *bytes;
+	size_t len, n, i;
+	chain_checkpoint *cp;
+
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), ARCA_ENOTFOUND);
+	build_log(f, 1234, 100);
+	/* a writer holds the lock: a view opens anyway, and sees the log as
+	 * it was then */
+	open_log(f, &log, 100, false);
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	append_batches(log, 1234, 1300, 100);
+	assert_int_equal(chain_log_view_size(v), 1234);
+	chain_log_view_root(v, root);
+	expected_root(1234, want);
+	assert_memory_equal(root, want, 32);
+	{
+		const char *note = chain_log_view_checkpoint(v, &len);
+		assert_int_equal(chain_checkpoint_parse(&cp, note, len), 0);
+	}
+	assert_int_equal(chain_checkpoint_verify(cp, f->key, NODE), 0);
+	assert_int_equal(chain_checkpoint_size(cp), 1234);
+	assert_memory_equal(chain_checkpoint_root(cp), want, 32);
+	chain_checkpoint_free(cp);
+
+	/* every entry in order, from the start and from inside a batch */
+	memset(&w, 0, sizeof(w));
+	w.stop_at = UINT64_MAX;
+	assert_int_equal(chain_log_view_foreach(v, 0, walk_cb, &w), 0);
+	assert_int_equal(w.next, 1234);
+	assert_int_equal(w.bad, 0);
+	w.next = 1150;
+	assert_int_equal(chain_log_view_foreach(v, 1150, walk_cb, &w), 0);
+	assert_int_equal(w.next, 1234);
+	w.next = 99;
+	w.stop_at = 101; /* the callback's return stops the walk */
+	assert_int_equal(chain_log_view_foreach(v, 99, walk_cb, &w), 7);
+	assert_int_equal(w.next, 102);
+	assert_int_equal(w.bad, 0);
+	assert_int_equal(chain_log_view_foreach(v, 1234, walk_cb, &w), 0);
+
+	/* single entries and their inclusion proofs against the checkpoint */
+	for (i = 0; i < 1234; i += 97) {
+		chain_entry *e;
+
+		assert_int_equal(chain_log_view_entry(v, i, &bytes, &len), 0);
+		assert_int_equal(chain_entry_parse(&e, bytes, len), 0);
+		assert_int_equal(e->index, i);
+		chain_entry_free(e);
+		assert_int_equal(chain_log_view_inclusion_proof(v, i, proof, CHAIN_MERKLE_MAX_PROOF, &n), 0);
+		{
+			chain_merkle *t;
+			assert_int_equal(chain_merkle_new(&t), 0);
+			assert_int_equal(chain_merkle_append_leaf(t, bytes, len), 0);
+			assert_int_equal(chain_merkle_leaf_hash(t, 0, leaf), 0);
+			chain_merkle_free(t);
+		}
+		assert_int_equal(chain_merkle_verify_inclusion(leaf, i, 1234, (const uint8_t (*)[32])proof, n, want), 0);
+		free(bytes);
+	}
+	assert_int_equal(chain_log_view_entry(v, 1234, &bytes, &len), ARCA_EINVAL);
+	assert_null(bytes);
+	chain_log_view_free(v);
+	chain_log_view_free(NULL);
+
+	/* a new view sees the new batches */
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	assert_int_equal(chain_log_view_size(v), 1300);
+	chain_log_view_free(v);
+	assert_int_equal(chain_log_close(log), 0);
+	/* another node's key is refused */
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->other_key), ARCA_ECRYPTO);
+}
+
 /* ---- durability ---- */
 
 struct durable_ctx {
@@ -1303,6 +1410,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_reopen_same_root, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_packs_merged, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_log, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_view, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_append_refuses, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_writer_lock, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_durable_after_ref_update, fx_setup, fx_teardown),
