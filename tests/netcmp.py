@@ -13,9 +13,12 @@ receiving side store what was sent?
   netcmp.py values [--no-private] ORIG STORED
       The element values must be the same (group 0002 left out), compared
       on DCMTK's dcmdump listings (+L -Un +Qn): tag, nesting and value;
-      not VR, not lengths.  --no-private leaves private elements out (an
-      Implicit VR copy shows a private value dcmdump has no VR for as UN
-      bytes).
+      not VR, not lengths, and not what is encoding rather than content:
+      group lengths (gggg,0000), Data Set Trailing Padding (FFFC,FFFC),
+      defined vs undefined sequence and item lengths, delimiters.  Private elements are left out when exactly one
+      of the two files is Implicit VR Little Endian (the Implicit VR copy
+      shows a private value dcmdump has no VR for as UN bytes), or always
+      with --no-private.
   netcmp.py uids DIR...
       Prints "SOP-Instance-UID<TAB>path" for every DICOM file under DIR
       (read with dcmdump), so a test can find what a server stored.
@@ -31,6 +34,7 @@ import sys
 
 LONG_VRS = {b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"SQ", b"UT", b"UN", b"UC", b"UR", b"SV", b"UV"}
 DEFLATED = "1.2.840.10008.1.2.1.99"
+IMPLICIT = "1.2.840.10008.1.2"
 
 
 def split_meta(data):
@@ -99,11 +103,27 @@ def listing(path, no_private=False):
             continue
         if group == "fffe" and elem in ("e00d", "e0dd"):
             continue  # delimitation: depends on length encoding, not content
+        if elem == "0000":
+            continue  # group lengths: recomputed by any writer (PS3.5 7.2)
+        if group == "fffc" and elem == "fffc":
+            continue  # Data Set Trailing Padding: no meaning (PS3.10 7.2)
+        if value.startswith("(Sequence with ") or value.startswith("(Item with "):
+            # defined or undefined length is encoding; the item count is content
+            value = value[value.find("#="):] if "#=" in value else ""
         out.append((len(indent) // 2, group + "," + elem, value.strip()))
     return out
 
 
+def file_ts(path):
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return split_meta(head)[0]
+
+
 def cmp_values(orig_path, stored_path, no_private=False):
+    implicit = [file_ts(p) == IMPLICIT for p in (orig_path, stored_path)]
+    if implicit[0] != implicit[1]:
+        no_private = True
     try:
         a = listing(orig_path, no_private)
         b = listing(stored_path, no_private)

@@ -62,6 +62,7 @@ typedef struct send_state {
 	const char *target;
 	const char *calling;
 	unsigned timeout_ms;
+	bool verbose;      /* a line per file as it is answered */
 
 	send_file *files;
 	size_t n_files, cap_files;
@@ -80,7 +81,7 @@ typedef struct send_state {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: arca send AE@host:port FILE|DIR... [--aet CALLING] [--timeout S]\n"
+		"usage: arca send AE@host:port FILE|DIR... [--aet CALLING] [--timeout S] [--verbose]\n"
 		"\n"
 		"Sends DICOM files to the storage SCP AE at host:port (C-STORE), folders\n"
 		"recursively, on as few associations as the presentation contexts allow,\n"
@@ -88,6 +89,7 @@ static void usage(FILE *out)
 		"\n"
 		"  --aet CALLING  our AE title (default %s)\n"
 		"  --timeout S    seconds to wait for the connection and for each answer\n"
+		"  --verbose      print a line per file as the peer answers it\n"
 		"  --help         print this help and exit\n"
 		"\n"
 		"Exit status: 0 every file stored, 1 some refused, 2 bad usage, a named\n"
@@ -369,7 +371,21 @@ static pacs_scu *open_association(send_state *s, size_t g, int *rc_out)
 	return scu;
 }
 
+static void tally_one(send_state *s, const send_file *f, int rc, const pacs_dimse_cmd *rsp);
+
 static void tally(send_state *s, const send_file *f, int rc, const pacs_dimse_cmd *rsp)
+{
+	size_t before = s->n_report;
+
+	tally_one(s, f, rc, rsp);
+	if (s->verbose) {
+		if (s->n_report > before)
+			printf("%s\n", s->report[s->n_report - 1]);
+		fflush(stdout);
+	}
+}
+
+static void tally_one(send_state *s, const send_file *f, int rc, const pacs_dimse_cmd *rsp)
 {
 	if (rc < 0) {
 		s->failed++;
@@ -381,6 +397,8 @@ static void tally(send_state *s, const send_file *f, int rc, const pacs_dimse_cm
 	case PACS_DIMSE_STATUS_SUCCESS:
 		s->stored++;
 		s->bytes += f->size;
+		if (s->verbose)
+			printf("stored: %s\n", f->path);
 		break;
 	case PACS_DIMSE_STATUS_WARNING:
 		s->warnings++;
@@ -488,6 +506,8 @@ int arca_cmd_send(int argc, char **argv)
 			return ARCA_EXIT_OK;
 		} else if (strcmp(a, "--aet") == 0 && i + 1 < argc) {
 			s.calling = argv[++i];
+		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+			s.verbose = true;
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
 			if (!arca_peer_parse_timeout(&s.timeout_ms, argv[++i])) {
 				fprintf(stderr, "arca send: --timeout '%s' is not a number of seconds (0 < S <= 86400)\n", argv[i]);
