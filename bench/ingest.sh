@@ -427,7 +427,7 @@ mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 dcmtk_v=$(storescu --version 2>/dev/null | sed -n 's/^\$dcmtk: storescu \(v[^ ]*\).*/\1/p' | head -1)
 orthanc_v=$(Orthanc --version 2>/dev/null | head -1)
 arcad_v=$("$arcad_bin" --version 2>/dev/null | head -1)
-machine="machine: $cpu, $(nproc) cores, $mem, $(uname -sr); DCMTK ${dcmtk_v:-?}, ${orthanc_v:-Orthanc not installed}, arcad ${arcad_v:-?}; $(date -u '+%Y-%m-%d %H:%M UTC')"
+machine="machine: $cpu, $(nproc) cores, $mem, $(uname -sr); DCMTK ${dcmtk_v:-?}, ${orthanc_v:-Orthanc not installed}, ${arcad_v:-arcad ?}; $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "$machine"
 mr_note=""
 [ "$nmr" -gt 0 ] && mr_note=" + $nmr MR 256x256"
@@ -450,7 +450,7 @@ done
 
 # ---------------------------------------------------------------- report
 # One line per server: for each mode, the median over rounds, or why not.
-awk -F'\t' -v modes="$modes" -v servers="$servers" -v mf_bytes="${mf_bytes:-0}" '
+awk -F'\t' -v modes="$modes" -v servers="$servers" -v mf_bytes="${mf_bytes:-0}" -v rounds="$rounds" '
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
@@ -507,6 +507,21 @@ END {
 			line = line sprintf("  arcad/%s %s", label(S[s]), ((a in rate) && (o in rate)) ? sprintf("%.2fx", rate[a] / rate[o]) : "n/a")
 		}
 		printf "ratios, %s:%s\n", (M[m] == 1 ? "1 association" : M[m] " associations"), line
+	}
+	# The machine is noisy: show how far the rounds were apart.
+	if (rounds > 1) {
+		printf "inst/s over the %d rounds, slowest-fastest:", rounds
+		for (m = 1; m <= nm; m++) {
+			if (M[m] == "mf") continue
+			for (s = 1; s <= ns; s++) {
+				k = S[s] SUBSEP M[m]
+				if (!(k in nok)) continue
+				n = split(wall[k], ws, " "); lo = hi = ws[1]
+				for (i = 2; i <= n; i++) { if (ws[i] < lo) lo = ws[i]; if (ws[i] > hi) hi = ws[i] }
+				printf "  %s %s: %.0f-%.0f", label(S[s]), (M[m] == 1 ? "1" : M[m]), n_exp[k] / hi, n_exp[k] / lo
+			}
+		}
+		printf "\n"
 	}
 	# Peak RSS independent of instance size: multi-frame RSS against the 1-association RSS.
 	for (s = 1; s <= ns; s++) {
