@@ -536,8 +536,8 @@ static int scu_wait(pacs_scu *scu, scu_cond cond, bool idle_ok, unsigned timeout
 			return scu_lost(scu, what);
 		r = scu_pump(scu, deadline);
 		if (r == 0) {
-			int rc = arca_error_set(ARCA_EIO, "no %s from %s@%s:%u within %u ms", what, scu->called_ae,
-						scu->host, (unsigned)scu->port, timeout_ms);
+			int rc = arca_error_set(ARCA_EIO, "%s@%s:%u: timed out after %u ms waiting for %s",
+						scu->called_ae, scu->host, (unsigned)scu->port, timeout_ms, what);
 			char msg[SCU_DETAIL_MAX];
 
 			snprintf(msg, sizeof(msg), "%s", arca_error_last());
