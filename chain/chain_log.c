@@ -174,6 +174,18 @@ static int store_batch(chain_log *log, struct pending *b, size_t n)
 	return rc;
 }
 
+/* Whether entries wait in the queue (then pack merging waits). */
+static bool queue_busy(void *arg)
+{
+	chain_log *log = arg;
+	bool busy;
+
+	pthread_mutex_lock(&log->mu);
+	busy = log->tail > log->head;
+	pthread_mutex_unlock(&log->mu);
+	return busy;
+}
+
 /* A batch takes what is queued, up to this many times batch_entries: when
  * the disk falls behind, batches grow (group commit) instead of the queue,
  * so the durable rate is not capped at batch_entries per fsync round. */
@@ -231,9 +243,9 @@ static int write_one_batch(chain_log *log, size_t *written)
 	run_callbacks(batch, n, rc, msg);
 	free(batch);
 	if (rc == 0) {
-		/* Between batches, after the callbacks: merging packs delays
-		 * the next batch, never this one's callers. */
-		rc = chain_log__store_maintain(&log->store);
+		/* Between batches, after the callbacks, while nothing is
+		 * queued: merging packs delays no caller already waiting. */
+		rc = chain_log__store_maintain(&log->store, queue_busy, log);
 		if (rc < 0) {
 			pthread_mutex_lock(&log->mu);
 			fail_log(log, rc);

@@ -7,11 +7,13 @@
  * packs as it goes, like a binary counter in base 8: whenever the newest 8
  * packs it wrote each hold the same number of batches, they become one
  * pack (1 -> 8 -> 64 -> 512 -> 4096 batches; a pack of 4096 batches or
- * of 1 MiB is final, and a batch's pack of 32 KiB or more is never
- * merged).  Each object is rewritten at most four times, and a writer
- * leaves at most 7 packs per level plus its final ones.  Merging
- * runs after a batch's callbacks, before the next batch
- * (chain_log__store_maintain).  The merged pack is written and fsynced before the old ones
+ * of 1 MiB is final, and a batch's pack of 16 KiB or more is never
+ * merged, nor are 8 packs that together pass 1 MiB).  Each object is
+ * rewritten at most four times, and a writer leaves at most 7 packs per
+ * level plus its final ones.  Merging runs
+ * after a batch's callbacks and only while nothing is queued
+ * (chain_log__store_maintain), so it delays no waiting entry; one that
+ * arrives meanwhile waits for one merge step at most.  The merged pack is written and fsynced before the old ones
  * go, and every object of the old packs is checked to be in it first.
  * Packs of earlier sessions are left as they are.
  *
@@ -32,10 +34,11 @@
 #define MERGE_FANIN 8
 #define FINAL_BATCHES 4096
 /* Merging decompresses and compresses every byte again, between two
- * batches: worth it for small packs only.  A batch pack of 32 KiB or more
+ * batches: worth it for small packs only.  A batch pack of 16 KiB or more
  * (a batch of a few hundred entries: a busy log, whose pack count grows
- * slowly anyway) is never merged, and a merged pack of 1 MiB is final. */
-#define BORN_FINAL_BYTES (UINT64_C(32) << 10)
+ * slowly anyway) is never merged, and a merged pack of 1 MiB is final, so
+ * that one merge step stays near 100 ms. */
+#define BORN_FINAL_BYTES (UINT64_C(16) << 10)
 #define FINAL_BYTES (UINT64_C(1) << 20)
 
 /* A standalone object database over one pack, to list or test its objects. */
@@ -200,27 +203,36 @@ int chain_log__store_packed(chain_log__store *st, const char *name)
 		return 0; /* cannot happen with the levels above */
 	snprintf(st->packs[st->npacks].name, sizeof(st->packs[0].name), "%s", name);
 	st->packs[st->npacks].batches = 1;
+	st->packs[st->npacks].bytes = (uint64_t)sb.st_size;
 	st->npacks++;
 	return 0;
 }
 
-int chain_log__store_maintain(chain_log__store *st)
+int chain_log__store_maintain(chain_log__store *st, bool (*busy)(void *arg), void *arg)
 {
 	bool tried = false;
 
 	for (;;) {
 		size_t n = st->npacks, i;
+		uint64_t bytes = 0;
 		uint32_t b;
 		int rc;
 
-		if (n < MERGE_FANIN)
+		if (n < MERGE_FANIN || (busy != NULL && busy(arg)))
 			break;
 		b = st->packs[n - 1].batches;
-		for (i = n - MERGE_FANIN; i < n; i++)
+		for (i = n - MERGE_FANIN; i < n; i++) {
 			if (st->packs[i].batches != b)
 				break;
+			bytes += st->packs[i].bytes;
+		}
 		if (i < n)
 			break;
+		if (bytes > FINAL_BYTES) {
+			/* Together past the cap: final as they are. */
+			st->npacks = n - MERGE_FANIN;
+			continue;
+		}
 		tried = true;
 		rc = merge(st, n - MERGE_FANIN);
 		if (rc < 0) {

@@ -100,10 +100,11 @@ int chain_log__store_batch(chain_log__store *st, uint64_t first, uint64_t last,
 /* Records the pack a batch was just written to. */
 int chain_log__store_packed(chain_log__store *st, const char *name);
 
-/* Merges packs as chain_log_pack.c describes; opens st->repo again if it
- * tried.  Returns an error only if the repository cannot be reopened (a
+/* Merges packs as chain_log_pack.c describes, one step at a time while
+ * busy(arg) (may be NULL) says nothing waits; opens st->repo again if it
+ * merged.  Returns an error only if the repository cannot be reopened (a
  * failed merge leaves the packs as they were). */
-int chain_log__store_maintain(chain_log__store *st);
+int chain_log__store_maintain(chain_log__store *st, bool (*busy)(void *arg), void *arg);
 
 /* ---- chain_log_load.c: reading the tree at the tip ---- */
 
