@@ -11,7 +11,8 @@
 #   3. the same through storescp +xi (Implicit VR LE only): arca converts on
 #      the fly; element values identical (dcmdump listings).
 #   4. storescp -pdu 4096: every P-DATA-TF within the peer's maximum.
-#   5. every sample file ($ARCA_SAMPLES, when present): exit 1 with exactly
+#   5. 70 SOP classes (140 contexts): two associations, all stored.
+#   6. every sample file ($ARCA_SAMPLES, when present): exit 1 with exactly
 #      the known refusals below, every stored data set identical.
 #
 # Skipped (77) when storescp, dump2dcm, dcmdump or python3 is missing.
@@ -160,7 +161,47 @@ else
 	net_show "$NET_TMP/smallpdu.log"
 fi
 
-# ---------------------------------------------------------------- 5. samples
+# ---------------------------------------------------------------- 5. > 128 contexts
+# 70 SOP classes (private ones, which storescp -pm accepts), each
+# uncompressed: 2 contexts each (its own syntax, and the Explicit/Implicit
+# VR LE fallback), 140 in all, more than one association can carry (128,
+# PS3.8 9.3.2.2): arca send must use two.
+many=$NET_TMP/many
+mkdir -p "$many"
+base="2.25.$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')"
+i=1
+while [ $i -le 70 ]; do
+	printf '(0008,0016) UI [%s.%d]\n(0008,0018) UI [%s.1000.%d]\n(0010,0020) LO [MANY]\n' \
+		"$base" $i "$base" $i >"$NET_TMP/many.dump"
+	dump2dcm -q +te "$NET_TMP/many.dump" "$many/c$i.dcm" || fail "dump2dcm for class $i"
+	i=$((i + 1))
+done
+out=$("$ARCA" send "STORE@127.0.0.1:$port_all" "$many" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && echo "$out" | grep -q "70 files to .*: 70 stored, .* 2 associations"; then
+	ok "70 SOP classes (140 contexts): $(echo "$out" | head -1)"
+else
+	fail "70 SOP classes: exit $rc:"
+	echo "$out" | head -5 | sed 's/^/     | /'
+fi
+n=$(ls "$NET_TMP/all" | grep -c "\.$base\.1000\.")
+[ "$n" -eq 70 ] && ok "70 SOP classes: all 70 stored by storescp" || fail "70 SOP classes: $n stored"
+
+# a file whose SOP Class UID is not a UID cannot be proposed: it alone is
+# refused (exit 1), the other file goes
+printf '(0008,0016) UI [1.2.03.4]\n(0008,0018) UI [%s.2000]\n(0010,0020) LO [BAD]\n' "$base" >"$NET_TMP/bad.dump"
+dump2dcm -q +te "$NET_TMP/bad.dump" "$NET_TMP/baduid.dcm"
+out=$("$ARCA" send "STORE@127.0.0.1:$port_all" "$NET_TMP/baduid.dcm" "$gen/ct-te.dcm" 2>&1)
+rc=$?
+if [ $rc -eq 1 ] && echo "$out" | grep -q "^failed: .*baduid.dcm: SOP Class UID \"1.2.03.4\" is not a valid UID" &&
+   echo "$out" | grep -q ": 1 stored, 0 stored with warnings, 1 failed"; then
+	ok "a file with an invalid SOP Class UID: refused alone, exit 1"
+else
+	fail "invalid SOP Class UID: exit $rc:"
+	echo "$out" | sed 's/^/     | /'
+fi
+
+# ---------------------------------------------------------------- 6. samples
 if [ -z "$samples" ] || [ ! -d "$samples" ]; then
 	echo "note: no sample folder (ARCA_SAMPLES='$samples'): generated data only"
 else

@@ -71,6 +71,7 @@ typedef struct send_state {
 	size_t n_groups;
 
 	size_t skipped, stored, warnings, failed, associations;
+	size_t unsendable; /* DICOM files refused before any association */
 	uint64_t bytes;
 	bool bad_input;    /* a named path missing or not DICOM */
 	bool net_failed;   /* the transfer stopped on a network failure */
@@ -175,6 +176,28 @@ static bool ts_native(const char *uid)
 	return t != NULL && !t->encapsulated;
 }
 
+/* PS3.5 9.1: digits and dots, components without leading zeros, at most
+ * 64 characters. */
+static bool uid_valid(const char *uid)
+{
+	size_t n = strlen(uid);
+
+	if (n == 0 || n > PACS_DIMSE_UID_MAX || uid[0] == '.' || uid[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = uid[i];
+		if (c == '.') {
+			if (uid[i + 1] == '.')
+				return false;
+		} else if (c < '0' || c > '9') {
+			return false;
+		} else if (c == '0' && (i == 0 || uid[i - 1] == '.') && uid[i + 1] != '.' && uid[i + 1] != '\0') {
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Reads one file's metadata and files it under its SOP class. */
 static void add_file(send_state *s, const char *path, bool named, uint64_t size)
 {
@@ -192,6 +215,13 @@ static void add_file(send_state *s, const char *path, bool named, uint64_t size)
 	if (strcmp(info.sop_class_uid, UID_MEDIA_STORAGE_DIRECTORY) == 0) {
 		fprintf(stderr, "arca send: skipping %s: a DICOMDIR, not an instance to store\n", path);
 		s->skipped++;
+		return;
+	}
+	if (!uid_valid(info.sop_class_uid)) {
+		/* it cannot be proposed (PS3.8 9.3.2.2.1): refused here, alone */
+		s->failed++;
+		s->unsendable++;
+		report(s, "failed: %s: SOP Class UID \"%s\" is not a valid UID (PS3.5 9.1)", path, info.sop_class_uid);
 		return;
 	}
 	ci = class_index(s, info.sop_class_uid);
@@ -543,10 +573,11 @@ int arca_cmd_send(int argc, char **argv)
 	elapsed = now_s() - t0;
 
 	size_t sent = s.stored + s.warnings;
+	size_t total = s.n_files + s.unsendable;
 	printf("arca send: %zu file%s to %s: %zu stored, %zu stored with warnings, %zu failed, %zu not sent; "
 	       "%zu skipped; %zu association%s, %.3f s",
-	       s.n_files, s.n_files == 1 ? "" : "s", s.target, s.stored, s.warnings, s.failed,
-	       s.n_files - sent - s.failed, s.skipped, s.associations, s.associations == 1 ? "" : "s", elapsed);
+	       total, total == 1 ? "" : "s", s.target, s.stored, s.warnings, s.failed,
+	       total - sent - s.failed, s.skipped, s.associations, s.associations == 1 ? "" : "s", elapsed);
 	if (elapsed > 0 && sent > 0)
 		printf(", %.1f instances/s, %.1f MB/s", (double)sent / elapsed, (double)s.bytes / 1e6 / elapsed);
 	printf("\n");
@@ -556,7 +587,7 @@ int arca_cmd_send(int argc, char **argv)
 
 	if (s.net_failed || s.bad_input)
 		status = ARCA_EXIT_USAGE;
-	else if (s.failed > 0 || sent < s.n_files)
+	else if (s.failed > 0 || sent < total)
 		status = ARCA_EXIT_FAULT;
 	else
 		status = ARCA_EXIT_OK;
