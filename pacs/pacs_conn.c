@@ -41,6 +41,18 @@
 static void conn_settle(pacs_conn *c);
 static void conn_check_ul(pacs_conn *c, int rc);
 
+/* Complete requests that count against the window: a streaming request
+ * being answered does not, so that its C-CANCEL can still be read. */
+static unsigned conn_ops_blocking(const pacs_conn *c)
+{
+	unsigned n = c->ops_complete;
+
+	if (n > 0 && c->ops_head != NULL && c->ops_head->streaming && c->ops_head->received &&
+	    !c->ops_head->answered)
+		n--;
+	return n;
+}
+
 /* ------------------------------------------------------------ logging */
 
 void pacs_conn__log(pacs_conn *c, int level, const char *fmt, ...)
@@ -293,6 +305,66 @@ int pacs_conn__respond(pacs_op *op, uint16_t status, const char *comment)
 	return 0;
 }
 
+/* A data set as PDVs within the peer's Maximum Length Received, the last
+ * one flagged (PS3.8 E.2). */
+static int conn_send_data(pacs_conn *c, uint8_t pc_id, const uint8_t *data, size_t len)
+{
+	uint32_t peer_max = pacs_assoc_peer_max_pdu(c->assoc);
+	size_t frag = PACS_DIMSE_FRAGMENT_CAP, off = 0;
+	int rc;
+
+	if (peer_max != 0 && peer_max < PACS_DIMSE_MIN_MAX_PDU)
+		peer_max = PACS_DIMSE_MIN_MAX_PDU;
+	if (peer_max != 0 && (size_t)peer_max - PACS_DIMSE_PDV_HEADER < frag)
+		frag = (size_t)peer_max - PACS_DIMSE_PDV_HEADER;
+	do {
+		size_t n = len - off < frag ? len - off : frag;
+		pacs_pdv pdv = { .pctx_id = pc_id, .flags = 0, .data = data + off, .len = n };
+		if (off + n == len)
+			pdv.flags |= PACS_PDV_LAST;
+		rc = pacs_ul_send_pdata(c->ul, &pdv, 1);
+		if (rc < 0)
+			return rc;
+		off += n;
+	} while (off < len);
+	return 0;
+}
+
+int pacs_conn__send_response(pacs_op *op, pacs_dimse_cmd *rsp, const uint8_t *data, size_t len, bool final)
+{
+	pacs_conn *c = op->conn;
+	uint8_t buf[PACS_DIMSE_CMD_MAX_SIZE];
+	uint8_t pc_id = op->pctx != NULL ? op->pctx->id : 1;
+	size_t clen = 0;
+	int rc;
+
+	if (final)
+		op->answered = true;
+	if (!pacs_conn__alive(c))
+		return 0;
+	rsp->has_data_set = data != NULL;
+	rc = pacs_dimse_cmd_encode(buf, sizeof(buf), &clen, rsp);
+	if (rc == 0)
+		rc = conn_send_command(c, pc_id, buf, clen);
+	if (rc == 0 && data != NULL)
+		rc = conn_send_data(c, pc_id, data, len);
+	if (rc < 0) {
+		pacs_conn__log(c, PACS_SERVER_LOG_ERROR, "cannot send %s: %s", pacs_dimse_command_name(rsp->command),
+			       arca_error_last());
+		conn_check_ul(c, rc);
+		return rc;
+	}
+	pacs_conn__log(c, PACS_SERVER_LOG_DEBUG, "%s to message %u: status 0x%04X (%s)%s",
+		       pacs_dimse_command_name(rsp->command), op->rq.message_id, rsp->status,
+		       pacs_dimse_status_name(rsp->status), data != NULL ? " with a data set" : "");
+	return 0;
+}
+
+bool pacs_conn__has_room(const pacs_conn *c)
+{
+	return wq_pending(c) < PACS_SERVER_WQ_HIGH;
+}
+
 /* The worker pool's halves of pacs_conn__submit(). */
 typedef struct conn_job {
 	pacs_op *op;
@@ -319,10 +391,12 @@ static void conn_job_done(void *arg, int result)
 	free(j);
 	c->jobs--;
 	op->running = false;
-	/* done answers, or drops the answer when the association is gone */
+	/* done answers, or drops the answer when the association is gone; a
+	 * streaming service may instead submit its next job or wait */
 	done(op, result);
-	op->answered = true;
-	if (c->ended) {
+	if (!op->running && !op->waiting)
+		op->answered = true;
+	if (c->ended && !op->running) {
 		ops_unlink(c, op);
 		op_free(op);
 	} else {
@@ -365,10 +439,10 @@ static void conn_pump(pacs_conn *c)
 			op_free(op);
 			continue;
 		}
-		if (!op->received || op->running)
+		if (!op->received || op->running || op->waiting)
 			break;
 		op->svc->run(op);
-		if (!op->answered && !op->running) {
+		if (!op->answered && !op->running && !op->waiting) {
 			/* a service must answer or submit; never leave the peer waiting */
 			(void)pacs_conn__respond(op, PACS_DIMSE_PROCESSING_FAILURE, "internal error");
 		}
@@ -430,6 +504,28 @@ static void conn_abort(pacs_conn *c, const char *fmt, ...)
 
 /* ------------------------------------------------------------ DIMSE */
 
+/* PS3.7 9.3.2.3: a C-CANCEL-RQ names the request by its Message ID; one
+ * that is already answered (or unknown) is ignored. */
+static void conn_cancel_request(pacs_conn *c, const pacs_dimse_cmd *cmd)
+{
+	pacs_op *op;
+
+	for (op = c->ops_head; op != NULL; op = op->next) {
+		if (op->answered || op->rq.message_id != cmd->message_id_responded)
+			continue;
+		pacs_conn__log(c, PACS_SERVER_LOG_DEBUG, "C-CANCEL-RQ for %s message %u",
+			       pacs_dimse_command_name(op->rq.command), op->rq.message_id);
+		op->cancel_requested = true;
+		if (op->waiting && op->svc->resume != NULL) {
+			op->waiting = false;
+			op->svc->resume(op);
+			if (!op->running && !op->waiting)
+				op->answered = true;
+		}
+		return;
+	}
+}
+
 static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 {
 	pacs_conn *c = ctx;
@@ -447,10 +543,12 @@ static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 	case PACS_DIMSE_C_STORE_RQ:
 		svc = &pacs_svc__store;
 		break;
+	case PACS_DIMSE_C_FIND_RQ:
+		svc = c->srv->opts.query != NULL ? &pacs_svc__find : &pacs_svc__refuse;
+		break;
 	case PACS_DIMSE_C_CANCEL_RQ:
-		/* PS3.7 9.3.2.3: C-CANCEL has no response.  Nothing this
-		 * server performs lasts long enough to be cancelled yet (C-FIND,
-		 * C-MOVE and C-GET will look for it). */
+		/* PS3.7 9.3.2.3: C-CANCEL has no response */
+		conn_cancel_request(c, cmd);
 		return 0;
 	default:
 		if ((cmd->command & PACS_DIMSE_RSP_BIT) != 0)
@@ -838,7 +936,7 @@ static void conn_read(pacs_conn *c)
 				ev_timer_again(s->loop, &c->idle);
 			conn_check_ul(c, pacs_ul_feed(c->ul, s->rbuf, (size_t)n));
 			/* back-pressure decided in settle; stop here if it applies */
-			if (wq_pending(c) > PACS_SERVER_WQ_HIGH || c->ops_complete >= c->window)
+			if (wq_pending(c) > PACS_SERVER_WQ_HIGH || conn_ops_blocking(c) >= c->window)
 				return;
 			continue;
 		}
@@ -863,6 +961,21 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_settle(c);
 }
 
+/* A streaming request waiting for room in the write queue goes on once
+ * the queue has drained below half its high mark. */
+static void conn_resume_waiting(pacs_conn *c)
+{
+	pacs_op *op = c->ops_head;
+
+	if (op == NULL || !op->waiting || op->svc->resume == NULL || wq_pending(c) > PACS_SERVER_WQ_HIGH / 2)
+		return;
+	op->waiting = false;
+	op->svc->resume(op);
+	if (!op->running && !op->waiting)
+		op->answered = true;
+	conn_pump(c);
+}
+
 static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	pacs_conn *c = w->data;
@@ -871,6 +984,8 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (wq_flush(c) < 0)
 		c->peer_gone = true;
+	else
+		conn_resume_waiting(c);
 	conn_settle(c);
 }
 
@@ -976,7 +1091,7 @@ static void conn_update_interest(pacs_conn *c)
 {
 	struct ev_loop *loop = c->srv->loop;
 	bool want_read = pacs_ul_state(c->ul) != PACS_UL_STA1 && wq_pending(c) <= PACS_SERVER_WQ_HIGH &&
-			 c->ops_complete < c->window;
+			 conn_ops_blocking(c) < c->window;
 	bool want_write = wq_pending(c) > 0;
 
 	if (want_read && !ev_is_active(&c->rio))

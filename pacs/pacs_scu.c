@@ -311,6 +311,35 @@ static void on_log(void *ctx, const pacs_ul_transition *t)
 
 /* ------------------------------------------------------------ DIMSE in */
 
+static void rsp_enqueue(pacs_scu *scu, scu_rsp *e)
+{
+	if (scu->q_tail != NULL)
+		scu->q_tail->next = e;
+	else
+		scu->q_head = e;
+	scu->q_tail = e;
+	scu->q_bytes += e->len;
+	scu->have_rsp = true;
+}
+
+static void rsp_free_all(pacs_scu *scu)
+{
+	scu_rsp *e, *next;
+
+	for (e = scu->q_head; e != NULL; e = next) {
+		next = e->next;
+		free(e->data);
+		free(e);
+	}
+	if (scu->cur != NULL) {
+		free(scu->cur->data);
+		free(scu->cur);
+	}
+	scu->q_head = scu->q_tail = scu->cur = NULL;
+	scu->q_bytes = 0;
+	scu->have_rsp = false;
+}
+
 static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 {
 	pacs_scu *scu = ctx;
@@ -330,21 +359,54 @@ static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 	if (pc_id != scu->waiting_pc)
 		return arca_error_set(ARCA_EPROTO, "%s sent the %s on presentation context %u, the request went on %u",
 				      scu->called_ae, pacs_dimse_command_name(cmd->command), pc_id, scu->waiting_pc);
-	scu->rsp = *cmd;
-	scu->have_rsp = true;
-	scu->waiting_id = 0;
+	scu_rsp *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for a response");
+	e->cmd = *cmd;
+	if (cmd->has_data_set)
+		scu->cur = e;
+	else
+		rsp_enqueue(scu, e);
+	/* PS3.7 9.1.2.1.6 (C-FIND), 9.1.3, 9.1.4: pending responses are
+	 * followed by more responses to the same request */
+	if (pacs_dimse_status_category(cmd->status) != PACS_DIMSE_STATUS_PENDING)
+		scu->waiting_id = 0;
 	return 0;
 }
 
-/* C-ECHO and C-STORE responses carry no data set; one that does is read
- * and dropped. */
+/* A response's data set (C-FIND identifiers) is collected whole, at most
+ * SCU_RSP_DATA_MAX bytes queued; the response is queued after its last
+ * fragment. */
 static int asm_data(void *ctx, uint8_t pc_id, const uint8_t *bytes, size_t len, bool last)
 {
-	(void)ctx;
+	pacs_scu *scu = ctx;
+	scu_rsp *e = scu->cur;
+
 	(void)pc_id;
-	(void)bytes;
-	(void)len;
-	(void)last;
+	if (e == NULL)
+		return 0;
+	if (len > SCU_RSP_DATA_MAX - scu->q_bytes - e->len)
+		return arca_error_set(ARCA_ELIMIT, "%s sent response data sets above %u bytes", scu->called_ae,
+				      SCU_RSP_DATA_MAX);
+	if (e->len + len > e->cap) {
+		size_t cap = e->cap != 0 ? e->cap : 4096;
+		uint8_t *p;
+		while (cap < e->len + len)
+			cap *= 2;
+		p = realloc(e->data, cap);
+		if (p == NULL)
+			return arca_error_set(ARCA_ENOMEM, "no memory for a response data set");
+		e->data = p;
+		e->cap = cap;
+	}
+	if (len > 0)
+		memcpy(e->data + e->len, bytes, len);
+	e->len += len;
+	if (last) {
+		scu->cur = NULL;
+		rsp_enqueue(scu, e);
+	}
 	return 0;
 }
 
@@ -754,7 +816,6 @@ int pacs_scu__send_command(pacs_scu *scu, uint8_t pc_id, const pacs_dimse_cmd *c
 	const pacs_dimse_out msg = { .pc_id = pc_id, .command = enc, .command_len = n };
 	if ((rc = pacs_dimse_frag_new(&f, &msg, scu->peer_max_pdu)) < 0)
 		return rc;
-	scu->have_rsp = false;
 	scu->waiting_id = cmd->message_id;
 	scu->waiting_cmd = (uint16_t)(cmd->command | PACS_DIMSE_RSP_BIT);
 	scu->waiting_pc = pc_id;
@@ -797,8 +858,19 @@ int pacs_scu__wait_response(pacs_scu *scu, pacs_dimse_cmd *rsp)
 
 	if (rc < 0)
 		return rc;
-	*rsp = scu->rsp;
-	scu->have_rsp = false;
+	scu_rsp *e = scu->q_head;
+
+	scu->q_head = e->next;
+	if (scu->q_head == NULL)
+		scu->q_tail = NULL;
+	scu->q_bytes -= e->len;
+	scu->have_rsp = scu->q_head != NULL;
+	scu->rsp = e->cmd;
+	*rsp = e->cmd;
+	free(scu->rsp_data);
+	scu->rsp_data = e->data;
+	scu->rsp_len = e->len;
+	free(e);
 	return 0;
 }
 
@@ -887,6 +959,8 @@ void pacs_scu_free(pacs_scu *scu)
 	close_fd(scu);
 	pacs_ul_free(scu->ul);
 	pacs_dimse_asm_free(scu->asm_);
+	rsp_free_all(scu);
+	free(scu->rsp_data);
 	ctx_free_all(scu);
 	free(scu);
 }

@@ -13,6 +13,7 @@
  *   pacs_scu_echo()       C-ECHO (PS3.7 9.1.5)
  *   pacs_scu_store()      C-STORE of a data set written by a callback
  *   pacs_scu_store_file() C-STORE of a DICOM file, streamed from the file
+ *   pacs_scu_find()       C-FIND, each match handed to a callback
  *   pacs_scu_release()    A-RELEASE (orderly end), or
  *   pacs_scu_abort()      A-ABORT (after an error)
  *   pacs_scu_free()       aborts if still associated, closes, frees
@@ -46,6 +47,7 @@
 #include <stdint.h>
 
 #include "pacs_dimse.h"
+#include "pacs_ds.h"
 #include "pacs_pdu.h"
 #include "pacs_ul.h"
 #include "pacs_write.h"
@@ -200,6 +202,19 @@ int pacs_scu_probe_file(pacs_scu_file_info *out, const char *path);
  *   - else ARCA_EUNSUPPORTED, nothing sent.
  * *rsp as for pacs_scu_store(). */
 int pacs_scu_store_file(pacs_scu *scu, const char *path, pacs_dimse_cmd *rsp);
+
+/* Receives each match of a C-FIND (a pending response's identifier,
+ * borrowed for the call).  Returns 0 to go on, 1 to cancel (a C-CANCEL-RQ
+ * is sent, PS3.7 9.3.2.3; the final response still comes), or a negative
+ * ARCA_E* code to abort the association. */
+typedef int (*pacs_scu_find_fn)(void *ctx, const pacs_ds *match);
+
+/* C-FIND (PS3.7 9.1.2, PS3.4 C.4.1): sends identifier on the first
+ * accepted context for sop_class (a Q/R FIND model), calls fn for each
+ * pending response, and copies the final response (status 0000H, FE00H
+ * after a cancel, or a failure) to *rsp (pacs_scu_find.c). */
+int pacs_scu_find(pacs_scu *scu, const char *sop_class, const pacs_ds *identifier, pacs_scu_find_fn fn,
+		  void *ctx, pacs_dimse_cmd *rsp);
 
 /* A-RELEASE-RQ, waits for the A-RELEASE-RP (acse timeout), closes.  If the
  * answer does not come, aborts and returns the error. */

@@ -69,7 +69,23 @@ struct pacs_scu {
 	uint8_t waiting_pc;
 	bool have_rsp;
 	pacs_dimse_cmd rsp;
+	/* Responses received and not yet taken, oldest first: several may
+	 * arrive in one read (C-FIND pending responses).  cur collects the
+	 * data set of the last one until its last fragment. */
+	struct scu_rsp *q_head, *q_tail, *cur;
+	size_t q_bytes;
+	/* the data set of the response last taken (C-FIND identifiers) */
+	uint8_t *rsp_data;
+	size_t rsp_len;
 };
+
+/* A queued response. */
+typedef struct scu_rsp {
+	struct scu_rsp *next;
+	pacs_dimse_cmd cmd;
+	uint8_t *data;
+	size_t len, cap;
+} scu_rsp;
 
 /* ---- pacs_scu_net.c: blocking TCP with deadlines ---- */
 
@@ -116,6 +132,9 @@ uint16_t pacs_scu__message_id(pacs_scu *scu);
 /* Gives up the association after an error found by the caller: A-ABORT
  * (if one is up) and close.  Returns rc. */
 int pacs_scu__fail(pacs_scu *scu, int rc);
+
+/* Most bytes of response data sets queued (C-FIND identifiers). */
+#define SCU_RSP_DATA_MAX (16u * 1024u * 1024u)
 
 /* ---- pacs_scu_store.c ---- */
 

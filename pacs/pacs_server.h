@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "pacs_ingest.h"
+#include "pacs_query.h"
 
 struct ev_loop;
 
@@ -90,6 +91,10 @@ typedef struct pacs_server_opts {
 	pacs_server_log_fn log;        /* NULL: silent */
 	void *log_ctx;
 	enum pacs_server_log_level log_level; /* lines above it are not made; default INFO */
+	/* Query/Retrieve (pacs_query.h), borrowed: it must outlive the
+	 * server.  NULL: C-FIND, C-GET and C-MOVE are answered 0x0211. */
+	const pacs_query *query;
+	uint64_t max_find_results;     /* matches per C-FIND before 0xA700; 0: no limit */
 } pacs_server_opts;
 
 void pacs_server_opts_init(pacs_server_opts *opts);

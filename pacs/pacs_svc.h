@@ -18,6 +18,15 @@
  *   release  when the op is finished or the association is gone: free the
  *            service state; work that was never committed is abandoned
  *            (e.g. pacs_ingest abort).  Never called while a job runs.
+ *   resume   (optional) for an op that set `waiting`: the write queue has
+ *            room again (below half of PACS_SERVER_WQ_HIGH), or a C-CANCEL
+ *            arrived for it; the service sends on or submits its next job.
+ *
+ * Services that answer over time (C-FIND, C-GET, C-MOVE: pending
+ * responses) set op->streaming in run: the connection then reads on while
+ * they work, so that a C-CANCEL-RQ (PS3.7 9.3.2.3) reaches them
+ * (cancel_requested), and a job's done that submits the next job or sets
+ * `waiting` leaves the op unanswered.
  *
  * start and data return 0, or a negative ARCA_E* code when the association
  * cannot go on (the connection aborts it); a request the service refuses is
@@ -42,6 +51,7 @@ struct pacs_svc {
 	int (*data)(pacs_op *op, const uint8_t *bytes, size_t len, bool last);
 	void (*run)(pacs_op *op);
 	void (*release)(pacs_op *op);
+	void (*resume)(pacs_op *op);
 };
 
 struct pacs_op {
@@ -54,6 +64,9 @@ struct pacs_op {
 	bool running;                 /* a job is on the worker pool */
 	bool answered;                /* response sent (or none due): may be freed */
 	bool discarding;              /* refused command whose data set is being dropped */
+	bool streaming;               /* answered over time; reading goes on (C-CANCEL) */
+	bool waiting;                 /* neither running nor answered: resume() wakes it */
+	bool cancel_requested;        /* a C-CANCEL-RQ named this request */
 	uint64_t data_bytes;          /* data set bytes received */
 	/* a request the connection refused before any service saw it (command
 	 * that failed validation): status and comment to answer with */
@@ -65,6 +78,8 @@ struct pacs_op {
 /* The services (pacs_svc_echo.c, pacs_svc_store.c, pacs_conn.c). */
 extern const pacs_svc pacs_svc__echo;
 extern const pacs_svc pacs_svc__store;
+/* Query/Retrieve C-FIND (pacs_svc_find.c); only with a query interface. */
+extern const pacs_svc pacs_svc__find;
 /* Requests this server does not perform (C-FIND, C-GET, C-MOVE, N-*):
  * the data set is dropped and the answer is 0x0211 unrecognised operation
  * (PS3.7 C.5.5); also requests refused before a service saw them
@@ -78,6 +93,16 @@ extern const pacs_svc pacs_svc__refuse;
  * gone the response is dropped (op is still marked answered).
  * Returns 0 or the encoder's / the Upper Layer's error. */
 int pacs_conn__respond(pacs_op *op, uint16_t status, const char *comment);
+
+/* Sends a response to op->rq built by the service (status, counts ...;
+ * pacs_dimse_cmd_response first), with a data set when data is not NULL
+ * (encoded in the context's transfer syntax), and marks op answered when
+ * final.  Dropped (0) when the association is gone. */
+int pacs_conn__send_response(pacs_op *op, pacs_dimse_cmd *rsp, const uint8_t *data, size_t len, bool final);
+
+/* True while the write queue is below PACS_SERVER_WQ_HIGH: a streaming
+ * service may send more now (else it sets waiting and is resumed). */
+bool pacs_conn__has_room(const pacs_conn *c);
 
 /* Runs work(op) on the server's worker pool and then done(op, result) on
  * the loop thread; op->running is true meanwhile, and the association

@@ -19,6 +19,7 @@ static const struct arca_command commands[] = {
 	{ "init", arca_cmd_init, "create an archive: DIR/arca.conf and its folders" },
 	{ "echo", arca_cmd_echo, "C-ECHO a DICOM peer (AE@host:port)" },
 	{ "send", arca_cmd_send, "send DICOM files and folders to a peer (C-STORE)" },
+	{ "find", arca_cmd_find, "query a peer (C-FIND): one line per match" },
 };
 
 static void usage(FILE *out)

@@ -13,5 +13,6 @@ int arca_cmd_dump(int argc, char **argv);
 int arca_cmd_init(int argc, char **argv);
 int arca_cmd_echo(int argc, char **argv);
 int arca_cmd_send(int argc, char **argv);
+int arca_cmd_find(int argc, char **argv);
 
 #endif

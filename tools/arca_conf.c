@@ -32,6 +32,7 @@ void arca_conf_defaults(arca_conf *c, const char *root)
 	c->max_associations = 64;
 	c->workers = 2;
 	c->async_ops = 1;
+	c->max_find_results = 10000;
 	strcpy(c->log_level, "info");
 	snprintf(c->storage_path, sizeof(c->storage_path), "%s", root);
 	strcpy(c->index_backend, "sqlite");
@@ -101,7 +102,7 @@ enum seen_bit {
 	SEEN_ARTIM = 1u << 4, SEEN_IDLE = 1u << 5, SEEN_SHUTDOWN = 1u << 6, SEEN_MAX_ASSOC = 1u << 7,
 	SEEN_WORKERS = 1u << 8, SEEN_ASYNC = 1u << 9, SEEN_LOG = 1u << 10, SEEN_STORAGE_PATH = 1u << 11,
 	SEEN_INDEX_BACKEND = 1u << 12, SEEN_INDEX_PATH = 1u << 13, SEEN_CHECK_CALLED = 1u << 14,
-	SEEN_REQUIRE_ID = 1u << 15, SEEN_CALLING = 1u << 16,
+	SEEN_REQUIRE_ID = 1u << 15, SEEN_CALLING = 1u << 16, SEEN_MAX_FIND = 1u << 17,
 };
 
 enum peer_seen { PSEEN_AE = 1u << 0, PSEEN_HOST = 1u << 1, PSEEN_PORT = 1u << 2, PSEEN_CHAIN = 1u << 3 };
@@ -424,6 +425,12 @@ static int on_server(parse_ctx *p, const char *key, const char *v)
 		if (!once(p, &p->seen, SEEN_ASYNC, sec, key) || !parse_uint(p, sec, key, v, 0, 65535, &n))
 			return 0;
 		c->async_ops = (unsigned)n;
+		return 1;
+	}
+	if (strcasecmp(key, "max_find_results") == 0) {
+		if (!once(p, &p->seen, SEEN_MAX_FIND, sec, key) || !parse_uint(p, sec, key, v, 0, 100000000, &n))
+			return 0;
+		c->max_find_results = (unsigned)n;
 		return 1;
 	}
 	if (strcasecmp(key, "transfer_syntaxes") == 0)

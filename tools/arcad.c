@@ -22,6 +22,7 @@
 #include "arca_err.h"
 #include "pacs_server.h"
 #include "store_ingest.h"
+#include "store_query.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -131,6 +132,9 @@ static int serve(const arca_conf *conf, bool verbose)
 	const char *calling[ARCA_CONF_MAX_LIST], *ts[ARCA_CONF_MAX_LIST], *bind[ARCA_CONF_MAX_BIND];
 	pacs_server_user users[ARCA_CONF_MAX_USERS];
 	store_ingest_files *store = NULL;
+	store_index *qidx = NULL;
+	store_query *sq = NULL;
+	pacs_query query;
 	struct ev_loop *loop;
 	pacs_server_opts o;
 	pacs_ingest ingest;
@@ -144,7 +148,19 @@ static int serve(const arca_conf *conf, bool verbose)
 		return EXIT_USAGE;
 	}
 	store_ingest_files_ingest(store, &ingest);
+	/* Query/Retrieve answers from the index ([index] path), read through
+	 * its own connections (store_index.h: several may share the file) */
+	if (store_index_open(&qidx, conf->index_path, NULL) < 0 ||
+	    store_query_new(&sq, qidx, NULL, conf->ae) < 0) {
+		fprintf(stderr, "arcad: cannot open the index %s: %s\n", conf->index_path, arca_error_last());
+		store_index_free(qidx);
+		store_ingest_files_free(store);
+		return EXIT_USAGE;
+	}
+	store_query_interface(sq, &query);
 	pacs_server_opts_init(&o);
+	o.query = &query;
+	o.max_find_results = conf->max_find_results;
 	o.ae_title = conf->ae;
 	o.port = conf->port;
 	o.check_called_ae = conf->check_called_ae;
@@ -186,6 +202,8 @@ static int serve(const arca_conf *conf, bool verbose)
 	loop = ev_default_loop(EVFLAG_AUTO);
 	if (loop == NULL) {
 		fprintf(stderr, "arcad: cannot start the event loop (libev)\n");
+		store_query_free(sq);
+		store_index_free(qidx);
 		store_ingest_files_free(store);
 		return EXIT_USAGE;
 	}
@@ -196,6 +214,8 @@ static int serve(const arca_conf *conf, bool verbose)
 				arca_error_last(), conf->path);
 		else
 			fprintf(stderr, "arcad: cannot start: %s\n", arca_error_last());
+		store_query_free(sq);
+		store_index_free(qidx);
 		store_ingest_files_free(store);
 		return EXIT_USAGE;
 	}
@@ -218,6 +238,8 @@ static int serve(const arca_conf *conf, bool verbose)
 	ev_signal_stop(loop, &d.sigterm);
 	ev_signal_stop(loop, &d.sigint);
 	pacs_server_free(d.srv);
+	store_query_free(sq);
+	store_index_free(qidx);
 	store_ingest_files_free(store);
 	ev_loop_destroy(loop);
 	return 0;
