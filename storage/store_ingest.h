@@ -1,12 +1,14 @@
-/* store_ingest.h - the interim implementation of the ingest interface
- * (pacs/pacs_ingest.h): every instance received becomes one Part 10 file
+/* store_ingest.h - the implementations of the ingest interface
+ * (pacs/pacs_ingest.h): the content-addressed store (store_ingest_cas_*,
+ * at the end of this header), arcad's default, and the files ingest, kept
+ * for comparison ([storage] backend = files).
+ *
+ * The files ingest: every instance received becomes one Part 10 file
  *
  *     ROOT/instances/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
  *
  * written durably (temp file in ROOT/tmp, fsync, rename, directory fsync)
- * before the C-STORE is acknowledged.  The content-addressed store and
- * the index (design.md 3.1 steps 4-5) replace it behind the same
- * interface.
+ * before the C-STORE is acknowledged (no index, no normalisation).
  *
  * - bulk values stream to a spool file ROOT/tmp/spool-XXXXXX as they
  *   arrive (loop thread, no fsync); the commit (worker thread) writes the
@@ -28,9 +30,14 @@
 #ifndef STORE_INGEST_H
 #define STORE_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pacs_ingest.h"
+#include "store_cas.h"
+
+struct store_index;
 
 typedef struct store_ingest_files store_ingest_files;
 
@@ -55,5 +62,78 @@ int store_ingest_files_path(const store_ingest_files *s, const char *study, cons
  * systems send them and they cannot escape a directory.  0 or ARCA_EPROTO
  * with a message naming what ("Study Instance UID ..."). */
 int store_ingest_uid_check(const char *uid, const char *what);
+
+/* ---- the content-addressed ingest (arcad's default) ----
+ *
+ * The pipeline of design.md 3.1 behind the same interface
+ * (store_ingest_cas.c, docs/storage-format.md "Ingest"):
+ *
+ * - bulk (loop thread): pixel data and other bulk values are cut into
+ *   chunks as they stream in: one per frame of native multi-frame pixel
+ *   data (frames under 64 KiB grouped, frames over chunk_max split), one
+ *   per fragment of encapsulated pixel data (fragments of at most 4 KiB,
+ *   such as the Basic Offset Table, are kept inline in the manifest), fixed
+ *   pieces of at most chunk_max otherwise.  A completed chunk is put into
+ *   the chunk store (SHA-256, zstd, optional AES-256-GCM; deferred sync) by
+ *   a small put pool, or on the calling thread when the pool is full or
+ *   has no threads.  At most one chunk is being filled per instance, at
+ *   most two are being put, and at most chunk_max bytes of completed
+ *   chunks are kept until the commit (to hash the instance without reading
+ *   them back);
+ * - commit (worker thread): the normalisation rules, if any (a refusal
+ *   keeps the instance in ROOT/quarantine/<SOP Instance UID>/ with
+ *   instance.dcm and reason.txt, and answers the rules' status); the
+ *   metadata object and the manifest (store_manifest.h) with the instance
+ *   hash (store_instance.h); the manifest put as a chunk; then the group
+ *   committer (store_commit.h): one chunk store sync and one index
+ *   transaction for every commit waiting, and only then the answer;
+ * - at open: the chunk store removes its crash leftovers, the index is
+ *   opened (created) and the rules file loaded. */
+typedef struct store_ingest_cas store_ingest_cas;
+
+typedef struct store_ingest_cas_options {
+	int zstd_level;        /* 0 = 1 (fast; level 3 saves about 10% more) */
+	bool encrypt;          /* AES-256-GCM at rest, key ROOT/cas.key */
+	size_t chunk_max;      /* largest chunk; 0 = STORE_CAS_CHUNK_DEFAULT (4 MiB) */
+	const char *rules;     /* normalisation rules file; NULL or "": none */
+	const char *index;     /* index location; NULL: ROOT/index.db */
+	int put_threads;       /* put pool threads; 0: put on the calling (loop)
+				* thread; negative: the default, 2 */
+	size_t max_batch;      /* most commits per durability round; 0 = 256 */
+} store_ingest_cas_options;
+
+void store_ingest_cas_options_init(store_ingest_cas_options *opts);
+
+/* Opens (creating what is missing) the chunk store at ROOT, the index, the
+ * rules, ROOT/quarantine and the put pool and committer threads.  opts NULL
+ * = defaults.  *out is the caller's: store_ingest_cas_free(), after the
+ * server that uses it is freed. */
+int store_ingest_cas_open(store_ingest_cas **out, const char *root, const store_ingest_cas_options *opts);
+/* Finishes what is in flight and frees.  Accepts NULL. */
+void store_ingest_cas_free(store_ingest_cas *s);
+
+/* Fills *out with the operations and s as their context (borrowed). */
+void store_ingest_cas_ingest(store_ingest_cas *s, pacs_ingest *out);
+
+/* Borrowed: the chunk store and the index, for the read path. */
+store_cas *store_ingest_cas_store(store_ingest_cas *s);
+struct store_index *store_ingest_cas_index(store_ingest_cas *s);
+
+typedef struct store_ingest_cas_stats {
+	uint64_t instances;      /* committed (new, duplicate or new version) */
+	uint64_t refused;        /* refused by the rules (quarantined) */
+	uint64_t chunks_new, chunks_dedup;         /* chunks put: written / already stored */
+	uint64_t bytes_new, bytes_dedup;           /* their plain bytes */
+	uint64_t puts_inline, puts_pool;           /* where chunks were put */
+	uint64_t rehashed;       /* instances hashed by reading chunks back */
+	/* the group commit (store_commit_stats) */
+	uint64_t batches, batch_items, largest_batch;
+} store_ingest_cas_stats;
+
+void store_ingest_cas_stats_get(store_ingest_cas *s, store_ingest_cas_stats *out);
+
+/* One line for the log: instances, chunks, dedup, and the group commit's
+ * batch sizes (store_commit_stats_format). */
+void store_ingest_cas_stats_format(store_ingest_cas *s, char *buf, size_t size);
 
 #endif

@@ -1,0 +1,228 @@
+/* store_commit.c - one committer thread, batches of commits, one
+ * durability round per batch (store_commit.h). */
+#include "store_commit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arca_err.h"
+
+#define DEFAULT_MAX_BATCH 256
+#define DEFAULT_MAX_QUEUE 4096
+
+struct store_commit {
+	store_cas *cas;
+	store_commit_record_fn record;
+	void *ctx;
+	size_t max_batch, max_queue;
+
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work;   /* committer: something queued, or stop */
+	pthread_cond_t done;   /* waiters: a batch finished, or room in the queue */
+	store_commit_item *head, *tail;
+	size_t queued;
+	bool stop;
+	store_commit_stats stats;
+	store_commit_item **batch; /* max_batch slots, committer only */
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned hist_slot(size_t n)
+{
+	unsigned slot = 0;
+	size_t top = 1;
+
+	while (slot + 1 < STORE_COMMIT_HIST && n > top) {
+		top *= 2;
+		slot++;
+	}
+	return slot;
+}
+
+/* Every item of the batch that has no outcome of its own gets rc and the
+ * current message of this thread. */
+static void fail_batch(store_commit_item *const *items, size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->rc != 0)
+			continue;
+		items[i]->rc = rc;
+		snprintf(items[i]->message, sizeof(items[i]->message), "%s", arca_error_last());
+	}
+}
+
+static void commit_batch(store_commit *c, size_t n)
+{
+	double t0 = now_seconds(), t1, t2;
+	int rc;
+
+	/* 1. chunks and manifests, 2. the records that point at them */
+	rc = store_cas_sync(c->cas);
+	t1 = now_seconds();
+	if (rc < 0)
+		fail_batch(c->batch, n, rc);
+	else if (c->record != NULL && (rc = c->record(c->ctx, c->batch, n)) < 0)
+		fail_batch(c->batch, n, rc);
+	t2 = now_seconds();
+
+	pthread_mutex_lock(&c->mu);
+	c->stats.batches++;
+	c->stats.items += n;
+	if (n > c->stats.largest)
+		c->stats.largest = n;
+	c->stats.hist[hist_slot(n)]++;
+	c->stats.sync_seconds += t1 - t0;
+	c->stats.record_seconds += t2 - t1;
+	/* 3. release the waiters */
+	for (size_t i = 0; i < n; i++)
+		c->batch[i]->done = true;
+	pthread_cond_broadcast(&c->done);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void *committer(void *arg)
+{
+	store_commit *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		size_t n = 0;
+		while (c->head == NULL && !c->stop)
+			pthread_cond_wait(&c->work, &c->mu);
+		if (c->head == NULL)
+			break; /* stopping and nothing left */
+		/* everything queued now, up to max_batch: one round for all */
+		while (c->head != NULL && n < c->max_batch) {
+			store_commit_item *it = c->head;
+			c->head = it->next;
+			it->next = NULL;
+			c->batch[n++] = it;
+		}
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->queued -= n;
+		/* room in the queue for those waiting to submit */
+		pthread_cond_broadcast(&c->done);
+		pthread_mutex_unlock(&c->mu);
+		commit_batch(c, n);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+int store_commit_new(store_commit **out, store_cas *cas, store_commit_record_fn record, void *ctx,
+		     const store_commit_options *opts)
+{
+	store_commit *c;
+	int err;
+
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for the group committer");
+	c->cas = cas;
+	c->record = record;
+	c->ctx = ctx;
+	c->max_batch = opts != NULL && opts->max_batch > 0 ? opts->max_batch : DEFAULT_MAX_BATCH;
+	c->max_queue = opts != NULL && opts->max_queue > 0 ? opts->max_queue : DEFAULT_MAX_QUEUE;
+	c->batch = calloc(c->max_batch, sizeof(*c->batch));
+	if (c->batch == NULL) {
+		free(c);
+		return arca_error_set(ARCA_ENOMEM, "no memory for the group committer");
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->work, NULL);
+	pthread_cond_init(&c->done, NULL);
+	err = pthread_create(&c->thread, NULL, committer, c);
+	if (err != 0) {
+		pthread_cond_destroy(&c->done);
+		pthread_cond_destroy(&c->work);
+		pthread_mutex_destroy(&c->mu);
+		free(c->batch);
+		free(c);
+		return arca_error_set(ARCA_ENOMEM, "cannot start the committer thread: %s", strerror(err));
+	}
+	*out = c;
+	return 0;
+}
+
+void store_commit_free(store_commit *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	pthread_mutex_destroy(&c->mu);
+	free(c->batch);
+	free(c);
+}
+
+int store_commit_run(store_commit *c, store_commit_item *item)
+{
+	item->rc = 0;
+	item->message[0] = '\0';
+	item->next = NULL;
+	item->done = false;
+	pthread_mutex_lock(&c->mu);
+	while (c->queued >= c->max_queue && !c->stop)
+		pthread_cond_wait(&c->done, &c->mu);
+	if (c->stop) {
+		pthread_mutex_unlock(&c->mu);
+		return arca_error_set(ARCA_ECANCELLED, "the group committer is stopping");
+	}
+	if (c->tail != NULL)
+		c->tail->next = item;
+	else
+		c->head = item;
+	c->tail = item;
+	c->queued++;
+	pthread_cond_signal(&c->work);
+	while (!item->done)
+		pthread_cond_wait(&c->done, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+	if (item->rc < 0)
+		return arca_error_set(item->rc, "%s", item->message);
+	return 0;
+}
+
+void store_commit_stats_get(store_commit *c, store_commit_stats *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void store_commit_stats_format(const store_commit_stats *st, char *buf, size_t size)
+{
+	static const char *const names[STORE_COMMIT_HIST] = { "1", "2", "3-4", "5-8", "9-16", "17-32",
+							     "33-64", ">64" };
+	size_t n;
+
+	n = (size_t)snprintf(buf, size, "batches %llu, instances %llu, mean %.1f, largest %llu; sizes",
+			     (unsigned long long)st->batches, (unsigned long long)st->items,
+			     st->batches > 0 ? (double)st->items / (double)st->batches : 0.0,
+			     (unsigned long long)st->largest);
+	for (unsigned i = 0; i < STORE_COMMIT_HIST && n < size; i++)
+		if (st->hist[i] > 0)
+			n += (size_t)snprintf(buf + n, size - n, " %s:%llu", names[i],
+					      (unsigned long long)st->hist[i]);
+	if (n < size)
+		snprintf(buf + n, size - n, "; sync %.2f s, index %.2f s", st->sync_seconds, st->record_seconds);
+}

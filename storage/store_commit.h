@@ -1,0 +1,92 @@
+/* store_commit.h - the group committer of the ingest (design.md 3.1 step
+ * 5): the commits of every association share one durability round.
+ *
+ * A commit (on a server worker thread) has put its chunks and its manifest
+ * in deferred mode (store_cas.h) and prepared its index record; it then
+ * calls store_commit_run, which queues it and waits.  One committer thread
+ * takes everything queued at once (up to max_batch), and for the whole
+ * batch:
+ *
+ *   1. store_cas_sync: every chunk and manifest of the batch (and anything
+ *      else pending) becomes durable, one fsync per file and directory;
+ *   2. record(): the batch's records are written durably in one go (one
+ *      index transaction);
+ *   3. every waiting commit is released with its outcome; only then does
+ *      the server answer its C-STORE.
+ *
+ * So chunks and manifests are durable before the index row that points at
+ * them, and the index row before the C-STORE success.  While a batch is
+ * being committed the next one gathers in the queue: with many
+ * associations a batch costs one round of syncs whatever its size, and
+ * with one association there is no added wait (a lone commit starts at
+ * once).  The batch size is at most the number of threads committing at
+ * once: the server's worker count.
+ *
+ * The queue is bounded (max_queue): store_commit_run waits for room. */
+#ifndef STORE_COMMIT_H
+#define STORE_COMMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store_cas.h"
+
+typedef struct store_commit store_commit;
+
+/* One commit, owned by the caller (typically on its stack) until
+ * store_commit_run returns.  record is the caller's; the committer fills
+ * rc and message. */
+typedef struct store_commit_item {
+	void *record;       /* what record() needs for this instance */
+	int rc;             /* 0, or this item's ARCA_E* code */
+	char message[256];  /* its message when rc != 0 */
+	/* the committer's */
+	struct store_commit_item *next;
+	bool done;
+} store_commit_item;
+
+/* Writes the records of a batch durably (one transaction), after the chunk
+ * store was synced.  Called on the committer thread.  Returns 0 when the
+ * batch was written (items may still carry their own failures in rc and
+ * message), or a negative code when none of it was (every item then fails
+ * with that code and message). */
+typedef int (*store_commit_record_fn)(void *ctx, store_commit_item *const *items, size_t n);
+
+typedef struct store_commit_options {
+	size_t max_batch; /* most items per round; 0 = 256 */
+	size_t max_queue; /* most items queued; 0 = 4096 */
+} store_commit_options;
+
+/* Batch statistics since the start. */
+#define STORE_COMMIT_HIST 8
+typedef struct store_commit_stats {
+	uint64_t batches;
+	uint64_t items;
+	uint64_t largest;       /* largest batch */
+	/* batches of size 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more */
+	uint64_t hist[STORE_COMMIT_HIST];
+	double sync_seconds;    /* in store_cas_sync */
+	double record_seconds;  /* in record() */
+} store_commit_stats;
+
+/* Starts the committer thread.  cas is borrowed (must outlive c); record
+ * may be NULL (chunks only).  opts NULL = defaults.  *out is the caller's. */
+int store_commit_new(store_commit **out, store_cas *cas, store_commit_record_fn record, void *ctx,
+		     const store_commit_options *opts);
+
+/* Commits what is queued, stops the thread, frees.  No store_commit_run may
+ * be running.  Accepts NULL. */
+void store_commit_free(store_commit *c);
+
+/* Queues item and waits until its batch is durable (or failed).  Returns
+ * item->rc; on failure this thread's error message is item->message. */
+int store_commit_run(store_commit *c, store_commit_item *item);
+
+void store_commit_stats_get(store_commit *c, store_commit_stats *out);
+
+/* "batches 120, instances 950, mean 7.9, largest 8; sizes 1:3 2:1 3-4:2
+ * 5-8:114 ..." into buf. */
+void store_commit_stats_format(const store_commit_stats *st, char *buf, size_t size);
+
+#endif
