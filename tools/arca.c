@@ -16,7 +16,9 @@ struct arca_command {
 
 static const struct arca_command commands[] = {
 	{ "dump", arca_cmd_dump, "print DICOM files (dcmdump-like listing or DICOM JSON)" },
-	{ "init", arca_cmd_init, "create an archive: DIR/arca.conf and its folders" },
+	{ "init", arca_cmd_init, "create an archive: DIR/arca.conf, its folders, keys and log" },
+	{ "node", arca_cmd_node, "show this node's identity: name, AE, public key, fingerprint" },
+	{ "chain", arca_cmd_chain, "the provenance log: log, verify, proof, check-proof" },
 	{ "echo", arca_cmd_echo, "C-ECHO a DICOM peer (AE@host:port)" },
 	{ "send", arca_cmd_send, "send DICOM files and folders to a peer (C-STORE)" },
 	{ "find", arca_cmd_find, "query a peer (C-FIND): one line per match" },

@@ -11,6 +11,8 @@ enum arca_exit {
 
 int arca_cmd_dump(int argc, char **argv);
 int arca_cmd_init(int argc, char **argv);
+int arca_cmd_node(int argc, char **argv);
+int arca_cmd_chain(int argc, char **argv);
 int arca_cmd_echo(int argc, char **argv);
 int arca_cmd_send(int argc, char **argv);
 int arca_cmd_find(int argc, char **argv);

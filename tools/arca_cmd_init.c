@@ -8,6 +8,7 @@
 #include "arca_cmd.h"
 #include "arca_conf.h"
 #include "arca_err.h"
+#include "arca_node.h"
 
 static void usage(FILE *out)
 {
@@ -15,7 +16,9 @@ static void usage(FILE *out)
 		"usage: arca init [--root DIR] [--aet AE] [--port N] [--node NAME]\n"
 		"\n"
 		"Creates an archive in DIR: DIR/arca.conf (annotated; see arca.conf(5)),\n"
-		"DIR/instances and DIR/tmp.  Refuses to touch an existing archive.\n"
+		"DIR/instances, DIR/tmp, the node's keys (DIR/keys: node.key, node.pub,\n"
+		"consortium.key) and its empty provenance log (DIR/chain/log.git).\n"
+		"Refuses to touch an existing archive or key.\n"
 		"\n"
 		"  --root DIR   the archive (default: $ARCA_ROOT, then ./arca-data)\n"
 		"  --aet AE     this node's AE title (default ARCA)\n"
@@ -23,6 +26,18 @@ static void usage(FILE *out)
 		"  --node NAME  this node's name on the provenance chain (default: the\n"
 		"               host name)\n"
 		"  --help       print this help and exit\n");
+}
+
+/* The new key's fingerprint: what the operator gives peers to compare. */
+static void print_node_key(const char *root)
+{
+	char path[PATH_MAX], fp[CHAIN_KEY_FP_HEX_LEN];
+	chain_key *pub = NULL;
+
+	if (arca_node_path(path, sizeof(path), root, ARCA_NODE_PUB_FILE) == 0 &&
+	    arca_node_load_public_file(&pub, path) == 0 && chain_key_fingerprint_hex(pub, fp) == 0)
+		printf("node key %s/%s, fingerprint %s (see arca node show)\n", root, ARCA_NODE_KEY_FILE, fp);
+	chain_key_free(pub);
 }
 
 int arca_cmd_init(int argc, char **argv)
@@ -76,5 +91,6 @@ int arca_cmd_init(int argc, char **argv)
 	}
 	printf("created the archive %s (AE %s, port %lu, node %s); start it with: arcad --root %s\n", root, ae,
 	       port, node, root);
+	print_node_key(root);
 	return ARCA_EXIT_OK;
 }

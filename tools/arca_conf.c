@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "arca_err.h"
+#include "arca_node.h"
 
 /* ------------------------------------------------------------ defaults */
 
@@ -739,7 +740,10 @@ int arca_conf_init_root(const char *root, const char *ae, uint16_t port, const c
 		return arca_error_set(ARCA_EINVAL, "archive root path too long");
 	if (access(path, F_OK) == 0)
 		return arca_error_set(ARCA_EEXISTS, "%s already holds an archive (%s exists)", root, path);
-	if ((rc = make_dirs(root)) < 0)
+	/* The node's keys and empty log first: arca.conf, written last, marks a
+	 * complete archive (arca_node.h). */
+	if ((rc = arca_node_check_name(node)) < 0 || (rc = make_dirs(root)) < 0 ||
+	    (rc = arca_node_create(root, node)) < 0)
 		return rc;
 	if ((rc = arca_conf_render(&text, ae, port, node)) < 0)
 		return rc;

@@ -112,9 +112,11 @@ extern const char arca_conf_sample_text[];
  * (free()). */
 int arca_conf_render(char **out, const char *ae, uint16_t port, const char *node);
 
-/* `arca init`: creates root (and its parents), ROOT/arca.conf from
- * arca_conf_render (mode 0600: it may hold passwords), ROOT/instances and
- * ROOT/tmp.  ARCA_EEXISTS, with nothing changed, if ROOT/arca.conf exists. */
+/* `arca init`: creates root (and its parents), the node's keys and empty
+ * log (arca_node_create: ROOT/keys, ROOT/chain/log.git), ROOT/arca.conf
+ * from arca_conf_render (mode 0600: it may hold passwords), ROOT/instances
+ * and ROOT/tmp.  ARCA_EEXISTS, with nothing changed, if ROOT/arca.conf
+ * exists (or a node key does). */
 int arca_conf_init_root(const char *root, const char *ae, uint16_t port, const char *node);
 
 /* A default node name: the host name cut to its first label, if valid,
