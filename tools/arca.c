@@ -21,6 +21,7 @@ static const struct arca_command commands[] = {
 	{ "chain", arca_cmd_chain, "the provenance log: log, verify, proof, check-proof" },
 	{ "echo", arca_cmd_echo, "C-ECHO a DICOM peer (AE@host:port)" },
 	{ "send", arca_cmd_send, "send DICOM files and folders to a peer (C-STORE)" },
+	{ "transcode", arca_cmd_transcode, "convert a DICOM file to another transfer syntax" },
 	{ "find", arca_cmd_find, "query a peer (C-FIND): one line per match" },
 };
 

@@ -15,6 +15,7 @@ int arca_cmd_node(int argc, char **argv);
 int arca_cmd_chain(int argc, char **argv);
 int arca_cmd_echo(int argc, char **argv);
 int arca_cmd_send(int argc, char **argv);
+int arca_cmd_transcode(int argc, char **argv);
 int arca_cmd_find(int argc, char **argv);
 
 #endif
