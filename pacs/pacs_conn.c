@@ -360,6 +360,54 @@ int pacs_conn__send_response(pacs_op *op, pacs_dimse_cmd *rsp, const uint8_t *da
 	return 0;
 }
 
+int pacs_conn__send_request(pacs_op *op, uint8_t pc_id, const pacs_dimse_cmd *rq)
+{
+	pacs_conn *c = op->conn;
+	uint8_t buf[PACS_DIMSE_CMD_MAX_SIZE];
+	size_t len = 0;
+	int rc;
+
+	if (!pacs_conn__alive(c))
+		return 0;
+	rc = pacs_dimse_cmd_encode(buf, sizeof(buf), &len, rq);
+	if (rc == 0)
+		rc = conn_send_command(c, pc_id, buf, len);
+	if (rc < 0) {
+		pacs_conn__log(c, PACS_SERVER_LOG_ERROR, "cannot send %s: %s", pacs_dimse_command_name(rq->command),
+			       arca_error_last());
+		conn_check_ul(c, rc);
+	}
+	return rc;
+}
+
+int pacs_conn__send_data(pacs_op *op, uint8_t pc_id, const uint8_t *data, size_t len, bool last)
+{
+	pacs_conn *c = op->conn;
+	uint32_t peer_max = pacs_assoc_peer_max_pdu(c->assoc);
+	size_t frag = PACS_DIMSE_FRAGMENT_CAP, off = 0;
+	int rc;
+
+	if (!pacs_conn__alive(c))
+		return 0;
+	if (peer_max != 0 && peer_max < PACS_DIMSE_MIN_MAX_PDU)
+		peer_max = PACS_DIMSE_MIN_MAX_PDU;
+	if (peer_max != 0 && (size_t)peer_max - PACS_DIMSE_PDV_HEADER < frag)
+		frag = (size_t)peer_max - PACS_DIMSE_PDV_HEADER;
+	do {
+		size_t n = len - off < frag ? len - off : frag;
+		pacs_pdv pdv = { .pctx_id = pc_id, .flags = 0, .data = data + off, .len = n };
+		if (last && off + n == len)
+			pdv.flags |= PACS_PDV_LAST;
+		rc = pacs_ul_send_pdata(c->ul, &pdv, 1);
+		if (rc < 0) {
+			conn_check_ul(c, rc);
+			return rc;
+		}
+		off += n;
+	} while (off < len);
+	return 0;
+}
+
 bool pacs_conn__has_room(const pacs_conn *c)
 {
 	return wq_pending(c) < PACS_SERVER_WQ_HIGH;
@@ -526,6 +574,22 @@ static void conn_cancel_request(pacs_conn *c, const pacs_dimse_cmd *cmd)
 	}
 }
 
+/* A response to a request one of our services sent (the C-STORE-RSP of a
+ * C-GET sub-operation) goes to that service; true when one took it. */
+static bool conn_route_response(pacs_conn *c, const pacs_dimse_cmd *cmd)
+{
+	for (pacs_op *op = c->ops_head; op != NULL; op = op->next) {
+		if (op->answered || op->svc->response == NULL)
+			continue;
+		if (op->svc->response(op, cmd)) {
+			if (!op->running && !op->waiting)
+				op->answered = true;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 {
 	pacs_conn *c = ctx;
@@ -546,11 +610,16 @@ static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 	case PACS_DIMSE_C_FIND_RQ:
 		svc = c->srv->opts.query != NULL ? &pacs_svc__find : &pacs_svc__refuse;
 		break;
+	case PACS_DIMSE_C_GET_RQ:
+		svc = c->srv->opts.query != NULL ? &pacs_svc__get : &pacs_svc__refuse;
+		break;
 	case PACS_DIMSE_C_CANCEL_RQ:
 		/* PS3.7 9.3.2.3: C-CANCEL has no response */
 		conn_cancel_request(c, cmd);
 		return 0;
 	default:
+		if ((cmd->command & PACS_DIMSE_RSP_BIT) != 0 && conn_route_response(c, cmd))
+			return 0;
 		if ((cmd->command & PACS_DIMSE_RSP_BIT) != 0)
 			return arca_error_set(ARCA_EPROTO, "%s received, but this SCP sent no request",
 					      pacs_dimse_command_name(cmd->command));

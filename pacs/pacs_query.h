@@ -62,6 +62,8 @@ typedef struct pacs_query_item {
 	char sop_class_uid[PACS_DIMSE_UID_MAX + 1];
 	char sop_instance_uid[PACS_DIMSE_UID_MAX + 1];
 	char transfer_syntax[PACS_DIMSE_UID_MAX + 1]; /* as stored */
+	char study_instance_uid[PACS_DIMSE_UID_MAX + 1];
+	char series_instance_uid[PACS_DIMSE_UID_MAX + 1];
 	uint64_t size;                                /* bytes stored (Part 10) */
 	uint8_t manifest[32];                         /* storage's address of it */
 } pacs_query_item;

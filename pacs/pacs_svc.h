@@ -52,6 +52,10 @@ struct pacs_svc {
 	void (*run)(pacs_op *op);
 	void (*release)(pacs_op *op);
 	void (*resume)(pacs_op *op);
+	/* (optional) a response to a request the service sent on this
+	 * association (the C-STORE-RSP of a C-GET sub-operation); returns
+	 * true when it was op's (else the next op is asked). */
+	bool (*response)(pacs_op *op, const pacs_dimse_cmd *rsp);
 };
 
 struct pacs_op {
@@ -80,6 +84,8 @@ extern const pacs_svc pacs_svc__echo;
 extern const pacs_svc pacs_svc__store;
 /* Query/Retrieve C-FIND (pacs_svc_find.c); only with a query interface. */
 extern const pacs_svc pacs_svc__find;
+/* Query/Retrieve C-GET (pacs_svc_get.c); only with a query interface. */
+extern const pacs_svc pacs_svc__get;
 /* Requests this server does not perform (C-FIND, C-GET, C-MOVE, N-*):
  * the data set is dropped and the answer is 0x0211 unrecognised operation
  * (PS3.7 C.5.5); also requests refused before a service saw them
@@ -99,6 +105,17 @@ int pacs_conn__respond(pacs_op *op, uint16_t status, const char *comment);
  * (encoded in the context's transfer syntax), and marks op answered when
  * final.  Dropped (0) when the association is gone. */
 int pacs_conn__send_response(pacs_op *op, pacs_dimse_cmd *rsp, const uint8_t *data, size_t len, bool final);
+
+/* Sends a request of op's service to the peer (a C-STORE-RQ sub-operation
+ * of a C-GET on context pc_id; PS3.7 D.3.3.4 role selection made the peer
+ * its SCP); its data set follows with pacs_conn__send_data.  Its response
+ * comes to svc->response.  Dropped (0) when the association is gone. */
+int pacs_conn__send_request(pacs_op *op, uint8_t pc_id, const pacs_dimse_cmd *rq);
+
+/* Sends len bytes of a data set on context pc_id as P-DATA within the
+ * peer's maximum PDU length; last flags the final fragment.  A data set
+ * may go out in several calls (the caller waits for room in between). */
+int pacs_conn__send_data(pacs_op *op, uint8_t pc_id, const uint8_t *data, size_t len, bool last);
 
 /* True while the write queue is below PACS_SERVER_WQ_HIGH: a streaming
  * service may send more now (else it sets waiting and is resumed). */

@@ -216,6 +216,11 @@ static int list_open(void *ctx, enum pacs_query_model model, enum pacs_query_lev
 	rc = find_build(&find, sq, model, PACS_QUERY_IMAGE, identifier);
 	if (rc == 0 && pacs_ds_find(identifier, PACS_TAG_SOPClassUID) == NULL)
 		rc = store_index_find_add(find, PACS_TAG_SOPClassUID, NULL);
+	/* the files backend finds an instance by its three UIDs */
+	if (rc == 0 && pacs_ds_find(identifier, PACS_TAG_StudyInstanceUID) == NULL)
+		rc = store_index_find_add(find, PACS_TAG_StudyInstanceUID, NULL);
+	if (rc == 0 && pacs_ds_find(identifier, PACS_TAG_SeriesInstanceUID) == NULL)
+		rc = store_index_find_add(find, PACS_TAG_SeriesInstanceUID, NULL);
 	if (rc == 0)
 		rc = store_index_query_open(&lc->q, sq->idx, find);
 	store_index_find_free(find);
@@ -246,6 +251,10 @@ static int list_next(void *cursor, pacs_query_item *item, bool *has)
 	v = store_index_query_value(lc->q, PACS_TAG_SOPInstanceUID);
 	snprintf(item->sop_instance_uid, sizeof(item->sop_instance_uid), "%s", v != NULL ? v : "");
 	snprintf(item->transfer_syntax, sizeof(item->transfer_syntax), "%s", st.transfer_syntax);
+	v = store_index_query_value(lc->q, PACS_TAG_StudyInstanceUID);
+	snprintf(item->study_instance_uid, sizeof(item->study_instance_uid), "%s", v != NULL ? v : "");
+	v = store_index_query_value(lc->q, PACS_TAG_SeriesInstanceUID);
+	snprintf(item->series_instance_uid, sizeof(item->series_instance_uid), "%s", v != NULL ? v : "");
 	item->size = st.size;
 	memcpy(item->manifest, st.manifest, sizeof(item->manifest));
 	return 0;
@@ -260,6 +269,7 @@ static const pacs_query_ops find_only_ops = {
 	.list_open = list_open,
 	.list_next = list_next,
 	.list_close = list_close,
+	.write_instance = store_query__write_instance,
 };
 
 int store_query_new(store_query **out, store_index *idx, store_cas *cas, const char *ae_title)
@@ -276,6 +286,15 @@ int store_query_new(store_query **out, store_index *idx, store_cas *cas, const c
 	sq->cas = cas;
 	snprintf(sq->ae_title, sizeof(sq->ae_title), "%s", ae_title);
 	*out = sq;
+	return 0;
+}
+
+int store_query_set_files_root(store_query *sq, const char *instances)
+{
+	if (instances == NULL || instances[0] == '\0' || strlen(instances) >= sizeof(sq->files_root))
+		return arca_error_set(ARCA_EINVAL, "store_query_set_files_root: a path below %zu bytes",
+				      sizeof(sq->files_root));
+	snprintf(sq->files_root, sizeof(sq->files_root), "%s", instances);
 	return 0;
 }
 

@@ -26,6 +26,11 @@ typedef struct store_query store_query;
  * write_instance are NULL in the ops).  ae_title is copied: the Retrieve AE
  * Title of responses.  *out is the caller's (store_query_free). */
 int store_query_new(store_query **out, store_index *idx, store_cas *cas, const char *ae_title);
+/* Retrieval from the interim files backend ([storage] backend = files):
+ * instances are read from INSTANCES/<study>/<series>/<sop>.dcm (the path
+ * store_ingest_files writes).  Copied. */
+int store_query_set_files_root(store_query *sq, const char *instances);
+
 /* Accepts NULL. */
 void store_query_free(store_query *sq);
 

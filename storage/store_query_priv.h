@@ -10,6 +10,12 @@ struct store_query {
 	store_index *idx;     /* borrowed */
 	store_cas *cas;       /* borrowed; NULL: no retrieval */
 	char ae_title[17];
+	/* the interim files backend: ROOT/instances, or "" (store_query_read.c) */
+	char files_root[4096];
 };
+
+/* pacs_query_ops.write_instance (store_query_read.c). */
+int store_query__write_instance(void *ctx, const pacs_query_item *item, const char *ts, pacs_sink_fn sink,
+				void *sink_ctx);
 
 #endif

@@ -157,6 +157,15 @@ static int serve(const arca_conf *conf, bool verbose)
 		store_ingest_files_free(store);
 		return EXIT_USAGE;
 	}
+	/* C-GET/C-MOVE read the files backend's Part 10 files back */
+	snprintf(line, sizeof(line), "%s/instances", conf->storage_path);
+	if (store_query_set_files_root(sq, line) < 0) {
+		fprintf(stderr, "arcad: %s\n", arca_error_last());
+		store_query_free(sq);
+		store_index_free(qidx);
+		store_ingest_files_free(store);
+		return EXIT_USAGE;
+	}
 	store_query_interface(sq, &query);
 	pacs_server_opts_init(&o);
 	o.query = &query;

@@ -1,0 +1,89 @@
+/* pacs_svc_retrieve.h - internal to pacs/: what C-GET (pacs_svc_get.c) and
+ * C-MOVE (pacs_svc_move.c) share (pacs_svc_retrieve.c): the identifier
+ * and its unique keys (PS3.4 C.4.2.2.1, C.4.3.2.1), the instance list from
+ * the query interface, the sub-operation counts, the final response with
+ * its Failed SOP Instance UID List, and the record of the access.
+ *
+ * The instance list is read whole on a worker before the first
+ * sub-operation (pacs_query_item, about 400 bytes an instance): the
+ * responses need Number of Remaining Sub-operations from the start, and a
+ * count above 65535 (the counts are US) is refused 0xA701 before any
+ * sub-operation. */
+#ifndef PACS_SVC_RETRIEVE_H
+#define PACS_SVC_RETRIEVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pacs_query.h"
+#include "pacs_read.h"
+#include "pacs_svc.h"
+
+/* One retrieve request's shared state; the first member of the service's
+ * own state (op->svc_data points to it). */
+typedef struct pacs_retr {
+	bool is_move;
+	pacs_reader *reader;
+	pacs_ds *ident;
+	bool failed;                 /* answer status/comment at once */
+	uint16_t status;
+	char comment[256];
+	enum pacs_query_model model;
+	enum pacs_query_level level;
+	pacs_query_item *items;
+	size_t n_items, next_item, n_studies;
+	uint16_t completed, n_failed, warning;
+	char *failed_uids;           /* backslash-separated (0008,0058) */
+	size_t failed_len, failed_cap;
+	int job_rc;
+	char job_msg[256];
+} pacs_retr;
+
+/* The C-GET/C-MOVE SOP classes (PS3.4 C.6.1.3, C.6.2.3). */
+#define PACS_SVC_PATIENT_ROOT_MOVE "1.2.840.10008.5.1.4.1.2.1.2"
+#define PACS_SVC_PATIENT_ROOT_GET "1.2.840.10008.5.1.4.1.2.1.3"
+#define PACS_SVC_STUDY_ROOT_MOVE "1.2.840.10008.5.1.4.1.2.2.2"
+#define PACS_SVC_STUDY_ROOT_GET "1.2.840.10008.5.1.4.1.2.2.3"
+
+/* start/data halves: the SOP class checked, the identifier read. */
+int pacs_svc__retr_start(pacs_op *op, pacs_retr *r);
+int pacs_svc__retr_data(pacs_op *op, pacs_retr *r, const uint8_t *bytes, size_t len, bool last);
+/* The identifier's level and unique keys; false with the failure set. */
+bool pacs_svc__retr_check(pacs_op *op, pacs_retr *r);
+void pacs_svc__retr_fail(pacs_retr *r, uint16_t status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Worker thread: lists the instances (r->items); 0 or the error, kept in
+ * job_rc/job_msg. */
+int pacs_svc__retr_list(pacs_op *op, pacs_retr *r);
+/* A sub-operation ended with this C-STORE status (or failed locally with
+ * PACS_DIMSE_OUT_OF_RESOURCES_SUBOPS); counts it, next_item++. */
+void pacs_svc__retr_count(pacs_retr *r, uint16_t status);
+/* Pending response with the counts (PS3.4 C.4.2.1.5, C.4.3.1.4). */
+int pacs_svc__retr_pending(pacs_op *op, pacs_retr *r);
+/* The final response: FE00 when cancelled, else 0000, B000 or A702 from
+ * the counts; Failed SOP Instance UID List when any failed; then the
+ * audit record.  dest: the C-MOVE destination, or NULL. */
+void pacs_svc__retr_final(pacs_op *op, pacs_retr *r, bool cancelled, const char *dest);
+/* A refusal before any sub-operation (status, comment), audited too. */
+void pacs_svc__retr_refuse(pacs_op *op, pacs_retr *r, uint16_t status, const char *comment, const char *dest);
+void pacs_svc__retr_release(pacs_retr *r);
+
+/* The record of one retrieve (issue 6 item 6): handed to the provenance
+ * chain's event interface when it lands; until then one log line at INFO:
+ * who (calling AE, address), what (the first study and how many, the
+ * instance count), to where (the C-MOVE destination, or the requestor for
+ * C-GET), and the outcome (status and counts). */
+typedef struct pacs_svc_retrieve_event {
+	const char *service;          /* "C-GET" or "C-MOVE" */
+	const char *destination;      /* AE title the instances went to */
+	const char *study_uid;        /* the first study retrieved, or "" */
+	size_t n_studies;
+	size_t n_instances;           /* selected */
+	uint16_t completed, failed, warning;
+	uint16_t status;              /* final status */
+} pacs_svc_retrieve_event;
+
+void pacs_svc_retrieve_audit(pacs_conn *c, const pacs_svc_retrieve_event *ev);
+
+#endif

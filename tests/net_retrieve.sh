@@ -1,0 +1,154 @@
+#!/bin/sh
+# net_retrieve.sh - C-GET (and C-MOVE) against arcad with DCMTK getscu and
+# movescu.
+#
+# Instances generated with dump2dcm (net_gen: one per uncompressed transfer
+# syntax, pixel data, a sequence, a private element) are sent to arcad
+# (storescu; [storage] backend = files) and the files arcad stored are
+# indexed with tests/qr_load (the interim files backend fills no index).
+# Then:
+#   1. getscu of the study: every instance received, each one's values
+#      equal to the original's (dcmdump, meta group aside: the transfer
+#      syntax may have been converted), final status 0x0000.
+#   2. getscu of one instance (IMAGE level).
+#   3. getscu of an unknown study: success with no sub-operation.
+#   4. getscu at SERIES level without its Study Instance UID: 0xA900.
+#   5. arcad's log has one retrieve record per C-GET (who, what, outcome).
+set -u
+. "${ARCA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/net_lib.sh"
+net_init net_retrieve
+net_require getscu storescu dcmdump dump2dcm
+QR_LOAD=$builddir/tests/qr_load
+
+root=$NET_TMP/root
+port=$(net_free_port)
+if ! "$ARCA" init --root "$root" --port "$port" --aet ARCA >"$NET_TMP/init.log" 2>&1; then
+	echo "FAIL: arca init: $(cat "$NET_TMP/init.log")"
+	exit 1
+fi
+# the interim files backend: Part 10 files that C-GET reads back
+if grep -q '^\[storage\]' "$root/arca.conf"; then
+	sed -i '/^\[storage\]/a backend = files' "$root/arca.conf"
+else
+	printf '[storage]\nbackend = files\n' >>"$root/arca.conf"
+fi
+
+data=$NET_TMP/data
+net_gen "$data" 64 ct || exit 1
+study=$(dcmdump -q +P 0020,000d "$data/ct-te.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
+one=$(dcmdump -q +P 0008,0018 "$data/ct-tb.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
+
+net_start arcad "$ARCAD" --root "$root" --verbose
+arcad=$NET_PID
+if ! net_wait_dicom "$arcad" "$port" ARCA; then
+	net_show "$NET_TMP/arcad.log"
+	fail "arcad did not start"
+	net_done
+	exit 1
+fi
+if ! storescu -aec ARCA 127.0.0.1 "$port" "$data"/*.dcm >"$NET_TMP/storescu.log" 2>&1; then
+	net_show "$NET_TMP/storescu.log"
+	fail "storescu to arcad"
+fi
+stored=$(find "$root/instances" -name '*.dcm' | LC_ALL=C sort)
+if [ "$(echo "$stored" | grep -c .)" != 4 ]; then
+	fail "arcad stored $(echo "$stored" | grep -c .) files, expected 4"
+	net_show "$NET_TMP/arcad.log"
+	net_done
+	exit 1
+fi
+# shellcheck disable=SC2086
+if ! "$QR_LOAD" "$root/index.db" $stored >"$NET_TMP/load.log" 2>&1; then
+	echo "FAIL: qr_load: $(cat "$NET_TMP/load.log")"
+	exit 1
+fi
+ok "4 instances stored by storescu and indexed"
+
+# values: dcmdump of the data set, group 0002 and the header lines aside,
+# and what a conversion between uncompressed syntaxes may change: lengths
+# (sequences are re-encoded with undefined length), and the VR of a
+# private element read in Implicit VR, which an explicit syntax writes UN
+# (PS3.5 6.2.2) where dcmdump shows ?? for the original
+values() {
+	dcmdump -q +L +U8 "$1" 2>/dev/null | grep -v '^(0002,' | grep -v '^#' | grep -v '^$' |
+		sed -e 's/ *#.*$//' -e 's/ with \(undefined\|explicit\) length//' \
+			-e 's/ for re-encod[a-z.]*//' -e 's/^\( *([0-9a-f,]*)\) ?? /\1 UN /' -e 's/ *$//'
+}
+# g NAME GETSCU-ARGS...: runs getscu, files in $NET_TMP/NAME/
+g() {
+	gname=$1
+	shift
+	rm -rf "$NET_TMP/$gname"
+	mkdir -p "$NET_TMP/$gname"
+	getscu -d -aec ARCA -od "$NET_TMP/$gname" "$@" 127.0.0.1 "$port" >"$NET_TMP/$gname.log" 2>&1
+}
+# final status of a getscu/movescu log (hex, as DCMTK prints it)
+final_status() {
+	sed -n 's/^D: DIMSE Status *: 0x\([0-9A-Fa-f]*\).*/\1/p' "$NET_TMP/$1.log" | tail -1 |
+		tr 'abcdef' 'ABCDEF'
+}
+# same_values DIR: every received file equals its original
+same_values() {
+	same_bad=0
+	for f in "$data"/*.dcm; do
+		sop=$(dcmdump -q +P 0008,0018 "$f" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
+		got=$(ls "$1" | grep -F "$sop" | head -1)
+		[ -n "$got" ] || continue
+		if ! values "$f" >"$NET_TMP/a.txt" || ! values "$1/$got" >"$NET_TMP/b.txt" ||
+			! cmp -s "$NET_TMP/a.txt" "$NET_TMP/b.txt"; then
+			diff "$NET_TMP/a.txt" "$NET_TMP/b.txt" | head -5 | sed 's/^/     | /'
+			same_bad=1
+		fi
+	done
+	return $same_bad
+}
+
+# ---- 1. the study
+g study -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study"
+n=$(ls "$NET_TMP/study" | wc -l | tr -d ' ')
+if [ "$n" = 4 ]; then ok "C-GET study: 4 instances received"; else fail "C-GET study: $n instances received"; net_show "$NET_TMP/study.log" 30; fi
+st=$(final_status study)
+if [ "$st" = "0000" ]; then ok "C-GET study: final status 0x0000"; else fail "C-GET study: final status '$st'"; net_show "$NET_TMP/study.log" 30; fi
+if same_values "$NET_TMP/study"; then ok "C-GET study: every instance's values equal the original's"; else fail "C-GET study: values differ"; fi
+
+# ---- 2. one instance
+g image -S -k QueryRetrieveLevel=IMAGE -k StudyInstanceUID="$study" -k SeriesInstanceUID="$study.0" -k SOPInstanceUID="$one"
+n=$(ls "$NET_TMP/image" | wc -l | tr -d ' ')
+st=$(final_status image)
+if [ "$n" = 1 ] && [ "$st" = "0000" ] && ls "$NET_TMP/image" | grep -qF "$one"; then
+	ok "C-GET one instance: received, 0x0000"
+else
+	fail "C-GET one instance: $n files, status '$st'"
+	net_show "$NET_TMP/image.log" 30
+fi
+if same_values "$NET_TMP/image"; then ok "C-GET one instance: values equal"; else fail "C-GET one instance: values differ"; fi
+
+# ---- 3. unknown study: PS3.4 C.4.3.3.1 has no "no match" status; nothing
+# to do is success with zero sub-operations
+g none -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=2.25.1
+n=$(ls "$NET_TMP/none" | wc -l | tr -d ' ')
+st=$(final_status none)
+if [ "$n" = 0 ] && [ "$st" = "0000" ]; then ok "C-GET unknown study: 0x0000, nothing sent"; else fail "C-GET unknown study: $n files, status '$st'"; net_show "$NET_TMP/none.log" 20; fi
+
+# ---- 4. SERIES level without the study's unique key
+g bad -S -k QueryRetrieveLevel=SERIES -k SeriesInstanceUID="$study.0"
+st=$(final_status bad)
+if [ "$st" = "A900" ]; then ok "C-GET without the unique key above the level: 0xA900"; else fail "C-GET bad identifier: status '$st'"; net_show "$NET_TMP/bad.log" 20; fi
+
+# ---- 5. the retrieve records
+recs=$(grep -c 'retrieve: C-GET by "GETSCU"' "$NET_TMP/arcad.log")
+if [ "$recs" = 4 ] && grep -q "retrieve: C-GET by \"GETSCU\" to \"GETSCU\": study $study, 4 instances; 0x0000" "$NET_TMP/arcad.log"; then
+	ok "one retrieve record per C-GET"
+else
+	fail "retrieve records: $recs"
+	grep 'retrieve:' "$NET_TMP/arcad.log" | sed 's/^/     | /'
+fi
+
+net_stop "$arcad"
+if [ "$NET_STATUS" = 0 ] && ! grep -q 'ERROR: AddressSanitizer\|runtime error:' "$NET_TMP/arcad.log"; then
+	ok "arcad exited 0, no sanitizer report"
+else
+	fail "arcad exit status $NET_STATUS"
+	net_show "$NET_TMP/arcad.log" 20
+fi
+net_done
