@@ -238,7 +238,7 @@ static int store_image(const pacs_pixel_desc *d, const opj_image_t *img, uint8_t
 int pacs_j2k__decode(const pacs_pixel_desc *d, const uint8_t *src, size_t len, uint8_t *dst, size_t dst_len,
 		     int *had_mct)
 {
-	OPJ_CODEC_FORMAT fmt;
+	OPJ_CODEC_FORMAT fmt = OPJ_CODEC_J2K;
 	opj_dparameters_t params;
 	opj_codec_t *codec = NULL;
 	opj_stream_t *stream = NULL;

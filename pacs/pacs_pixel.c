@@ -339,7 +339,7 @@ truncated:
 static int decode_dcmtk(const char *ts_uid, const pacs_pixel_desc *in, const pacs_pixel_desc *out,
 			const uint8_t *src, size_t len, uint8_t *dst, size_t dst_len)
 {
-	jpeg_frame_info info;
+	jpeg_frame_info info = { 0, 0, 0, 0 };
 	char model[17];
 	size_t samples = (size_t)in->rows * in->columns * in->samples_per_pixel;
 	unsigned bytes;

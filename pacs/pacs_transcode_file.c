@@ -93,7 +93,10 @@ static int file_source_fn(void *ctx, const pacs_ds *parent, const pacs_elem *e, 
 		at = 0;
 	} else {
 		ro.input = PACS_INPUT_DATASET;
-		ro.ts_uid = s->ts;
+		/* An element the first pass read without an explicit VR in an
+		 * explicit syntax sits in a sequence sent as UN, whose items are
+		 * Implicit VR Little Endian (PS3.5 6.2.2). */
+		ro.ts_uid = (pacs_elem_flags(e) & PACS_ELEM_IMPLICIT_VR) ? PACS_TS_IMPLICIT_LE : s->ts;
 		ro.bulk_threshold = 1;
 		f.offset = 0;
 		at = pacs_elem_offset(e);

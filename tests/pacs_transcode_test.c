@@ -686,8 +686,10 @@ static void test_streamed_native_source(void **state)
 	free(pixels);
 }
 
-/* Encapsulated input: J2K frames split over `split` fragments each. */
-static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
+/* Encapsulated input: J2K frames split over `split` fragments each, with
+ * a Basic Offset Table (right or of the wrong size), an Extended Offset
+ * Table, or neither. */
+static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot, int with_eot)
 {
 	pacs_pixel_desc d = make_desc(11, 9, 1, 8, 8, 0, 0, "MONOCHROME2");
 	const uint32_t frames = 3;
@@ -696,7 +698,7 @@ static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
 	size_t enc_len[3];
 	uint8_t *frags[1 + 3 * 4];
 	uint32_t frag_len[1 + 3 * 4], nfrags = 1, off = 0;
-	uint8_t bot[16];
+	uint8_t bot[16], eot[24];
 	piece_source src;
 	pacs_transcode_opts opts;
 	pacs_ds *ds, *back = NULL;
@@ -712,6 +714,8 @@ static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
 	for (uint32_t f = 0; f < frames; f++) {
 		size_t part = (enc_len[f] / split) & ~(size_t)1, at = 0;
 		put_u32le(bot + 4 * f, off);
+		put_u32le(eot + 8 * f, off);
+		put_u32le(eot + 8 * f + 4, 0);
 		for (uint32_t k = 0; k < split; k++) {
 			size_t n = k + 1 == split ? enc_len[f] - at : part;
 			frags[nfrags] = enc[f] + at;
@@ -725,6 +729,11 @@ static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
 	assert_int_equal(pacs_ds_set_bulk(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OB, PACS_UNDEFINED_LENGTH,
 					  PACS_ELEM_ENCAPSULATED | PACS_ELEM_UNDEF_LENGTH), 0);
 	assert_int_equal(pacs_ds_set_source_ts(ds, PACS_TS_J2K_LOSSLESS), 0);
+	/* PS3.5 A.4: (7FE0,0001) OV, 64-bit offsets like the table's. */
+	if (with_eot == 2) /* frame 1 said to start at frame 0's second fragment */
+		put_u32le(eot + 8, 8 + frag_len[1]);
+	if (with_eot)
+		assert_int_equal(pacs_ds_set(ds, PACS_TAG_ExtendedOffsetTable, PACS_VR_OV, eot, sizeof(eot)), 0);
 	memset(&src, 0, sizeof(src));
 	src.frags = frags;
 	src.frag_len = frag_len;
@@ -733,6 +742,12 @@ static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
 	pacs_transcode_opts_init(&opts);
 	opts.source_fn = piece_source_fn;
 	opts.source_ctx = &src;
+	if (with_eot == 2) {
+		/* The table is followed, not the start markers: a wrong one
+		 * cuts frames in the wrong place, and decoding says so. */
+		assert_int_equal(convert(ds, PACS_TS_EXPLICIT_LE, &opts, &back), ARCA_EPROTO);
+		goto done;
+	}
 	assert_int_equal(convert(ds, PACS_TS_EXPLICIT_LE, &opts, &back), 0);
 	assert_native_pixels(back, pixels, frame * frames);
 	pacs_ds_free(back);
@@ -740,12 +755,14 @@ static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
 	/* Re-encoded to RLE: one fragment per frame, table rebuilt. */
 	assert_int_equal(convert(ds, PACS_TS_RLE, &opts, &back), 0);
 	check_bot(pacs_ds_find(back, PACS_TAG_PIXEL_DATA), frames);
+	assert_null(pacs_ds_find(back, PACS_TAG_ExtendedOffsetTable)); /* it described the old fragments */
 	pacs_ds_free(back);
 	back = NULL;
 	/* Number of Frames that disagrees with the fragments. */
 	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG_NumberOfFrames, PACS_VR_IS, "4"), 0);
 	assert_int_equal(convert(ds, PACS_TS_EXPLICIT_LE, &opts, &back), ARCA_EPROTO);
 	assert_true(strstr(arca_error_last(), "frames") != NULL);
+done:
 	pacs_ds_free(ds);
 	for (uint32_t f = 0; f < frames; f++)
 		free(enc[f]);
@@ -755,10 +772,12 @@ static void split_fragments_case(uint32_t split, int with_bot, int wrong_bot)
 static void test_split_fragments(void **state)
 {
 	(void)state;
-	split_fragments_case(1, 0, 0); /* one fragment per frame, no table */
-	split_fragments_case(3, 1, 0); /* three per frame, with the table */
-	split_fragments_case(3, 0, 0); /* three per frame, by start marker */
-	split_fragments_case(2, 1, 1); /* a table of the wrong size is ignored */
+	split_fragments_case(1, 0, 0, 0); /* one fragment per frame, no table */
+	split_fragments_case(3, 1, 0, 0); /* three per frame, with the table */
+	split_fragments_case(3, 0, 0, 0); /* three per frame, by start marker */
+	split_fragments_case(2, 1, 1, 0); /* a table of the wrong size is ignored */
+	split_fragments_case(3, 0, 0, 1); /* the Extended Offset Table */
+	split_fragments_case(3, 0, 0, 2); /* ... which is followed */
 }
 
 static void test_too_many_frames(void **state)
