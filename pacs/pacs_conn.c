@@ -613,6 +613,9 @@ static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 	case PACS_DIMSE_C_GET_RQ:
 		svc = c->srv->opts.query != NULL ? &pacs_svc__get : &pacs_svc__refuse;
 		break;
+	case PACS_DIMSE_C_MOVE_RQ:
+		svc = c->srv->opts.query != NULL ? &pacs_svc__move : &pacs_svc__refuse;
+		break;
 	case PACS_DIMSE_C_CANCEL_RQ:
 		/* PS3.7 9.3.2.3: C-CANCEL has no response */
 		conn_cancel_request(c, cmd);

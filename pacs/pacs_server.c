@@ -77,7 +77,7 @@ size_t pacs_server_default_transfer_syntaxes(const char **out, size_t cap)
 
 const char *pacs_server_services(void)
 {
-	return "C-ECHO, C-STORE, C-FIND, C-GET";
+	return "C-ECHO, C-STORE, C-FIND, C-GET, C-MOVE";
 }
 
 /* PS3.5 6.2 AE: 1-16 characters of the default repertoire, no backslash,

@@ -64,7 +64,16 @@ typedef struct pacs_server_user {
 	const char *password;
 } pacs_server_user;
 
-/* Every string and array is copied by pacs_server_new(). */
+/* A C-MOVE destination: the AE title a C-MOVE-RQ names (Move
+ * Destination, PS3.7 9.3.4.1) and where it listens. */
+typedef struct pacs_server_peer {
+	const char *ae;
+	const char *host;
+	uint16_t port;
+} pacs_server_peer;
+
+/* Every string and array is copied by pacs_server_new() (but query and
+ * peers, borrowed). */
 typedef struct pacs_server_opts {
 	const char *ae_title;          /* ours; default "ARCA" */
 	bool check_called_ae;          /* refuse (RJ 1/1/7) a Called AE Title not ours; default true */
@@ -95,6 +104,11 @@ typedef struct pacs_server_opts {
 	 * server.  NULL: C-FIND, C-GET and C-MOVE are answered 0x0211. */
 	const pacs_query *query;
 	uint64_t max_find_results;     /* matches per C-FIND before 0xA700; 0: no limit */
+	/* C-MOVE destinations (design.md 4: only configured peers), borrowed
+	 * like query: they must outlive the server.  NULL: every C-MOVE is
+	 * answered 0xA801. */
+	const pacs_server_peer *peers;
+	size_t n_peers;
 } pacs_server_opts;
 
 void pacs_server_opts_init(pacs_server_opts *opts);

@@ -86,6 +86,8 @@ extern const pacs_svc pacs_svc__store;
 extern const pacs_svc pacs_svc__find;
 /* Query/Retrieve C-GET (pacs_svc_get.c); only with a query interface. */
 extern const pacs_svc pacs_svc__get;
+/* Query/Retrieve C-MOVE (pacs_svc_move.c); only with a query interface. */
+extern const pacs_svc pacs_svc__move;
 /* Requests this server does not perform (C-FIND, C-GET, C-MOVE, N-*):
  * the data set is dropped and the answer is 0x0211 unrecognised operation
  * (PS3.7 C.5.5); also requests refused before a service saw them

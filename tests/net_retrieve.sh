@@ -14,10 +14,14 @@
 #   3. getscu of an unknown study: success with no sub-operation.
 #   4. getscu at SERIES level without its Study Instance UID: 0xA900.
 #   5. arcad's log has one retrieve record per C-GET (who, what, outcome).
+#   6. movescu of the study to a storescp configured as [peer]: every
+#      instance arrives with its values, final 0x0000 only after them.
+#   7. movescu to an AE title that is not a [peer]: 0xA801.
+#   8. movescu to a [peer] that is down: 0xA702, 4 failed.
 set -u
 . "${ARCA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/net_lib.sh"
 net_init net_retrieve
-net_require getscu storescu dcmdump dump2dcm
+net_require getscu movescu storescp storescu dcmdump dump2dcm
 QR_LOAD=$builddir/tests/qr_load
 
 root=$NET_TMP/root
@@ -26,11 +30,25 @@ if ! "$ARCA" init --root "$root" --port "$port" --aet ARCA >"$NET_TMP/init.log" 
 	echo "FAIL: arca init: $(cat "$NET_TMP/init.log")"
 	exit 1
 fi
-# the interim files backend: Part 10 files that C-GET reads back
-if grep -q '^\[storage\]' "$root/arca.conf"; then
+# C-MOVE destinations: a storescp, and a port where nothing listens
+dport=$(net_free_port)
+downport=$(net_free_port)
+cat >>"$root/arca.conf" <<CONF
+
+[peer dest]
+ae = DEST
+host = 127.0.0.1
+port = $dport
+
+[peer down]
+ae = DOWN
+host = 127.0.0.1
+port = $downport
+CONF
+# the interim files backend: Part 10 files that C-GET reads back (the
+# only backend of an arca whose arca.conf does not offer `backend`)
+if grep -q '^;backend = cas' "$root/arca.conf"; then
 	sed -i '/^\[storage\]/a backend = files' "$root/arca.conf"
-else
-	printf '[storage]\nbackend = files\n' >>"$root/arca.conf"
 fi
 
 data=$NET_TMP/data
@@ -143,6 +161,51 @@ else
 	fail "retrieve records: $recs"
 	grep 'retrieve:' "$NET_TMP/arcad.log" | sed 's/^/     | /'
 fi
+
+# ---- 6. C-MOVE to a storescp [peer]
+mkdir -p "$NET_TMP/scp"
+net_start storescp storescp -od "$NET_TMP/scp" -aet DEST "$dport"
+scp=$NET_PID
+if ! net_wait_tcp "$scp" "$dport"; then
+	fail "storescp did not start"
+fi
+m() {
+	mname=$1
+	shift
+	movescu -d -aec ARCA "$@" 127.0.0.1 "$port" >"$NET_TMP/$mname.log" 2>&1
+}
+m move -S -aem DEST -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study"
+n=$(ls "$NET_TMP/scp" | wc -l | tr -d ' ')
+st=$(final_status move)
+if [ "$n" = 4 ] && [ "$st" = "0000" ]; then
+	ok "C-MOVE study to a [peer] storescp: 4 instances, 0x0000"
+else
+	fail "C-MOVE study: $n instances at the destination, status '$st'"
+	net_show "$NET_TMP/move.log" 20
+	net_show "$NET_TMP/arcad.log" 20
+fi
+if same_values "$NET_TMP/scp"; then ok "C-MOVE: values equal the originals"; else fail "C-MOVE: values differ"; fi
+pend=$(grep -c 'DIMSE Status *: 0xff00' "$NET_TMP/move.log")
+if [ "$pend" = 3 ]; then ok "C-MOVE: a pending response after each sub-operation but the last"; else fail "C-MOVE: $pend pending responses"; fi
+
+# ---- 7. unknown destination
+m unknown -S -aem NOWHERE -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study"
+st=$(final_status unknown)
+if [ "$st" = "A801" ]; then ok "C-MOVE to an AE that is no [peer]: 0xA801"; else fail "C-MOVE unknown destination: '$st'"; net_show "$NET_TMP/unknown.log" 20; fi
+
+# ---- 8. destination down
+m down -S -aem DOWN -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study"
+st=$(final_status down)
+nf=$(sed -n 's/^D: Failed Suboperations *: *\([0-9]*\).*/\1/p' "$NET_TMP/down.log" | tail -1)
+if [ "$st" = "A702" ] && [ "$nf" = 4 ]; then ok "C-MOVE to a [peer] that is down: 0xA702, 4 failed"; else fail "C-MOVE destination down: status '$st', failed '$nf'"; net_show "$NET_TMP/down.log" 20; fi
+recs=$(grep -c 'retrieve: C-MOVE by "MOVESCU"' "$NET_TMP/arcad.log")
+if [ "$recs" = 3 ] && grep -q 'retrieve: C-MOVE by "MOVESCU" to "DEST": study '"$study"', 4 instances; 0x0000' "$NET_TMP/arcad.log"; then
+	ok "one retrieve record per C-MOVE"
+else
+	fail "C-MOVE retrieve records: $recs"
+	grep 'retrieve:' "$NET_TMP/arcad.log" | sed 's/^/     | /'
+fi
+net_stop "$scp"
 
 net_stop "$arcad"
 if [ "$NET_STATUS" = 0 ] && ! grep -q 'ERROR: AddressSanitizer\|runtime error:' "$NET_TMP/arcad.log"; then

@@ -29,6 +29,8 @@
 #endif
 
 #define EXIT_USAGE 2
+/* [peer NAME] entries usable as C-MOVE destinations (more are ignored). */
+#define ARCAD_MAX_PEERS 256
 
 typedef struct arcad {
 	pacs_server *srv;
@@ -131,6 +133,7 @@ static int serve(const arca_conf *conf, bool verbose)
 {
 	const char *calling[ARCA_CONF_MAX_LIST], *ts[ARCA_CONF_MAX_LIST], *bind[ARCA_CONF_MAX_BIND];
 	pacs_server_user users[ARCA_CONF_MAX_USERS];
+	pacs_server_peer peers[ARCAD_MAX_PEERS];
 	store_ingest_files *store = NULL;
 	store_index *qidx = NULL;
 	store_query *sq = NULL;
@@ -169,6 +172,14 @@ static int serve(const arca_conf *conf, bool verbose)
 	store_query_interface(sq, &query);
 	pacs_server_opts_init(&o);
 	o.query = &query;
+	/* C-MOVE destinations: the [peer NAME] entries (design.md 4) */
+	for (i = 0; i < conf->n_peers && i < ARCAD_MAX_PEERS; i++) {
+		peers[i].ae = conf->peers[i].ae;
+		peers[i].host = conf->peers[i].host;
+		peers[i].port = conf->peers[i].port;
+	}
+	o.peers = peers;
+	o.n_peers = i;
 	o.max_find_results = conf->max_find_results;
 	o.ae_title = conf->ae;
 	o.port = conf->port;
