@@ -7,8 +7,10 @@
  * THIS association (PS3.4 C.4.3.3): on an accepted presentation context
  * for its SOP class where role selection made the requestor the SCP (PS3.7
  * D.3.3.4; pacs_assoc_pctx.peer_scp), preferring one whose transfer
- * syntax is the stored one (sent as stored), else one where pacs_write can
- * convert between uncompressed syntaxes.  No such context: the
+ * syntax is the stored one (sent as stored), then a native one (converted
+ * by the writer, or decoded by pacs_transcode), then RLE or JPEG 2000
+ * (encoded losslessly).  No such context, or a conversion that the codecs
+ * refuse for this instance: the
  * sub-operation fails (counted, its UID in the Failed SOP Instance UID
  * List) and the next one goes on.
  *
@@ -79,28 +81,25 @@ static int get_data(pacs_op *op, const uint8_t *bytes, size_t len, bool last)
 	return pacs_svc__retr_data(op, &get_of(op)->r, bytes, len, last);
 }
 
-static bool convertible(const char *from, const char *to)
-{
-	return strcmp(from, to) == 0 || (!pacs_ts_is_encapsulated(from) && !pacs_ts_is_encapsulated(to) &&
-					 pacs_ts_lookup(from) != NULL && pacs_ts_lookup(to) != NULL);
-}
-
 /* PS3.4 C.4.3.3: an accepted context for the instance's SOP class on which
  * the requestor took the SCP role; the stored syntax first. */
 static const pacs_assoc_pctx *get_pick(pacs_conn *c, const pacs_query_item *it)
 {
 	const pacs_assoc_pctx *best = NULL;
 	size_t n = pacs_assoc_pctx_count(c->assoc);
+	int best_rank = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const pacs_assoc_pctx *pc = pacs_assoc_pctx_at(c->assoc, i);
+		int rank;
 		if (pc->result != PACS_PDU_PCTX_ACCEPTANCE || !pc->peer_scp || pc->transfer_syntax == NULL ||
 		    strcmp(pc->abstract_syntax, it->sop_class_uid) != 0)
 			continue;
-		if (strcmp(pc->transfer_syntax, it->transfer_syntax) == 0)
-			return pc;
-		if (best == NULL && convertible(it->transfer_syntax, pc->transfer_syntax))
+		rank = pacs_svc__retr_ts_rank(it->transfer_syntax, pc->transfer_syntax);
+		if (rank > best_rank) {
 			best = pc;
+			best_rank = rank;
+		}
 	}
 	return best;
 }

@@ -12,8 +12,9 @@
  * destination.  The association proposes, for each stored (SOP class,
  * transfer syntax), a context with the stored syntax first and Explicit
  * and Implicit VR Little Endian as fallbacks; an instance goes in its
- * stored syntax when accepted, else converted between uncompressed
- * syntaxes by pacs_write (write_instance), else its sub-operation fails.
+ * stored syntax when accepted, else converted (write_instance:
+ * pacs_write between native syntaxes, pacs_transcode decoding compressed
+ * pixel data), else its sub-operation fails.
  * Each C-STORE carries Move Originator AE Title and Message ID (PS3.7
  * 9.3.1.1).  If the destination refuses, aborts or vanishes, the next
  * instance tries a new association; when that fails too, the instance
@@ -94,13 +95,12 @@ static void move_build_proposal(move_op *m)
 		if (seen || m->n_pctx == PACS_PDU_MAX_PCTX)
 			continue;
 		m->pctx_ts[m->n_pctx][n++] = it->transfer_syntax;
-		/* the fallbacks, useful only where pacs_write converts */
-		if (!pacs_ts_is_encapsulated(it->transfer_syntax)) {
-			if (strcmp(it->transfer_syntax, TS_EXPLICIT_LE) != 0)
-				m->pctx_ts[m->n_pctx][n++] = TS_EXPLICIT_LE;
-			if (strcmp(it->transfer_syntax, TS_IMPLICIT_LE) != 0)
-				m->pctx_ts[m->n_pctx][n++] = TS_IMPLICIT_LE;
-		}
+		/* the fallbacks: the writer converts native syntaxes,
+		 * pacs_transcode decodes compressed pixel data */
+		if (strcmp(it->transfer_syntax, TS_EXPLICIT_LE) != 0)
+			m->pctx_ts[m->n_pctx][n++] = TS_EXPLICIT_LE;
+		if (strcmp(it->transfer_syntax, TS_IMPLICIT_LE) != 0)
+			m->pctx_ts[m->n_pctx][n++] = TS_IMPLICIT_LE;
 		m->pctx[m->n_pctx].abstract_syntax = it->sop_class_uid;
 		m->pctx[m->n_pctx].transfer_syntaxes = m->pctx_ts[m->n_pctx];
 		m->pctx[m->n_pctx].n_transfer_syntaxes = n;
@@ -143,12 +143,6 @@ static int move_write_ds(void *ctx, pacs_sink_fn sink, void *sink_ctx)
 	return w->q->ops->write_instance(w->q->ctx, w->item, w->ts, sink, sink_ctx);
 }
 
-static bool convertible(const char *from, const char *to)
-{
-	return strcmp(from, to) == 0 || (!pacs_ts_is_encapsulated(from) && !pacs_ts_is_encapsulated(to) &&
-					 pacs_ts_lookup(from) != NULL && pacs_ts_lookup(to) != NULL);
-}
-
 /* Worker thread: the C-STORE sub-operation of the current instance. */
 static int move_store_work(pacs_op *op)
 {
@@ -174,14 +168,17 @@ static int move_store_work(pacs_op *op)
 		snprintf(m->sub_msg, sizeof(m->sub_msg), "no association with %s", m->dest->ae);
 		return ARCA_EIO;
 	}
-	ci = pacs_scu_ctx_find(m->scu, it->sop_class_uid, it->transfer_syntax);
-	if (ci == NULL) {
-		for (size_t i = 0; i < pacs_scu_ctx_count(m->scu) && ci == NULL; i++) {
-			const pacs_scu_ctx_info *c = pacs_scu_ctx_at(m->scu, i);
-			if (c->result == PACS_PDU_PCTX_ACCEPTANCE && c->transfer_syntax != NULL &&
-			    strcmp(c->abstract_syntax, it->sop_class_uid) == 0 &&
-			    convertible(it->transfer_syntax, c->transfer_syntax))
-				ci = c;
+	ci = NULL;
+	for (size_t i = 0, best = 0; i < pacs_scu_ctx_count(m->scu); i++) {
+		const pacs_scu_ctx_info *c = pacs_scu_ctx_at(m->scu, i);
+		size_t rank;
+		if (c->result != PACS_PDU_PCTX_ACCEPTANCE || c->transfer_syntax == NULL ||
+		    strcmp(c->abstract_syntax, it->sop_class_uid) != 0)
+			continue;
+		rank = (size_t)pacs_svc__retr_ts_rank(it->transfer_syntax, c->transfer_syntax);
+		if (rank > best) {
+			ci = c;
+			best = rank;
 		}
 	}
 	if (ci == NULL) {

@@ -12,6 +12,7 @@
 #include "pacs_buf.h"
 #include "pacs_sop.h"
 #include "pacs_tags.h"
+#include "pacs_ts.h"
 #include "pacs_write.h"
 
 /* An identifier is a few keys (a list of UIDs at most). */
@@ -333,6 +334,19 @@ void pacs_svc__retr_refuse(pacs_op *op, pacs_retr *r, uint16_t status, const cha
 	pacs_conn__log(op->conn, PACS_SERVER_LOG_WARNING, "%s message %u refused 0x%04X: %s",
 		       r->is_move ? "C-MOVE" : "C-GET", op->rq.message_id, status, comment);
 	(void)pacs_conn__respond(op, status, comment);
+}
+
+int pacs_svc__retr_ts_rank(const char *from, const char *to)
+{
+	if (strcmp(from, to) == 0)
+		return 3;
+	if (pacs_ts_lookup(from) == NULL || pacs_ts_lookup(to) == NULL)
+		return 0;
+	if (!pacs_ts_is_encapsulated(to))
+		return 2;
+	if (strcmp(to, PACS_TS_RLE) == 0 || strcmp(to, PACS_TS_J2K_LOSSLESS) == 0 || strcmp(to, PACS_TS_J2K) == 0)
+		return 1;
+	return 0;
 }
 
 void pacs_svc__retr_release(pacs_retr *r)

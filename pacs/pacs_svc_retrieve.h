@@ -68,6 +68,12 @@ void pacs_svc__retr_final(pacs_op *op, pacs_retr *r, bool cancelled, const char 
 /* A refusal before any sub-operation (status, comment), audited too. */
 void pacs_svc__retr_refuse(pacs_op *op, pacs_retr *r, uint16_t status, const char *comment, const char *dest);
 void pacs_svc__retr_release(pacs_retr *r);
+/* How well an instance stored in `from` goes out in `to`: 3 as stored, 2
+ * to a native syntax (the writer, or pacs_transcode decoding the pixel
+ * data), 1 to RLE Lossless or JPEG 2000 (pacs_transcode's lossless
+ * encoders), 0 not at all.  A decoder or encoder may still refuse the
+ * instance (bit depth, an unknown codec): then its sub-operation fails. */
+int pacs_svc__retr_ts_rank(const char *from, const char *to);
 
 /* The record of one retrieve (issue 6 item 6): handed to the provenance
  * chain's event interface when it lands; until then one log line at INFO:

@@ -22,8 +22,9 @@
 typedef struct store_query store_query;
 
 /* idx is borrowed (it must outlive the store_query); cas is borrowed and
- * may be NULL (then retrieval is not offered: list_open and
- * write_instance are NULL in the ops).  ae_title is copied: the Retrieve AE
+ * may be NULL: write_instance then reads the files backend
+ * (store_query_set_files_root), or fails ARCA_EUNSUPPORTED when neither
+ * is set (store_query_read.c).  ae_title is copied: the Retrieve AE
  * Title of responses.  *out is the caller's (store_query_free). */
 int store_query_new(store_query **out, store_index *idx, store_cas *cas, const char *ae_title);
 /* Retrieval from the interim files backend ([storage] backend = files):

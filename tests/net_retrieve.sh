@@ -18,6 +18,9 @@
 #      instance arrives with its values, final 0x0000 only after them.
 #   7. movescu to an AE title that is not a [peer]: 0xA801.
 #   8. movescu to a [peer] that is down: 0xA702, 4 failed.
+#   9. an instance stored in RLE Lossless, retrieved by a getscu that
+#      accepts only uncompressed syntaxes: decoded on the way out
+#      (pacs_transcode), values and pixels equal to the native original.
 set -u
 . "${ARCA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/net_lib.sh"
 net_init net_retrieve
@@ -53,6 +56,13 @@ fi
 
 data=$NET_TMP/data
 net_gen "$data" 64 ct || exit 1
+# a second study whose one instance is stored compressed (RLE Lossless)
+net_gen "$NET_TMP/rlgen" 64 rl || exit 1
+if ! "$ARCA" transcode "$NET_TMP/rlgen/rl-te.dcm" "$NET_TMP/rl-rle.dcm" --ts 1.2.840.10008.1.2.5 >"$NET_TMP/tc.log" 2>&1; then
+	echo "FAIL: arca transcode to RLE: $(cat "$NET_TMP/tc.log")"
+	exit 1
+fi
+rstudy=$(dcmdump -q +P 0020,000d "$NET_TMP/rlgen/rl-te.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 study=$(dcmdump -q +P 0020,000d "$data/ct-te.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 one=$(dcmdump -q +P 0008,0018 "$data/ct-tb.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 
@@ -64,13 +74,14 @@ if ! net_wait_dicom "$arcad" "$port" ARCA; then
 	net_done
 	exit 1
 fi
-if ! storescu -aec ARCA 127.0.0.1 "$port" "$data"/*.dcm >"$NET_TMP/storescu.log" 2>&1; then
+if ! storescu -aec ARCA 127.0.0.1 "$port" "$data"/*.dcm >"$NET_TMP/storescu.log" 2>&1 ||
+	! storescu -aec ARCA -xr 127.0.0.1 "$port" "$NET_TMP/rl-rle.dcm" >>"$NET_TMP/storescu.log" 2>&1; then
 	net_show "$NET_TMP/storescu.log"
 	fail "storescu to arcad"
 fi
 stored=$(find "$root/instances" -name '*.dcm' | LC_ALL=C sort)
-if [ "$(echo "$stored" | grep -c .)" != 4 ]; then
-	fail "arcad stored $(echo "$stored" | grep -c .) files, expected 4"
+if [ "$(echo "$stored" | grep -c .)" != 5 ]; then
+	fail "arcad stored $(echo "$stored" | grep -c .) files, expected 5"
 	net_show "$NET_TMP/arcad.log"
 	net_done
 	exit 1
@@ -80,7 +91,7 @@ if ! "$QR_LOAD" "$root/index.db" $stored >"$NET_TMP/load.log" 2>&1; then
 	echo "FAIL: qr_load: $(cat "$NET_TMP/load.log")"
 	exit 1
 fi
-ok "4 instances stored by storescu and indexed"
+ok "5 instances stored by storescu (one in RLE Lossless) and indexed"
 
 # values: dcmdump of the data set, group 0002 and the header lines aside,
 # and what a conversion between uncompressed syntaxes may change: lengths
@@ -105,10 +116,10 @@ final_status() {
 	sed -n 's/^D: DIMSE Status *: 0x\([0-9A-Fa-f]*\).*/\1/p' "$NET_TMP/$1.log" | tail -1 |
 		tr 'abcdef' 'ABCDEF'
 }
-# same_values DIR: every received file equals its original
+# same_values DIR [ORIGDIR]: every received file equals its original
 same_values() {
 	same_bad=0
-	for f in "$data"/*.dcm; do
+	for f in "${2:-$data}"/*.dcm; do
 		sop=$(dcmdump -q +P 0008,0018 "$f" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 		got=$(ls "$1" | grep -F "$sop" | head -1)
 		[ -n "$got" ] || continue
@@ -161,6 +172,20 @@ else
 	fail "retrieve records: $recs"
 	grep 'retrieve:' "$NET_TMP/arcad.log" | sed 's/^/     | /'
 fi
+
+# ---- 9. stored in RLE Lossless, asked for uncompressed
+g rle -S -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$rstudy"
+n=$(ls "$NET_TMP/rle" 2>/dev/null | wc -l | tr -d ' ')
+st=$(final_status rle)
+ts=$(dcmdump -q +P 0002,0010 "$NET_TMP/rle"/* 2>/dev/null | sed -n 's/^[^=]*=\([A-Za-z]*\).*$/\1/p')
+if [ "$n" = 1 ] && [ "$st" = "0000" ] && [ "$ts" != "RLELossless" ]; then
+	ok "C-GET of an RLE instance by an uncompressed-only SCU: decoded ($ts), 0x0000"
+else
+	fail "C-GET RLE instance: $n files, status '$st', syntax '$ts'"
+	net_show "$NET_TMP/rle.log" 20
+fi
+mkdir -p "$NET_TMP/rle-orig" && cp "$NET_TMP/rlgen/rl-te.dcm" "$NET_TMP/rle-orig/"
+if same_values "$NET_TMP/rle" "$NET_TMP/rle-orig"; then ok "C-GET RLE instance: values and pixels equal the native original"; else fail "C-GET RLE instance: values differ"; fi
 
 # ---- 6. C-MOVE to a storescp [peer]
 mkdir -p "$NET_TMP/scp"
