@@ -21,6 +21,8 @@
 #   9. an instance stored in RLE Lossless, retrieved by a getscu that
 #      accepts only uncompressed syntaxes: decoded on the way out
 #      (pacs_transcode), values and pixels equal to the native original.
+#  10. movescu --cancel 1 over 16 instances of 4 studies (a list of Study
+#      Instance UIDs): 0xFE00 with instances remaining, fewer than 16 sent.
 set -u
 . "${ARCA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/net_lib.sh"
 net_init net_retrieve
@@ -62,6 +64,12 @@ if ! "$ARCA" transcode "$NET_TMP/rlgen/rl-te.dcm" "$NET_TMP/rl-rle.dcm" --ts 1.2
 	echo "FAIL: arca transcode to RLE: $(cat "$NET_TMP/tc.log")"
 	exit 1
 fi
+# four more studies for the C-CANCEL test
+many=""
+for p in c1 c2 c3 c4; do
+	net_gen "$NET_TMP/many" 16 "$p" || exit 1
+	many="$many${many:+\\}$(dcmdump -q +P 0020,000d "$NET_TMP/many/$p-te.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')"
+done
 rstudy=$(dcmdump -q +P 0020,000d "$NET_TMP/rlgen/rl-te.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 study=$(dcmdump -q +P 0020,000d "$data/ct-te.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 one=$(dcmdump -q +P 0008,0018 "$data/ct-tb.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
@@ -75,13 +83,14 @@ if ! net_wait_dicom "$arcad" "$port" ARCA; then
 	exit 1
 fi
 if ! storescu -aec ARCA 127.0.0.1 "$port" "$data"/*.dcm >"$NET_TMP/storescu.log" 2>&1 ||
-	! storescu -aec ARCA -xr 127.0.0.1 "$port" "$NET_TMP/rl-rle.dcm" >>"$NET_TMP/storescu.log" 2>&1; then
+	! storescu -aec ARCA -xr 127.0.0.1 "$port" "$NET_TMP/rl-rle.dcm" >>"$NET_TMP/storescu.log" 2>&1 ||
+	! storescu -aec ARCA 127.0.0.1 "$port" "$NET_TMP/many"/*.dcm >>"$NET_TMP/storescu.log" 2>&1; then
 	net_show "$NET_TMP/storescu.log"
 	fail "storescu to arcad"
 fi
 stored=$(find "$root/instances" -name '*.dcm' | LC_ALL=C sort)
-if [ "$(echo "$stored" | grep -c .)" != 5 ]; then
-	fail "arcad stored $(echo "$stored" | grep -c .) files, expected 5"
+if [ "$(echo "$stored" | grep -c .)" != 21 ]; then
+	fail "arcad stored $(echo "$stored" | grep -c .) files, expected 21"
 	net_show "$NET_TMP/arcad.log"
 	net_done
 	exit 1
@@ -91,7 +100,7 @@ if ! "$QR_LOAD" "$root/index.db" $stored >"$NET_TMP/load.log" 2>&1; then
 	echo "FAIL: qr_load: $(cat "$NET_TMP/load.log")"
 	exit 1
 fi
-ok "5 instances stored by storescu (one in RLE Lossless) and indexed"
+ok "21 instances stored by storescu (one in RLE Lossless) and indexed"
 
 # values: dcmdump of the data set, group 0002 and the header lines aside,
 # and what a conversion between uncompressed syntaxes may change: lengths
@@ -223,8 +232,20 @@ m down -S -aem DOWN -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study"
 st=$(final_status down)
 nf=$(sed -n 's/^D: Failed Suboperations *: *\([0-9]*\).*/\1/p' "$NET_TMP/down.log" | tail -1)
 if [ "$st" = "A702" ] && [ "$nf" = 4 ]; then ok "C-MOVE to a [peer] that is down: 0xA702, 4 failed"; else fail "C-MOVE destination down: status '$st', failed '$nf'"; net_show "$NET_TMP/down.log" 20; fi
+# ---- 10. C-CANCEL during a C-MOVE
+rm -f "$NET_TMP/scp"/*
+m cancel -S --cancel 1 -aem DEST -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$many"
+n=$(ls "$NET_TMP/scp" | wc -l | tr -d ' ')
+st=$(final_status cancel)
+rem=$(sed -n 's/^D: Remaining Suboperations *: *\([0-9]*\).*/\1/p' "$NET_TMP/cancel.log" | tail -1)
+if [ "$st" = "FE00" ] && [ "$n" -lt 16 ] && [ "${rem:-0}" -gt 0 ]; then
+	ok "C-MOVE cancelled after the first pending response: 0xFE00, $n of 16 sent, $rem remaining"
+else
+	fail "C-MOVE cancel: status '$st', $n of 16 sent, remaining '$rem'"
+	net_show "$NET_TMP/cancel.log" 20
+fi
 recs=$(grep -c 'retrieve: C-MOVE by "MOVESCU"' "$NET_TMP/arcad.log")
-if [ "$recs" = 3 ] && grep -q 'retrieve: C-MOVE by "MOVESCU" to "DEST": study '"$study"', 4 instances; 0x0000' "$NET_TMP/arcad.log"; then
+if [ "$recs" = 4 ] && grep -q 'retrieve: C-MOVE by "MOVESCU" to "DEST": study '"$study"', 4 instances; 0x0000' "$NET_TMP/arcad.log"; then
 	ok "one retrieve record per C-MOVE"
 else
 	fail "C-MOVE retrieve records: $recs"
