@@ -23,6 +23,8 @@
 #      (pacs_transcode), values and pixels equal to the native original.
 #  10. movescu --cancel 1 over 16 instances of 4 studies (a list of Study
 #      Instance UIDs): 0xFE00 with instances remaining, fewer than 16 sent.
+#  11. two movescu at once (4 and 16 instances) to the same [peer]: both
+#      0x0000, all 20 delivered.
 set -u
 . "${ARCA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/net_lib.sh"
 net_init net_retrieve
@@ -244,8 +246,25 @@ else
 	fail "C-MOVE cancel: status '$st', $n of 16 sent, remaining '$rem'"
 	net_show "$NET_TMP/cancel.log" 20
 fi
+# ---- 11. two C-MOVEs at once
+rm -f "$NET_TMP/scp"/*
+m par1 -S -aem DEST -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$many" &
+p1=$!
+m par2 -S -aem DEST -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study" &
+p2=$!
+wait $p1
+wait $p2
+n=$(ls "$NET_TMP/scp" | wc -l | tr -d ' ')
+st1=$(final_status par1)
+st2=$(final_status par2)
+if [ "$st1" = "0000" ] && [ "$st2" = "0000" ] && [ "$n" = 20 ]; then
+	ok "two C-MOVEs at once: both 0x0000, 20 instances delivered"
+else
+	fail "two C-MOVEs at once: statuses '$st1' '$st2', $n of 20 delivered"
+	net_show "$NET_TMP/par1.log" 10
+fi
 recs=$(grep -c 'retrieve: C-MOVE by "MOVESCU"' "$NET_TMP/arcad.log")
-if [ "$recs" = 4 ] && grep -q 'retrieve: C-MOVE by "MOVESCU" to "DEST": study '"$study"', 4 instances; 0x0000' "$NET_TMP/arcad.log"; then
+if [ "$recs" = 6 ] && grep -q 'retrieve: C-MOVE by "MOVESCU" to "DEST": study '"$study"', 4 instances; 0x0000' "$NET_TMP/arcad.log"; then
 	ok "one retrieve record per C-MOVE"
 else
 	fail "C-MOVE retrieve records: $recs"
