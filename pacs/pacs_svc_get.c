@@ -33,6 +33,7 @@
  *   0xA701  more than 65535 instances selected (the counts are US)
  *   0xA900  identifier: level or unique keys (C.4.3.2.1)
  *   0xC000  the identifier does not parse or cannot be matched */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,7 @@ static void get_read_done(pacs_op *op, int result)
 	}
 	/* PS3.7 9.3.1.1 C-STORE-RQ; our Message IDs are our own (9.3.1.1:
 	 * unique among the requests this AE has outstanding) */
-	g->msg_id = (uint16_t)(g->msg_id + 1 != 0 ? g->msg_id + 1 : 1);
+	g->msg_id = g->msg_id == UINT16_MAX ? 1 : (uint16_t)(g->msg_id + 1);
 	pacs_dimse_cmd_init(&rq, PACS_DIMSE_C_STORE_RQ);
 	rq.has_data_set = true;
 	rc = pacs_dimse_cmd_set_u16(&rq, PACS_DIMSE_F_MESSAGE_ID, g->msg_id);
