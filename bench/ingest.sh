@@ -254,8 +254,16 @@ start_arcad() {
 	"$arcad_bin" --root "$dir/root" > "$dir/server.log" 2>&1 &
 	server_pid=$!
 }
-# Instances are ROOT/instances/<study>/<series>/<sop>.dcm (store_ingest.h).
-count_arcad() { find "$1/root/instances" -type f -name '*.dcm' 2>/dev/null | wc -l; }
+# Instances stored: rows of the index (ROOT/index.db, [storage] backend =
+# cas, the default; needs the sqlite3 shell), else the Part 10 files of the
+# files backend, ROOT/instances/<study>/<series>/<sop>.dcm (store_ingest.h).
+count_arcad() {
+	if [ -f "$1/root/index.db" ] && [ -d "$1/root/chunks" ] && command -v sqlite3 >/dev/null 2>&1; then
+		sqlite3 "$1/root/index.db" 'SELECT count(*) FROM instances' 2>/dev/null
+	else
+		find "$1/root/instances" -type f -name '*.dcm' 2>/dev/null | wc -l
+	fi
+}
 
 server_label() {
 	case $1 in arcad) echo arcad ;; storescp) echo storescp ;; orthanc) echo Orthanc ;; esac

@@ -35,6 +35,10 @@ if ! "$ARCA" init --root "$root" --port "$port" --aet ARCA >"$NET_TMP/init.log" 
 fi
 # In-flight associations get 1 s after SIGTERM (step 7).
 sed -i '/^\[server\]/a shutdown_timeout = 1' "$root/arca.conf"
+# These checks read the stored instances as Part 10 files under
+# ROOT/instances: the files backend (the default, cas, is checked by
+# tests/net_ingest.sh).
+sed -i '/^\[storage\]/a backend = files' "$root/arca.conf"
 
 net_start arcad "$ARCAD" --root "$root"
 arcad=$NET_PID

@@ -31,6 +31,10 @@ if ! "$ARCA" init --root "$root" --port "$port" --aet ARCA >"$NET_TMP/init.log" 
 	exit 1
 fi
 sed -i "/^\\[server\\]/a artim_timeout = $artim" "$root/arca.conf"
+# These checks read the stored instances as Part 10 files under
+# ROOT/instances: the files backend (the default, cas, is checked by
+# tests/net_ingest.sh).
+sed -i '/^\[storage\]/a backend = files' "$root/arca.conf"
 net_start arcad "$ARCAD" --root "$root"
 arcad=$NET_PID
 if ! net_wait_dicom "$arcad" "$port" ARCA; then

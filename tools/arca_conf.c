@@ -40,6 +40,8 @@ void arca_conf_defaults(arca_conf *c, const char *root)
 	snprintf(c->index_path, sizeof(c->index_path), "%s/index.db", root);
 	c->calling_any = true;
 	c->check_called_ae = true;
+	strcpy(c->storage_backend, "cas");
+	c->zstd_level = 1;
 }
 
 void arca_conf_release(arca_conf *c)
@@ -376,6 +378,49 @@ static int unknown_key(parse_ctx *p, const char *section, const char *key)
 	return conf_fail(p, "unknown key '%s' in [%s]; see arca.conf(5)", key, section);
 }
 
+/* [storage] keys beyond path (their own bits: p->seen's high half). */
+enum storage_seen_bit {
+	SEEN_STORAGE_BACKEND = 1u << 24, SEEN_STORAGE_RULES = 1u << 25, SEEN_ZSTD_LEVEL = 1u << 26,
+	SEEN_ENCRYPT = 1u << 27,
+};
+
+static int on_storage(parse_ctx *p, const char *key, const char *v)
+{
+	static const char *const sec = "storage";
+	arca_conf *c = p->c;
+	unsigned long n;
+
+	if (strcasecmp(key, "path") == 0)
+		return once(p, &p->seen, SEEN_STORAGE_PATH, sec, key) &&
+		       set_path(p, sec, key, v, c->storage_path, sizeof(c->storage_path));
+	if (strcasecmp(key, "backend") == 0) {
+		if (!once(p, &p->seen, SEEN_STORAGE_BACKEND, sec, key))
+			return 0;
+		if (strcmp(v, "cas") != 0 && strcmp(v, "files") != 0)
+			return conf_fail(p, "[storage] backend = \"%s\": expected cas or files", v);
+		snprintf(c->storage_backend, sizeof(c->storage_backend), "%s", v);
+		return 1;
+	}
+	if (strcasecmp(key, "rules") == 0) {
+		if (!once(p, &p->seen, SEEN_STORAGE_RULES, sec, key))
+			return 0;
+		if (v[0] == '\0' || strcasecmp(v, "none") == 0) {
+			c->storage_rules[0] = '\0';
+			return 1;
+		}
+		return set_path(p, sec, key, v, c->storage_rules, sizeof(c->storage_rules));
+	}
+	if (strcasecmp(key, "zstd_level") == 0) {
+		if (!once(p, &p->seen, SEEN_ZSTD_LEVEL, sec, key) || !parse_uint(p, sec, key, v, 1, 19, &n))
+			return 0;
+		c->zstd_level = (int)n;
+		return 1;
+	}
+	if (strcasecmp(key, "encrypt") == 0)
+		return once(p, &p->seen, SEEN_ENCRYPT, sec, key) && parse_bool(p, sec, key, v, &c->encrypt);
+	return unknown_key(p, sec, key);
+}
+
 static int on_server(parse_ctx *p, const char *key, const char *v)
 {
 	arca_conf *c = p->c;
@@ -561,12 +606,8 @@ static int conf_handler_section(parse_ctx *p, const char *section, const char *k
 		return on_server(p, key, v);
 	if (strcasecmp(section, "access") == 0)
 		return on_access(p, key, v);
-	if (strcasecmp(section, "storage") == 0) {
-		if (strcasecmp(key, "path") == 0)
-			return once(p, &p->seen, SEEN_STORAGE_PATH, "storage", key) &&
-			       set_path(p, "storage", key, v, c->storage_path, sizeof(c->storage_path));
-		return unknown_key(p, "storage", key);
-	}
+	if (strcasecmp(section, "storage") == 0)
+		return on_storage(p, key, v);
 	if (strcasecmp(section, "index") == 0) {
 		if (strcasecmp(key, "backend") == 0) {
 			if (!once(p, &p->seen, SEEN_INDEX_BACKEND, "index", key))

@@ -60,6 +60,10 @@ typedef struct arca_conf {
 
 	/* [storage] */
 	char storage_path[PATH_MAX];        /* resolved: relative paths are under root */
+	char storage_backend[16];           /* "cas" (default: chunks, manifests, index) or "files" */
+	char storage_rules[PATH_MAX];       /* normalisation rules (resolved), "" for none */
+	int zstd_level;                     /* 1..19 for new chunks (default 1) */
+	bool encrypt;                       /* AES-256-GCM at rest for new chunks */
 
 	/* [index] (reserved: the index arrives with the storage issue) */
 	char index_backend[16];

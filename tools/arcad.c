@@ -4,7 +4,8 @@
  *
  * Reads ROOT/arca.conf (creating the archive with the defaults when ROOT
  * has none, so that the README's run command works on a fresh checkout),
- * opens the instance store, and serves DICOM associations on one libev loop
+ * opens the instance store ([storage] backend: the content-addressed store
+ * with its index, or plain files), and serves DICOM associations on one libev loop
  * (pacs_server.h) until SIGTERM or SIGINT: then it stops accepting, lets
  * the associations in flight finish for up to shutdown_timeout seconds,
  * aborts the rest, waits for the commits in flight and exits 0.  A second
@@ -129,44 +130,93 @@ static void describe_access(const arca_conf *c, char *buf, size_t size)
 			 c->require_identity ? ", required" : "");
 }
 
+/* The storage behind the C-STORE SCP, chosen by [storage] backend. */
+typedef struct arcad_storage {
+	store_ingest_cas *cas;
+	store_ingest_files *files;
+	pacs_ingest ingest;
+} arcad_storage;
+
+static int storage_open(arcad_storage *st, const arca_conf *conf)
+{
+	store_ingest_cas_options co;
+	char line[256 + 2 * PATH_MAX];
+
+	memset(st, 0, sizeof(*st));
+	if (strcmp(conf->storage_backend, "files") == 0) {
+		if (store_ingest_files_open(&st->files, conf->storage_path) < 0)
+			return -1;
+		store_ingest_files_ingest(st->files, &st->ingest);
+		snprintf(line, sizeof(line), "storage: files under %s/instances (no index, no rules)",
+			 conf->storage_path);
+		log_line(NULL, PACS_SERVER_LOG_INFO, line);
+		return 0;
+	}
+	store_ingest_cas_options_init(&co);
+	co.zstd_level = conf->zstd_level;
+	co.encrypt = conf->encrypt;
+	co.rules = conf->storage_rules;
+	co.index = conf->index_path;
+	if (store_ingest_cas_open(&st->cas, conf->storage_path, &co) < 0)
+		return -1;
+	store_ingest_cas_ingest(st->cas, &st->ingest);
+	snprintf(line, sizeof(line), "storage: chunks under %s (zstd %d%s), index %s, rules %s", conf->storage_path,
+		 conf->zstd_level, conf->encrypt ? ", AES-256-GCM" : "", conf->index_path,
+		 conf->storage_rules[0] != '\0' ? conf->storage_rules : "none");
+	log_line(NULL, PACS_SERVER_LOG_INFO, line);
+	return 0;
+}
+
+/* After the server: what was stored, and how the group commit batched. */
+static void storage_close(arcad_storage *st)
+{
+	char line[1024];
+
+	if (st->cas != NULL) {
+		store_ingest_cas_stats_format(st->cas, line, sizeof(line));
+		log_line(NULL, PACS_SERVER_LOG_INFO, line);
+	}
+	store_ingest_cas_free(st->cas);
+	store_ingest_files_free(st->files);
+	memset(st, 0, sizeof(*st));
+}
+
 static int serve(const arca_conf *conf, bool verbose)
 {
 	const char *calling[ARCA_CONF_MAX_LIST], *ts[ARCA_CONF_MAX_LIST], *bind[ARCA_CONF_MAX_BIND];
 	pacs_server_user users[ARCA_CONF_MAX_USERS];
 	pacs_server_peer peers[ARCAD_MAX_PEERS];
-	store_ingest_files *store = NULL;
+	arcad_storage store;
 	store_index *qidx = NULL;
 	store_query *sq = NULL;
 	pacs_query query;
 	struct ev_loop *loop;
 	pacs_server_opts o;
-	pacs_ingest ingest;
 	char where[256], access_text[512], line[1024 + PATH_MAX];
 	arcad d;
 	size_t i;
 
 	memset(&d, 0, sizeof(d));
-	if (store_ingest_files_open(&store, conf->storage_path) < 0) {
+	if (storage_open(&store, conf) < 0) {
 		fprintf(stderr, "arcad: cannot open the instance store: %s\n", arca_error_last());
 		return EXIT_USAGE;
 	}
-	store_ingest_files_ingest(store, &ingest);
 	/* Query/Retrieve answers from the index ([index] path), read through
 	 * its own connections (store_index.h: several may share the file) */
 	if (store_index_open(&qidx, conf->index_path, NULL) < 0 ||
-	    store_query_new(&sq, qidx, NULL, conf->ae) < 0) {
+	    store_query_new(&sq, qidx, store.cas != NULL ? store_ingest_cas_store(store.cas) : NULL, conf->ae) < 0) {
 		fprintf(stderr, "arcad: cannot open the index %s: %s\n", conf->index_path, arca_error_last());
 		store_index_free(qidx);
-		store_ingest_files_free(store);
+		storage_close(&store);
 		return EXIT_USAGE;
 	}
 	/* C-GET/C-MOVE read the files backend's Part 10 files back */
 	snprintf(line, sizeof(line), "%s/instances", conf->storage_path);
-	if (store_query_set_files_root(sq, line) < 0) {
+	if (store.files != NULL && store_query_set_files_root(sq, line) < 0) {
 		fprintf(stderr, "arcad: %s\n", arca_error_last());
 		store_query_free(sq);
 		store_index_free(qidx);
-		store_ingest_files_free(store);
+		storage_close(&store);
 		return EXIT_USAGE;
 	}
 	store_query_interface(sq, &query);
@@ -224,10 +274,10 @@ static int serve(const arca_conf *conf, bool verbose)
 		fprintf(stderr, "arcad: cannot start the event loop (libev)\n");
 		store_query_free(sq);
 		store_index_free(qidx);
-		store_ingest_files_free(store);
+		storage_close(&store);
 		return EXIT_USAGE;
 	}
-	if (pacs_server_new(&d.srv, loop, &o, &ingest) < 0) {
+	if (pacs_server_new(&d.srv, loop, &o, &store.ingest) < 0) {
 		if (arca_error_last_code() == ARCA_EIO)
 			fprintf(stderr,
 				"arcad: cannot start: %s; stop that server or choose another port with --port N or [server] port in %s\n",
@@ -236,7 +286,7 @@ static int serve(const arca_conf *conf, bool verbose)
 			fprintf(stderr, "arcad: cannot start: %s\n", arca_error_last());
 		store_query_free(sq);
 		store_index_free(qidx);
-		store_ingest_files_free(store);
+		storage_close(&store);
 		return EXIT_USAGE;
 	}
 	/* a peer that vanishes must not kill the server: the sockets use
@@ -260,7 +310,7 @@ static int serve(const arca_conf *conf, bool verbose)
 	pacs_server_free(d.srv);
 	store_query_free(sq);
 	store_index_free(qidx);
-	store_ingest_files_free(store);
+	storage_close(&store);
 	ev_loop_destroy(loop);
 	return 0;
 }
