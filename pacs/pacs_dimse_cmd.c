@@ -363,7 +363,7 @@ static bool rd_u16le(struct cursor *c, uint16_t *v)
 
 static bool rd_u32le(struct cursor *c, uint32_t *v)
 {
-	uint16_t lo, hi;
+	uint16_t lo = 0, hi = 0;
 	if (cur_left(c) < 4)
 		return false;
 	rd_u16le(c, &lo);

@@ -844,7 +844,7 @@ static int dec_binary_numbers(jd *d, pacs_ds *ds, uint32_t tag, pacs_vr vr, json
 
 		switch (vr) {
 		case PACS_VR_FL: case PACS_VR_FD: {
-			double r;
+			double r = 0;
 			if ((rc = json_to_double(d, v, &r)) < 0)
 				break;
 			if (vr == PACS_VR_FL) {

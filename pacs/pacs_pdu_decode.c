@@ -125,8 +125,8 @@ int pacs_pdu_decode_pdata(pacs_pdv *pdvs, size_t max, size_t *n, const uint8_t *
 	while (!pacs_pdu_span_done(&c)) {
 		size_t off = pacs_pdu_span_off(&c);
 		uint32_t ilen;
-		uint8_t id, mch;
-		const uint8_t *frag;
+		uint8_t id = 0, mch = 0;
+		const uint8_t *frag = NULL;
 
 		if (!pacs_cursor_u32be(&c.c, &ilen))
 			return arca_error_set(ARCA_EPROTO,

@@ -180,7 +180,7 @@ static int dec_uid(const assoc_dec *d, const uint8_t *v, size_t n, size_t off, c
  * Application Context, Implementation Class UID). */
 static int dec_uid_item(const assoc_dec *d, pacs_pdu_span *body, const item_hdr *h, const char **out)
 {
-	const uint8_t *v;
+	const uint8_t *v = NULL;
 
 	(void)pacs_cursor_take(&body->c, pacs_pdu_span_left(body), &v);
 	return dec_uid(d, v, h->len, h->off, item_name(h->type), out);
@@ -191,7 +191,7 @@ static int dec_uid_field(const assoc_dec *d, pacs_pdu_span *body, const item_hdr
 			 const char **out)
 {
 	uint16_t n;
-	const uint8_t *v;
+	const uint8_t *v = NULL;
 	size_t off = pacs_pdu_span_off(body);
 
 	if (!pacs_cursor_u16be(&body->c, &n))
@@ -360,7 +360,7 @@ static int dec_role(const assoc_dec *d, pacs_pdu_span *body, const item_hdr *h, 
 /* PS3.7 D.3.3.5 Table D.3-11: UID length, UID, application information. */
 static int dec_ext_neg(const assoc_dec *d, pacs_pdu_span *body, const item_hdr *h, pacs_pdu_ext_neg *e)
 {
-	const uint8_t *v;
+	const uint8_t *v = NULL;
 	int rc = dec_uid_field(d, body, h, "SOP Class UID", &e->sop_class_uid);
 
 	if (rc < 0)
@@ -459,7 +459,7 @@ static int dec_identity_ac(const assoc_dec *d, pacs_pdu_span *body, const item_h
 			   pacs_pdu_user_info *ui)
 {
 	uint16_t n;
-	const uint8_t *v;
+	const uint8_t *v = NULL;
 
 	if (!pacs_cursor_u16be(&body->c, &n) || !pacs_cursor_take(&body->c, n, &v) || !pacs_pdu_span_done(body))
 		return dec_fail(d, ARCA_EPROTO, h->off,
@@ -473,7 +473,7 @@ static int dec_identity_ac(const assoc_dec *d, pacs_pdu_span *body, const item_h
 /* PS3.7 D.3.3.2 Table D.3-3: 1 to 16 characters of ISO 646 G0. */
 static int dec_version_name(const assoc_dec *d, pacs_pdu_span *body, const item_hdr *h, const char **out)
 {
-	const uint8_t *v;
+	const uint8_t *v = NULL;
 	size_t n = h->len, i;
 
 	(void)pacs_cursor_take(&body->c, n, &v);
@@ -519,7 +519,7 @@ static int dec_user_info(const assoc_dec *d, pacs_pdu_span *body, const item_hdr
 	pacs_pdu_role *roles;
 	pacs_pdu_ext_neg *ext;
 	pacs_pdu_common_ext_neg *cext;
-	size_t n_roles, n_ext, n_cext;
+	size_t n_roles = 0, n_ext = 0, n_cext = 0;
 	uint8_t seen[256 / 8] = { 0 };
 	int rc;
 

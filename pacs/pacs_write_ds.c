@@ -467,7 +467,7 @@ int pacs_write__elem(pacs_write_ctx *w, const pacs_ds *ds, uint32_t index, pacs_
 {
 	const pacs_elem *e = &ds->elems[index];
 	elem_plan p;
-	uint32_t glen;
+	uint32_t glen = 0;
 	uint8_t v[4];
 	int rc = plan_elem(w, ds, e, enc, skip_meta, &p);
 

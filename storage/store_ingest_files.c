@@ -524,7 +524,7 @@ static int files_commit_ds(files_txn *t, pacs_ds *ds, pacs_ingest_result *res)
 	};
 	pacs_write_opts wo;
 	file_sink fs = { -1, tmp };
-	bool identical;
+	bool identical = false;
 	int rc, n;
 
 	/* PS3.3 C.7.2.1, C.7.3.1, C.12.1: Type 1 in every composite IOD */

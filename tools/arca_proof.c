@@ -77,7 +77,7 @@ static void put_b64(out_buf *b, const uint8_t *bytes, size_t n)
 int arca_proof_encode(const arca_proof *p, char **out, size_t *len)
 {
 	char num[32];
-	size_t note_len, cap;
+	size_t note_len = 0, cap;
 	out_buf b = { 0 };
 	int rc;
 
