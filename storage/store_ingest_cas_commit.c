@@ -362,9 +362,8 @@ static int quarantine(commit_ctx *c)
 	if ((rc = store_cas_fsync_tmp_create(dir, tmp, sizeof(tmp), &fs.fd)) < 0)
 		return rc;
 	c->cursor = 0;
+	/* the temp file is 0600, as every file holding patient data */
 	rc = store_instance_write_ds(c->rebuilt, c->m, replay_chunk, c, to_fd, &fs, NULL, NULL);
-	if (rc == 0 && fchmod(fs.fd, 0640) != 0)
-		rc = arca_error_set(ARCA_EIO, "%s: setting the mode of %s", strerror(errno), tmp);
 	if (rc == 0)
 		rc = store_cas_fsync_fd(fs.fd, tmp);
 	close(fs.fd);
@@ -388,7 +387,7 @@ static int quarantine(commit_ctx *c)
 		 c->status, c->comment, when, c->t->calling_ae, c->m->transfer_syntax, hex,
 		 c->reason != NULL ? c->reason : "");
 	snprintf(path, sizeof(path), "%s/reason.txt", dir);
-	rc = store_cas_fsync_write_file(dir, path, text, (size_t)n, 0640, true);
+	rc = store_cas_fsync_write_file(dir, path, text, (size_t)n, 0600, true);
 	free(text);
 	return rc;
 }

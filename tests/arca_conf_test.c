@@ -82,11 +82,15 @@ static void test_sample_gives_defaults(void **state)
 	assert_true(c.check_called_ae);
 	assert_int_equal(c.max_pdu, 256 * 1024);
 	assert_true(c.artim_timeout == 30 && c.idle_timeout == 300 && c.shutdown_timeout == 30);
-	assert_int_equal(c.workers, 2);
+	assert_int_equal(c.workers, 8);
 	assert_int_equal(c.max_associations, 64);
 	assert_int_equal(c.n_transfer_syntaxes, 0);
 	assert_int_equal(c.n_peers, 0);
 	assert_string_equal(c.storage_path, dir);
+	assert_string_equal(c.storage_backend, "cas");
+	assert_string_equal(c.storage_rules, "");
+	assert_int_equal(c.zstd_level, 1);
+	assert_false(c.encrypt);
 	arca_conf_release(&c);
 }
 
@@ -110,6 +114,10 @@ static void test_every_key(void **state)
 		"log_level = debug\n"
 		"[storage]\n"
 		"path = store\n"
+		"backend = files\n"
+		"rules = rules/normalise.conf\n"
+		"zstd_level = 19\n"
+		"encrypt = yes\n"
 		"[index]\n"
 		"backend = sqlite\n"
 		"path = /var/lib/arca/index.db\n"
@@ -150,6 +158,11 @@ static void test_every_key(void **state)
 	assert_string_equal(c.log_level, "debug");
 	snprintf(want, sizeof(want), "%s/store", dir);
 	assert_string_equal(c.storage_path, want);
+	assert_string_equal(c.storage_backend, "files");
+	snprintf(want, sizeof(want), "%s/rules/normalise.conf", dir);
+	assert_string_equal(c.storage_rules, want);
+	assert_int_equal(c.zstd_level, 19);
+	assert_true(c.encrypt);
 	assert_string_equal(c.index_path, "/var/lib/arca/index.db");
 	assert_false(c.calling_any);
 	assert_int_equal(c.n_calling_aes, 3);
@@ -194,6 +207,10 @@ static void test_errors_name_the_line(void **state)
 		     "test.conf:8: [peer x] appears twice");
 	expect_error("[peer bad name!]\nae = X\n", "a peer name is");
 	expect_error("[index]\nbackend = postgresql\n", "only sqlite");
+	expect_error("[storage]\nbackend = s3\n", "test.conf:2: [storage] backend = \"s3\": expected cas or files");
+	expect_error("[storage]\nzstd_level = 20\n", "test.conf:2:");
+	expect_error("[storage]\nencrypt = perhaps\n", "expected yes or no");
+	expect_error("[storage]\nrules = a\nrules = b\n", "test.conf:3: 'rules' given twice in [storage]");
 	expect_error("[server]\nthis line has no equals sign\n", "test.conf:2: not `key = value`");
 	{
 		char text[512];

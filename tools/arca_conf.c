@@ -31,7 +31,7 @@ void arca_conf_defaults(arca_conf *c, const char *root)
 	c->idle_timeout = 300;
 	c->shutdown_timeout = 30;
 	c->max_associations = 64;
-	c->workers = 2;
+	c->workers = 8;
 	c->async_ops = 1;
 	c->max_find_results = 10000;
 	strcpy(c->log_level, "info");
