@@ -25,6 +25,7 @@ struct store_commit {
 	pthread_cond_t done;   /* waiters: a batch finished, or room in the queue */
 	store_commit_item *head, *tail;
 	size_t queued;
+	bool kicked;           /* a sync-only round was asked for */
 	bool stop;
 	store_commit_stats stats;
 	store_commit_item **batch; /* max_batch slots, committer only */
@@ -98,10 +99,20 @@ static void *committer(void *arg)
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		size_t n = 0;
-		while (c->head == NULL && !c->stop)
+		while (c->head == NULL && !c->kicked && !c->stop)
 			pthread_cond_wait(&c->work, &c->mu);
+		if (c->head == NULL && c->kicked) {
+			c->kicked = false;
+			pthread_mutex_unlock(&c->mu);
+			/* a failure is sticky in the store: the next commit reports it */
+			(void)store_cas_sync(c->cas);
+			pthread_mutex_lock(&c->mu);
+			c->stats.sync_only++;
+			continue;
+		}
 		if (c->head == NULL)
 			break; /* stopping and nothing left */
+		c->kicked = false; /* this round syncs everything anyway */
 		/* everything queued now, up to max_batch: one round for all */
 		while (c->head != NULL && n < c->max_batch) {
 			store_commit_item *it = c->head;
@@ -200,6 +211,14 @@ int store_commit_run(store_commit *c, store_commit_item *item)
 	if (item->rc < 0)
 		return arca_error_set(item->rc, "%s", item->message);
 	return 0;
+}
+
+void store_commit_kick(store_commit *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->kicked = true;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void store_commit_stats_get(store_commit *c, store_commit_stats *out)

@@ -66,6 +66,7 @@ typedef struct store_commit_stats {
 	uint64_t largest;       /* largest batch */
 	/* batches of size 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more */
 	uint64_t hist[STORE_COMMIT_HIST];
+	uint64_t sync_only;     /* rounds that only synced (store_commit_kick) */
 	double sync_seconds;    /* in store_cas_sync */
 	double record_seconds;  /* in record() */
 } store_commit_stats;
@@ -82,6 +83,13 @@ void store_commit_free(store_commit *c);
 /* Queues item and waits until its batch is durable (or failed).  Returns
  * item->rc; on failure this thread's error message is item->message. */
 int store_commit_run(store_commit *c, store_commit_item *item);
+
+/* Asks for a round that only syncs the chunk store (no wait, any thread,
+ * also the event loop's): a large instance streaming in calls it every few
+ * hundred chunks, so that its chunks are synced by the committer and not by
+ * the put that reaches store_cas_options.max_pending, which may be on the
+ * loop thread. */
+void store_commit_kick(store_commit *c);
 
 void store_commit_stats_get(store_commit *c, store_commit_stats *out);
 

@@ -128,6 +128,7 @@ typedef struct store_ingest_cas_stats {
 	uint64_t rehashed;       /* instances hashed by reading chunks back */
 	/* the group commit (store_commit_stats) */
 	uint64_t batches, batch_items, largest_batch;
+	uint64_t sync_only;      /* syncs asked for by large instances */
 } store_ingest_cas_stats;
 
 void store_ingest_cas_stats_get(store_ingest_cas *s, store_ingest_cas_stats *out);

@@ -63,10 +63,14 @@ int store_ingest_cas_open(store_ingest_cas **out, const char *root, const store_
 	co.zstd_level = opts->zstd_level != 0 ? opts->zstd_level : 1;
 	co.encrypt = opts->encrypt;
 	co.sync = STORE_CAS_SYNC_DEFERRED;
-	co.chunk_max = s->chunk_max;
-	/* the committer syncs at every batch; this only bounds open files
-	 * while one huge instance streams in */
-	co.max_pending = 1024;
+	/* pieces of bulk values are cut at s->chunk_max here; the store's own
+	 * limit only has to let manifests through (a manifest of a long
+	 * multi-frame instance, or with a large metadata object, can pass
+	 * the piece size) */
+	co.chunk_max = STORE_CAS_CHUNK_MAX;
+	/* the committer syncs at every batch, and every STORE_INGEST_KICK
+	 * chunks of a large instance: this only bounds open files */
+	co.max_pending = STORE_INGEST_MAX_PENDING;
 	if ((rc = store_cas_open(&s->cas, root, &co)) < 0)
 		goto fail;
 	if ((rc = store_index_open(&s->index, opts->index != NULL && opts->index[0] != '\0' ? opts->index : index_path,
@@ -150,6 +154,7 @@ void store_ingest_cas_stats_get(store_ingest_cas *s, store_ingest_cas_stats *out
 	out->batches = cs.batches;
 	out->batch_items = cs.items;
 	out->largest_batch = cs.largest;
+	out->sync_only = cs.sync_only;
 }
 
 void store_ingest_cas_stats_format(store_ingest_cas *s, char *buf, size_t size)
@@ -346,6 +351,10 @@ static int piece_complete(cas_txn *t)
 		pthread_mutex_unlock(&t->mu);
 		return 0;
 	}
+	/* a large instance: its chunks are synced by the committer as they
+	 * come, not by a put on this thread reaching max_pending */
+	if (++t->chunks_put % STORE_INGEST_KICK == 0)
+		store_commit_kick(s->committer);
 	if (!t->retain_off && t->retained_bytes + p->len <= s->chunk_max) {
 		p->retained = true;
 		t->retained_bytes += p->len;

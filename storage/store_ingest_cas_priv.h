@@ -29,6 +29,11 @@
  * instances. */
 #define STORE_INGEST_PUT_THREADS 2
 #define STORE_INGEST_PUT_JOBS 16u
+/* Chunks left pending (unsynced, each with an open file) at most: the
+ * store syncs by itself past this; and an instance asks the committer for
+ * a sync every STORE_INGEST_KICK chunks, long before that. */
+#define STORE_INGEST_MAX_PENDING 512u
+#define STORE_INGEST_KICK 128u
 
 struct store_ingest_cas {
 	char root[PATH_MAX];
@@ -100,6 +105,8 @@ typedef struct cas_txn {
 	size_t n_frags, cap_frags;
 	cas_bulk *bulks;
 	size_t n_bulks, cap_bulks;
+
+	size_t chunks_put;        /* chunk pieces completed (loop thread) */
 
 	/* the piece being filled (loop thread) */
 	uint8_t *cur;

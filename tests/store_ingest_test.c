@@ -476,6 +476,21 @@ static void test_large_frames(void **state)
 	store_ingest_cas_stats_get(f->s, &stats);
 	assert_true(stats.rehashed == 1);
 	pacs_ds_free(ds);
+
+	/* 80 frames of 8 KiB in chunks of 4 KiB: 160 chunks, and the instance
+	 * asked the committer for a sync on the way (every 128 chunks) */
+	store_ingest_cas_free(f->s);
+	o.chunk_max = 4096;
+	open_store(f, &o);
+	ds = multiframe("2.25.32", 64, 64, 80, 400);
+	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
+	assert_rebuilt(f, ds, PACS_TS_EXPLICIT_LE, PACS_TS_EXPLICIT_LE);
+	m = manifest_of(f, "2.25.32");
+	assert_int_equal(m->bulk[0].frags[0].n_pieces, 160);
+	store_manifest_free(m);
+	store_ingest_cas_stats_get(f->s, &stats);
+	assert_true(stats.sync_only >= 1);
+	pacs_ds_free(ds);
 }
 
 /* Encapsulated pixel data (JPEG 2000): one chunk per fragment, small
