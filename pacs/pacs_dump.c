@@ -22,6 +22,7 @@
 #include "arca_err.h"
 #include "pacs_dict.h"
 #include "pacs_ts.h"
+#include "pacs_utf8.h"
 
 /* The value field is padded to this width so the '#' columns line up. */
 #define DUMP_VALUE_WIDTH 40
@@ -208,40 +209,6 @@ static void buf_hex_byte(dump_buf *b, uint8_t v)
 	buf_put(b, s, 4);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if s does not start
- * one (RFC 3629: no overlongs, no surrogates, at most U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 2;
-		cp = c & 0x1Fu;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 3;
-		cp = c & 0x0Fu;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 4;
-		cp = c & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3Fu);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return need;
-}
-
 /* Appends text so that it stays on one line and is valid UTF-8: control
  * characters (CR, LF in LT/UT values ...) and, when raw_only_ascii or the
  * byte does not start valid UTF-8, non-ASCII bytes are written as \xNN. */
@@ -263,7 +230,7 @@ static void buf_text(dump_buf *b, const unsigned char *s, size_t n, bool raw_onl
 			i++;
 			continue;
 		}
-		k = raw_only_ascii ? 0 : utf8_seq_len(s + i, n - i);
+		k = raw_only_ascii ? 0 : pacs_utf8_seq_len((const uint8_t *)s + i, n - i);
 		if (k == 0) {
 			buf_hex_byte(b, ch);
 			i++;

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "arca_err.h"
+#include "pacs_utf8.h"
 
 /* Sequence nesting accepted when decoding (as the reader's default). */
 #define JSON_MAX_DEPTH 64
@@ -118,40 +119,6 @@ static void jw_close(jw *w, char c)
 	w->first = false;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if s does not start
- * one (RFC 3629: no overlongs, no surrogates, at most U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 2;
-		cp = c & 0x1Fu;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 3;
-		cp = c & 0x0Fu;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 4;
-		cp = c & 0x07u;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3Fu);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return need;
-}
-
 /* A JSON string (RFC 8259 7); bytes that are not valid UTF-8 become U+FFFD. */
 static void jw_string(jw *w, const char *s, size_t n)
 {
@@ -180,7 +147,7 @@ static void jw_string(jw *w, const char *s, size_t n)
 				jw_puts(w, esc);
 			}
 			i++;
-		} else if ((k = utf8_seq_len(u + i, n - i)) == 0) {
+		} else if ((k = pacs_utf8_seq_len((const uint8_t *)u + i, n - i)) == 0) {
 			jw_puts(w, "\xEF\xBF\xBD"); /* U+FFFD */
 			i++;
 		} else {

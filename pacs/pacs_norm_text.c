@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arca_err.h"
+#include "pacs_utf8.h"
 
 /* No single element text is larger than what the reader holds (64 MiB by
  * default); twice that covers its UTF-8 form. */
@@ -271,46 +272,9 @@ size_t pacs_norm__utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t left)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xE0) == 0xC0 && s[0] >= 0xC2)
-		n = 2;
-	else if ((s[0] & 0xF0) == 0xE0)
-		n = 3;
-	else if ((s[0] & 0xF8) == 0xF0 && s[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (n > left)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	/* RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF */
-	if (n == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0)))
-		return 0;
-	if (n == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90)))
-		return 0;
-	return n;
-}
-
 bool pacs_norm__utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t n = utf8_seq(&u[i], len - i);
-		if (n == 0)
-			return false;
-		i += n;
-	}
-	return true;
+	return pacs_utf8_valid((const uint8_t *)s, len);
 }
 
 void pacs_norm__show(char *buf, size_t size, const char *s, size_t len)
@@ -321,7 +285,7 @@ void pacs_norm__show(char *buf, size_t size, const char *s, size_t len)
 	if (size == 0)
 		return;
 	while (i < len) {
-		size_t n = utf8_seq(&u[i], len - i);
+		size_t n = pacs_utf8_seq_len(&u[i], len - i);
 		if (n <= 1) {
 			if (k + 1 >= size)
 				break;
