@@ -72,6 +72,10 @@ typedef struct pacs_server_peer {
 	uint16_t port;
 } pacs_server_peer;
 
+struct pacs_svc_retrieve_event;
+typedef void (*pacs_server_retrieve_fn)(void *ctx, const char *calling_ae,
+					const struct pacs_svc_retrieve_event *ev);
+
 /* Every string and array is copied by pacs_server_new() (but query and
  * peers, borrowed). */
 typedef struct pacs_server_opts {
@@ -109,6 +113,11 @@ typedef struct pacs_server_opts {
 	 * answered 0xA801. */
 	const pacs_server_peer *peers;
 	size_t n_peers;
+	/* Each C-GET and C-MOVE when it ends (pacs_svc_retrieve.h), with the
+	 * association's calling AE title; called on the thread that ends the
+	 * retrieve, must not block.  NULL: only the log line. */
+	pacs_server_retrieve_fn retrieve_audit;
+	void *retrieve_audit_ctx;
 } pacs_server_opts;
 
 void pacs_server_opts_init(pacs_server_opts *opts);

@@ -360,7 +360,9 @@ void pacs_svc__retr_release(pacs_retr *r)
 
 void pacs_svc_retrieve_audit(pacs_conn *c, const pacs_svc_retrieve_event *ev)
 {
-	/* TODO(chain): hand the event to the provenance chain's interface */
+	/* the provenance chain's retrieve event (issue 5 item 6) */
+	if (c->srv->opts.retrieve_audit != NULL)
+		c->srv->opts.retrieve_audit(c->srv->opts.retrieve_audit_ctx, c->calling_ae, ev);
 	pacs_conn__log(c, PACS_SERVER_LOG_INFO,
 		       "retrieve: %s by \"%s\" to \"%s\": study %s%s%.0zu%s, %zu instances; 0x%04X %s, "
 		       "%u completed, %u failed, %u warning",

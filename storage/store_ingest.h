@@ -133,6 +133,23 @@ typedef struct store_ingest_cas_stats {
 
 void store_ingest_cas_stats_get(store_ingest_cas *s, store_ingest_cas_stats *out);
 
+/* Called on the committer thread after the index transaction of each
+ * batch and before any of its commits is released (design.md 3.1 step 5:
+ * index, then fsync, then the chain event, then success): batch[i] and
+ * results[i] are the n records and what store_index_put did with them,
+ * borrowed for the call.  idx is the ingest's index (borrowed), to read
+ * what the batch changed.  A negative return fails every commit of the
+ * batch that had not failed, with the message set (their records stay in
+ * the index). */
+struct store_index_instance;
+struct store_index_put_result;
+typedef int (*store_ingest_cas_batch_fn)(void *ctx, struct store_index *idx,
+					  struct store_index_instance *const *batch,
+					  const struct store_index_put_result *results, size_t n);
+
+/* Sets the batch hook (fn NULL: none).  Call before the first commit. */
+void store_ingest_cas_set_batch_hook(store_ingest_cas *s, store_ingest_cas_batch_fn fn, void *ctx);
+
 /* One line for the log: instances, chunks, dedup, and the group commit's
  * batch sizes (store_commit_stats_format). */
 void store_ingest_cas_stats_format(store_ingest_cas *s, char *buf, size_t size);

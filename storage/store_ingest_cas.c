@@ -82,7 +82,8 @@ int store_ingest_cas_open(store_ingest_cas **out, const char *root, const store_
 	s->max_batch = opts->max_batch != 0 ? opts->max_batch : 256;
 	s->batch = calloc(s->max_batch, sizeof(*s->batch));
 	s->results = calloc(s->max_batch, sizeof(*s->results));
-	if (s->batch == NULL || s->results == NULL) {
+	s->hook_batch = calloc(s->max_batch, sizeof(*s->hook_batch));
+	if (s->batch == NULL || s->results == NULL || s->hook_batch == NULL) {
 		rc = arca_error_set(ARCA_ENOMEM, "no memory for the instance store");
 		goto fail;
 	}
@@ -112,6 +113,7 @@ void store_ingest_cas_free(store_ingest_cas *s)
 	store_cas_free(s->cas);
 	free(s->batch);
 	free(s->results);
+	free(s->hook_batch);
 	pthread_mutex_destroy(&s->stats_mu);
 	free(s);
 }
@@ -587,4 +589,10 @@ void store_ingest_cas_ingest(store_ingest_cas *s, pacs_ingest *out)
 {
 	out->ops = &cas_ops;
 	out->ctx = s;
+}
+
+void store_ingest_cas_set_batch_hook(store_ingest_cas *s, store_ingest_cas_batch_fn fn, void *ctx)
+{
+	s->hook = fn;
+	s->hook_ctx = ctx;
 }

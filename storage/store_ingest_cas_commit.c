@@ -566,5 +566,20 @@ int store_ingest_cas__record(void *ctx, store_commit_item *const *items, size_t 
 			snprintf(items[i]->message, sizeof(items[i]->message), "%s", s->results[i].message);
 		}
 	}
+	if (s->hook == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		s->hook_batch[i] = ((cas_record *)items[i]->record)->inst;
+	rc = s->hook(s->hook_ctx, s->index, s->hook_batch, s->results, n);
+	if (rc < 0) {
+		/* indexed but not told to the chain: the SCU must not see a
+		 * success for it */
+		for (size_t i = 0; i < n; i++) {
+			if (items[i]->rc == 0) {
+				items[i]->rc = rc;
+				snprintf(items[i]->message, sizeof(items[i]->message), "%s", arca_error_last());
+			}
+		}
+	}
 	return 0;
 }

@@ -47,7 +47,10 @@ struct store_ingest_cas {
 	/* committer thread only: the batch handed to store_index_put */
 	const store_index_instance **batch;
 	store_index_put_result *results;
+	store_index_instance **hook_batch; /* the same records, for the hook */
 	size_t max_batch;
+	store_ingest_cas_batch_fn hook;    /* NULL: none */
+	void *hook_ctx;
 
 	pthread_mutex_t stats_mu;
 	store_ingest_cas_stats stats;

@@ -9,7 +9,9 @@
  * (pacs_server.h) until SIGTERM or SIGINT: then it stops accepting, lets
  * the associations in flight finish for up to shutdown_timeout seconds,
  * aborts the rest, waits for the commits in flight and exits 0.  A second
- * signal aborts at once.  Logs go to stderr, one line each. */
+ * signal aborts at once.  Logs go to stderr, one line each.  When the
+ * archive has a node key (arca init), every stored study and every
+ * retrieve is an event on its provenance chain (arcad_chain.h). */
 #include <ev.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +23,7 @@
 
 #include "arca_conf.h"
 #include "arca_err.h"
+#include "arcad_chain.h"
 #include "pacs_server.h"
 #include "store_ingest.h"
 #include "store_query.h"
@@ -187,6 +190,7 @@ static int serve(const arca_conf *conf, bool verbose)
 	pacs_server_user users[ARCA_CONF_MAX_USERS];
 	pacs_server_peer peers[ARCAD_MAX_PEERS];
 	arcad_storage store;
+	arcad_chain *chain = NULL;
 	store_index *qidx = NULL;
 	store_query *sq = NULL;
 	pacs_query query;
@@ -197,10 +201,19 @@ static int serve(const arca_conf *conf, bool verbose)
 	size_t i;
 
 	memset(&d, 0, sizeof(d));
-	if (storage_open(&store, conf) < 0) {
-		fprintf(stderr, "arcad: cannot open the instance store: %s\n", arca_error_last());
+	/* the provenance chain (issue 5 item 6), before the store that
+	 * appends to it and closed after it */
+	if (arcad_chain_open(&chain, conf, log_line) < 0) {
+		fprintf(stderr, "arcad: cannot open the provenance chain: %s\n", arca_error_last());
 		return EXIT_USAGE;
 	}
+	if (storage_open(&store, conf) < 0) {
+		fprintf(stderr, "arcad: cannot open the instance store: %s\n", arca_error_last());
+		arcad_chain_close(chain);
+		return EXIT_USAGE;
+	}
+	if (chain != NULL && store.cas != NULL)
+		store_ingest_cas_set_batch_hook(store.cas, arcad_chain_store_batch, chain);
 	/* Query/Retrieve answers from the index ([index] path), read through
 	 * its own connections (store_index.h: several may share the file) */
 	if (store_index_open(&qidx, conf->index_path, NULL) < 0 ||
@@ -208,6 +221,7 @@ static int serve(const arca_conf *conf, bool verbose)
 		fprintf(stderr, "arcad: cannot open the index %s: %s\n", conf->index_path, arca_error_last());
 		store_index_free(qidx);
 		storage_close(&store);
+		arcad_chain_close(chain);
 		return EXIT_USAGE;
 	}
 	/* C-GET/C-MOVE read the files backend's Part 10 files back */
@@ -217,6 +231,7 @@ static int serve(const arca_conf *conf, bool verbose)
 		store_query_free(sq);
 		store_index_free(qidx);
 		storage_close(&store);
+		arcad_chain_close(chain);
 		return EXIT_USAGE;
 	}
 	store_query_interface(sq, &query);
@@ -267,6 +282,10 @@ static int serve(const arca_conf *conf, bool verbose)
 	o.max_associations = conf->max_associations;
 	o.workers = conf->workers;
 	o.log = log_line;
+	if (chain != NULL) {
+		o.retrieve_audit = arcad_chain_retrieve;
+		o.retrieve_audit_ctx = chain;
+	}
 	o.log_level = verbose ? PACS_SERVER_LOG_DEBUG : parse_level(conf->log_level);
 
 	loop = ev_default_loop(EVFLAG_AUTO);
@@ -275,6 +294,7 @@ static int serve(const arca_conf *conf, bool verbose)
 		store_query_free(sq);
 		store_index_free(qidx);
 		storage_close(&store);
+		arcad_chain_close(chain);
 		return EXIT_USAGE;
 	}
 	if (pacs_server_new(&d.srv, loop, &o, &store.ingest) < 0) {
@@ -287,6 +307,7 @@ static int serve(const arca_conf *conf, bool verbose)
 		store_query_free(sq);
 		store_index_free(qidx);
 		storage_close(&store);
+		arcad_chain_close(chain);
 		return EXIT_USAGE;
 	}
 	/* a peer that vanishes must not kill the server: the sockets use
@@ -311,6 +332,8 @@ static int serve(const arca_conf *conf, bool verbose)
 	store_query_free(sq);
 	store_index_free(qidx);
 	storage_close(&store);
+	if (arcad_chain_close(chain) < 0)
+		fprintf(stderr, "arcad: closing the provenance chain: %s\n", arca_error_last());
 	ev_loop_destroy(loop);
 	return 0;
 }

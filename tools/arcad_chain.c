@@ -1,0 +1,268 @@
+/* arcad_chain.c - arcad's provenance chain events (see arcad_chain.h). */
+#include "arcad_chain.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arca_err.h"
+#include "arca_node.h"
+#include "chain_log.h"
+#include "chain_pseudonym.h"
+#include "pacs_svc_retrieve.h"
+#include "store_instance.h"
+
+/* PS3.6 tags read from the index records */
+#define TAG_SOP_INSTANCE_UID 0x00080018u
+#define TAG_PATIENT_ID 0x00100020u
+#define TAG_ISSUER_OF_PATIENT_ID 0x00100021u
+#define TAG_STUDY_INSTANCE_UID 0x0020000Du
+
+struct arcad_chain {
+	const arca_conf *conf;
+	pacs_server_log_fn log;
+	chain_key *key;
+	chain_pseudonym_key *pseudonym; /* NULL: events name no patient */
+	chain_log *chain;
+};
+
+static void say(const arcad_chain *ch, enum pacs_server_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(const arcad_chain *ch, enum pacs_server_log_level level, const char *fmt, ...)
+{
+	char line[2 * PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ch->log(NULL, level, line);
+}
+
+int arcad_chain_open(arcad_chain **out, const arca_conf *conf, pacs_server_log_fn log)
+{
+	char key_path[PATH_MAX], repo[PATH_MAX], ps_path[PATH_MAX];
+	chain_log_config cfg;
+	arcad_chain *ch;
+	int rc;
+
+	*out = NULL;
+	if ((rc = arca_node_path(key_path, sizeof(key_path), conf->root, ARCA_NODE_KEY_FILE)) < 0 ||
+	    (rc = arca_node_path(repo, sizeof(repo), conf->root, ARCA_NODE_LOG_REPO)) < 0 ||
+	    (rc = arca_node_path(ps_path, sizeof(ps_path), conf->root, ARCA_NODE_CONSORTIUM_FILE)) < 0)
+		return rc;
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for the provenance chain");
+	ch->conf = conf;
+	ch->log = log;
+	if (access(key_path, F_OK) != 0) {
+		say(ch, PACS_SERVER_LOG_WARNING,
+		    "chain: no node key %s (made by `arca init`): running without provenance chain events", key_path);
+		free(ch);
+		return 0;
+	}
+	if ((rc = chain_key_load(&ch->key, key_path)) < 0)
+		goto fail;
+	if (access(ps_path, F_OK) != 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: no consortium key %s: store events name no patient",
+		    ps_path);
+	else if ((rc = chain_pseudonym_key_load(&ch->pseudonym, ps_path)) < 0)
+		goto fail;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.repo_path = repo;
+	cfg.node = conf->node;
+	cfg.key = ch->key;
+	cfg.batch_entries = 1000;
+	cfg.batch_ms = 20;
+	cfg.background = true;
+	if ((rc = chain_log_open(&ch->chain, &cfg)) < 0)
+		goto fail;
+	say(ch, PACS_SERVER_LOG_INFO, "chain: appending events to %s as node %s", repo, conf->node);
+	*out = ch;
+	return 0;
+fail:
+	chain_pseudonym_key_free(ch->pseudonym);
+	chain_key_free(ch->key);
+	free(ch);
+	return rc;
+}
+
+int arcad_chain_close(arcad_chain *ch)
+{
+	int rc;
+
+	if (ch == NULL)
+		return 0;
+	rc = chain_log_close(ch->chain);
+	chain_pseudonym_key_free(ch->pseudonym);
+	chain_key_free(ch->key);
+	free(ch);
+	return rc;
+}
+
+/* Did record i add to its study (so that the study hash changed)? */
+static const char *added_study(store_index_instance *const *batch, const store_index_put_result *results,
+			       size_t i)
+{
+	if (results[i].err != 0 || results[i].outcome == STORE_INDEX_DUPLICATE)
+		return NULL;
+	return store_index_instance_get(batch[i], TAG_STUDY_INSTANCE_UID);
+}
+
+typedef struct study_refs {
+	store_instance_ref *refs;
+	size_t n, cap;
+} study_refs;
+
+static void study_refs_free(study_refs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free((char *)r->refs[i].sop_instance_uid);
+	free(r->refs);
+}
+
+/* The study hash (store_instance.h) over the study's current instances in
+ * the index, and how many they are. */
+static int study_hash(store_index *idx, const char *study, uint8_t hash[CHAIN_HASH_LEN], uint32_t *count)
+{
+	store_index_find *find = NULL;
+	store_index_query *q = NULL;
+	store_index_storage st;
+	study_refs r = { 0 };
+	bool row;
+	int rc;
+
+	if ((rc = store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_IMAGE)) < 0)
+		return rc;
+	if ((rc = store_index_find_add(find, TAG_STUDY_INSTANCE_UID, study)) < 0 ||
+	    (rc = store_index_find_add(find, TAG_SOP_INSTANCE_UID, NULL)) < 0 ||
+	    (rc = store_index_query_open(&q, idx, find)) < 0)
+		goto out;
+	while ((rc = store_index_query_next(q, &row)) == 0 && row) {
+		const char *sop = store_index_query_value(q, TAG_SOP_INSTANCE_UID);
+		if (sop == NULL || (rc = store_index_query_storage(q, &st)) < 0) {
+			rc = rc < 0 ? rc : arca_error_set(ARCA_EPROTO, "study %s: an instance row has no SOP Instance UID", study);
+			goto out;
+		}
+		if (r.n == r.cap) {
+			size_t cap = r.cap != 0 ? 2 * r.cap : 64;
+			store_instance_ref *g = realloc(r.refs, cap * sizeof(*g));
+			if (g == NULL) {
+				rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
+				goto out;
+			}
+			r.refs = g;
+			r.cap = cap;
+		}
+		r.refs[r.n].sop_instance_uid = strdup(sop);
+		if (r.refs[r.n].sop_instance_uid == NULL) {
+			rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
+			goto out;
+		}
+		memcpy(r.refs[r.n].hash, st.instance_hash, sizeof(r.refs[r.n].hash));
+		r.n++;
+	}
+	if (rc < 0)
+		goto out;
+	if (r.n > UINT32_MAX) {
+		rc = arca_error_set(ARCA_ELIMIT, "study %s has more than 2^32 instances", study);
+		goto out;
+	}
+	*count = (uint32_t)r.n;
+	rc = store_instance_study_hash(r.refs, r.n, hash);
+out:
+	store_index_query_free(q);
+	store_index_find_free(find);
+	study_refs_free(&r);
+	return rc;
+}
+
+/* One store event (PS3.15 A.5.3.10 DICOM Instances Transferred, action
+ * Create: the archive received them) for the study of record i. */
+static int append_store(arcad_chain *ch, store_index *idx, store_index_instance *inst, const char *study,
+			uint64_t *index)
+{
+	const char *pid = store_index_instance_get(inst, TAG_PATIENT_ID);
+	const char *ae = store_index_instance_storage(inst)->calling_ae;
+	chain_entry e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.event = CHAIN_EVENT_INSTANCES_TRANSFERRED;
+	e.action = CHAIN_ACTION_CREATE;
+	e.outcome = CHAIN_OUTCOME_SUCCESS;
+	e.actor_ae = ae[0] != '\0' ? ae : ch->conf->ae;
+	e.study_uid = study;
+	if ((rc = study_hash(idx, study, e.study_hash, &e.instances)) < 0)
+		return rc;
+	e.has_study_hash = true;
+	/* the patient only as the keyed pseudonym (issue 5 item 2) */
+	if (ch->pseudonym != NULL && pid != NULL && pid[0] != '\0') {
+		if ((rc = chain_pseudonym(ch->pseudonym, store_index_instance_get(inst, TAG_ISSUER_OF_PATIENT_ID), pid,
+					  e.patient)) < 0)
+			return rc;
+		e.has_patient = true;
+	}
+	return chain_log_append(ch->chain, &e, NULL, NULL, index);
+}
+
+int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *const *batch,
+			    const store_index_put_result *results, size_t n)
+{
+	arcad_chain *ch = ctx;
+	uint64_t last = 0;
+	bool any = false;
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *study = added_study(batch, results, i);
+		bool seen = false;
+		if (study == NULL)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++) {
+			const char *other = added_study(batch, results, j);
+			seen = other != NULL && strcmp(other, study) == 0;
+		}
+		if (seen)
+			continue;
+		if ((rc = append_store(ch, idx, batch[i], study, &last)) < 0)
+			return rc;
+		any = true;
+	}
+	/* the C-STOREs of the batch are answered only once their events are
+	 * durable (design.md 3.1 step 5) */
+	return any ? chain_log_wait(ch->chain, last) : 0;
+}
+
+void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_svc_retrieve_event *ev)
+{
+	arcad_chain *ch = ctx;
+	chain_entry e;
+
+	memset(&e, 0, sizeof(e));
+	/* PS3.15 A.5.3.10: DICOM Instances Transferred, action Read for the
+	 * sender */
+	e.event = CHAIN_EVENT_INSTANCES_TRANSFERRED;
+	e.action = CHAIN_ACTION_READ;
+	if (ev->status == 0x0000)
+		e.outcome = CHAIN_OUTCOME_SUCCESS;
+	else if (ev->status == 0xB000 || ev->status == 0xFE00)
+		e.outcome = CHAIN_OUTCOME_MINOR_FAILURE; /* some sent: warnings, or cancelled */
+	else
+		e.outcome = CHAIN_OUTCOME_SERIOUS_FAILURE;
+	e.actor_ae = calling_ae != NULL && calling_ae[0] != '\0' ? calling_ae : ch->conf->ae;
+	if (ev->study_uid != NULL && ev->study_uid[0] != '\0') {
+		e.study_uid = ev->study_uid;
+		e.instances = ev->completed + ev->warning;
+	}
+	if (ev->destination != NULL && ev->destination[0] != '\0')
+		e.peer = ev->destination;
+	if (chain_log_append(ch->chain, &e, NULL, NULL, NULL) < 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: retrieve event not appended: %s", arca_error_last());
+}
