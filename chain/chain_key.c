@@ -83,53 +83,12 @@ bool chain_key_has_private(const chain_key *key)
 	return key->has_private;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len, const char *path)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return arca_error_set(ARCA_EIO, "writing key file %s: %s", path,
-					      w < 0 ? strerror(errno) : "no progress");
-		done += (size_t)w;
-	}
-	return 0;
-}
-
-/* The new directory entry is durable only once the directory is synced. */
-static int fsync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd, rc = 0;
-
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return arca_error_set(ARCA_ENOMEM, "out of memory");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		rc = arca_error_set(ARCA_EIO, "syncing directory %s of key file %s: %s", dir, path,
-				    strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 int chain_key_save(const chain_key *key, const char *path)
 {
 	BIO *bio = NULL;
 	char *pem = NULL;
 	long pem_len;
-	int fd = -1, rc;
+	int rc;
 
 	if (!key->has_private)
 		return arca_error_set(ARCA_EINVAL, "cannot save %s: the key has no private part", path);
@@ -146,24 +105,8 @@ int chain_key_save(const chain_key *key, const char *path)
 		rc = chain__ssl_error("cannot encode key %s as PEM", path);
 		goto out;
 	}
-	/* O_EXCL: never replace a node's key; mode 0600 from the start, so
-	 * the key is never readable by others, not even for a moment. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = arca_error_set(errno == EEXIST ? ARCA_EEXISTS : ARCA_EIO,
-				    "cannot create key file %s: %s%s", path, strerror(errno),
-				    errno == EEXIST ? " (a node key is never overwritten; move it away first)" : "");
-		goto out;
-	}
-	rc = write_all(fd, (const uint8_t *)pem, (size_t)pem_len, path);
-	if (rc == 0 && fsync(fd) != 0)
-		rc = arca_error_set(ARCA_EIO, "syncing key file %s: %s", path, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = arca_error_set(ARCA_EIO, "closing key file %s: %s", path, strerror(errno));
-	if (rc == 0)
-		rc = fsync_parent(path);
-	if (rc < 0)
-		unlink(path);
+	rc = chain__keyfile_create(path, "key file", " (a node key is never overwritten; move it away first)",
+				   (const uint8_t *)pem, (size_t)pem_len);
 out:
 	BIO_free(bio);
 	return rc;
@@ -180,57 +123,6 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static int read_key_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return arca_error_set(errno == ENOENT ? ARCA_ENOTFOUND : ARCA_EIO,
-				      "cannot open key file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = arca_error_set(ARCA_EIO, "cannot stat key file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = arca_error_set(ARCA_EINVAL, "key file %s is not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		rc = arca_error_set(ARCA_EINVAL, "key file %s is accessible by others (mode %03o); chmod 600 it",
-				    path, (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
-	if (st.st_size < 0 || (uint64_t)st.st_size > cap) {
-		rc = arca_error_set(ARCA_ELIMIT, "key file %s is %lld bytes, more than a key's %zu",
-				    path, (long long)st.st_size, cap);
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + got, cap - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = arca_error_set(ARCA_EIO, "reading key file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got == cap) {
-			rc = arca_error_set(ARCA_ELIMIT, "key file %s grew past %zu bytes while read",
-					    path, cap);
-			goto out;
-		}
-	}
-	*len = got;
-out:
-	close(fd);
-	return rc;
-}
-
 int chain_key_load(chain_key **out, const char *path)
 {
 	uint8_t *buf;
@@ -243,7 +135,7 @@ int chain_key_load(chain_key **out, const char *path)
 	buf = OPENSSL_secure_malloc(CHAIN_KEY_FILE_MAX);
 	if (buf == NULL)
 		return arca_error_set(ARCA_ENOMEM, "out of memory loading key %s", path);
-	rc = read_key_file(path, buf, CHAIN_KEY_FILE_MAX, &len);
+	rc = chain__keyfile_read(path, "key file", buf, CHAIN_KEY_FILE_MAX, &len);
 	if (rc < 0)
 		goto out;
 	bio = BIO_new_mem_buf(buf, (int)len);

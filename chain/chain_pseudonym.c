@@ -57,111 +57,28 @@ void chain_pseudonym_key_free(chain_pseudonym_key *key)
 }
 
 /* The new directory entry is durable only once its directory is synced. */
-static int fsync_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd, rc = 0;
-
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return arca_error_set(ARCA_ENOMEM, "out of memory");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0)
-		rc = arca_error_set(ARCA_EIO, "syncing directory %s of %s: %s", dir, path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
 int chain_pseudonym_key_save(const chain_pseudonym_key *key, const char *path)
 {
-	size_t done = 0;
-	int fd, rc = 0;
-
-	/* O_EXCL: one consortium key, never replaced by accident; 0600 from
-	 * the first moment. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return arca_error_set(errno == EEXIST ? ARCA_EEXISTS : ARCA_EIO,
-				      "cannot create consortium key file %s: %s%s", path, strerror(errno),
-				      errno == EEXIST ? " (a consortium key is never overwritten)" : "");
-	while (done < CHAIN_PSEUDONYM_KEY_LEN) {
-		ssize_t w = write(fd, key->bytes + done, CHAIN_PSEUDONYM_KEY_LEN - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rc = arca_error_set(ARCA_EIO, "writing consortium key file %s: %s", path,
-					    w < 0 ? strerror(errno) : "no progress");
-			break;
-		}
-		done += (size_t)w;
-	}
-	if (rc == 0 && fsync(fd) != 0)
-		rc = arca_error_set(ARCA_EIO, "syncing consortium key file %s: %s", path, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = arca_error_set(ARCA_EIO, "closing consortium key file %s: %s", path, strerror(errno));
-	if (rc == 0)
-		rc = fsync_dir_of(path);
-	if (rc < 0)
-		unlink(path);
-	return rc;
+	return chain__keyfile_create(path, "consortium key file",
+				     " (a consortium key is never overwritten)", key->bytes,
+				     CHAIN_PSEUDONYM_KEY_LEN);
 }
 
 int chain_pseudonym_key_load(chain_pseudonym_key **out, const char *path)
 {
+	/* One byte more than a key, to tell a longer file apart. */
 	uint8_t bytes[CHAIN_PSEUDONYM_KEY_LEN + 1];
-	struct stat st;
 	size_t got = 0;
-	int fd, rc = 0;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return arca_error_set(errno == ENOENT ? ARCA_ENOTFOUND : ARCA_EIO,
-				      "cannot open consortium key file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = arca_error_set(ARCA_EIO, "cannot stat consortium key file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = arca_error_set(ARCA_EINVAL, "consortium key file %s is not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		rc = arca_error_set(ARCA_EINVAL,
-				    "consortium key file %s is accessible by others (mode %03o); chmod 600 it",
-				    path, (unsigned)(st.st_mode & 0777));
-		goto out;
-	}
-	/* Read one byte more than a key, to tell a longer file apart. */
-	while (got < sizeof(bytes)) {
-		ssize_t r = read(fd, bytes + got, sizeof(bytes) - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = arca_error_set(ARCA_EIO, "reading consortium key file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got != CHAIN_PSEUDONYM_KEY_LEN) {
+	rc = chain__keyfile_read(path, "consortium key file", bytes, sizeof(bytes), &got);
+	if (rc == 0 && got != CHAIN_PSEUDONYM_KEY_LEN)
 		rc = arca_error_set(ARCA_EPROTO, "consortium key file %s is not exactly %d bytes", path,
 				    CHAIN_PSEUDONYM_KEY_LEN);
-		goto out;
-	}
-	rc = chain_pseudonym_key_from_bytes(out, bytes);
-out:
+	if (rc == 0)
+		rc = chain_pseudonym_key_from_bytes(out, bytes);
 	OPENSSL_cleanse(bytes, sizeof(bytes));
-	close(fd);
 	return rc;
 }
 
