@@ -38,8 +38,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdarg.h>
+
 #include "pacs_assoc.h"
 #include "pacs_dimse.h"
+#include "pacs_read.h"
 
 typedef struct pacs_conn pacs_conn;
 typedef struct pacs_op pacs_op;
@@ -138,5 +141,28 @@ void pacs_conn__log(pacs_conn *c, int level, const char *fmt, ...)
 
 /* Counts a stored instance (success or warning status) or a failure. */
 void pacs_conn__count_store(pacs_conn *c, uint16_t status);
+
+/* What a C-FIND, C-GET or C-MOVE request shares (pacs_svc_qr.c): its
+ * identifier, read in the context's transfer syntax, and a failure to
+ * answer at once (the first one recorded wins). */
+typedef struct pacs_svc_qr {
+	pacs_reader *reader;
+	pacs_ds *ident;              /* the identifier once read */
+	bool failed;
+	uint16_t status;
+	char comment[256];
+} pacs_svc_qr;
+
+void pacs_svc__qr_fail(pacs_svc_qr *q, uint16_t status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void pacs_svc__qr_vfail(pacs_svc_qr *q, uint16_t status, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* Checks that the SOP class came on its own presentation context and that
+ * an identifier follows, then starts reading it ("what" names the request
+ * in comments: "C-FIND"); failures are recorded in q. */
+void pacs_svc__qr_begin(pacs_svc_qr *q, const pacs_op *op, const char *what, uint16_t oom_status);
+/* Feeds identifier bytes; on the last fragment q->ident is set. */
+void pacs_svc__qr_data(pacs_svc_qr *q, const uint8_t *bytes, size_t len, bool last);
+void pacs_svc__qr_release(pacs_svc_qr *q);
 
 #endif

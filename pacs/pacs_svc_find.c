@@ -47,8 +47,6 @@
 /* Matches read and encoded per worker job, and at most this many bytes. */
 #define FIND_BATCH 32u
 #define FIND_BATCH_BYTES (128u * 1024u)
-/* An identifier is a few keys; this is far above any real one. */
-#define FIND_MAX_IDENTIFIER (1024u * 1024u)
 
 typedef struct find_buf {
 	uint8_t *data;
@@ -56,11 +54,7 @@ typedef struct find_buf {
 } find_buf;
 
 typedef struct find_op {
-	pacs_reader *reader;
-	pacs_ds *ident;
-	bool failed;                     /* answer status/comment at once */
-	uint16_t status;
-	char comment[256];
+	pacs_svc_qr qr;                  /* identifier, failure to answer at once */
 	enum pacs_query_model model;
 	enum pacs_query_level level;
 	void *cursor;
@@ -87,18 +81,11 @@ static void find_fail(pacs_op *op, uint16_t status, const char *fmt, ...) __attr
 
 static void find_fail(pacs_op *op, uint16_t status, const char *fmt, ...)
 {
-	find_op *fo = find_of(op);
 	va_list ap;
 
-	if (fo->failed)
-		return;
-	fo->failed = true;
-	fo->status = status;
 	va_start(ap, fmt);
-	vsnprintf(fo->comment, sizeof(fo->comment), fmt, ap);
+	pacs_svc__qr_vfail(&find_of(op)->qr, status, fmt, ap);
 	va_end(ap);
-	pacs_reader_free(fo->reader);
-	fo->reader = NULL;
 }
 
 static void batch_clear(find_op *fo)
@@ -123,7 +110,6 @@ static void find_close_cursor(pacs_op *op)
 static int find_start(pacs_op *op)
 {
 	const char *cls = op->rq.affected_sop_class;
-	pacs_read_opts ro;
 	find_op *fo;
 
 	fo = calloc(1, sizeof(*fo));
@@ -140,43 +126,13 @@ static int find_start(pacs_op *op)
 			  sop != NULL ? sop->name : cls);
 		return 0;
 	}
-	if (op->pctx == NULL || strcmp(cls, op->pctx->abstract_syntax) != 0) {
-		find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH, "SOP Class %s sent on a presentation context for %s",
-			  cls, op->pctx != NULL ? op->pctx->abstract_syntax : "?");
-		return 0;
-	}
-	if (!op->rq.has_data_set) {
-		find_fail(op, PACS_DIMSE_CANNOT_UNDERSTAND, "C-FIND-RQ without an identifier");
-		return 0;
-	}
-	pacs_read_opts_init(&ro);
-	ro.input = PACS_INPUT_DATASET;
-	ro.ts_uid = op->pctx->transfer_syntax;
-	ro.max_value_length = FIND_MAX_IDENTIFIER;
-	ro.max_total = FIND_MAX_IDENTIFIER;
-	if (pacs_reader_new(&fo->reader, &ro) < 0)
-		find_fail(op, PACS_DIMSE_OUT_OF_RESOURCES, "%s", arca_error_last());
+	pacs_svc__qr_begin(&fo->qr, op, "C-FIND", PACS_DIMSE_OUT_OF_RESOURCES);
 	return 0;
 }
 
 static int find_data(pacs_op *op, const uint8_t *bytes, size_t len, bool last)
 {
-	find_op *fo = find_of(op);
-	int rc;
-
-	if (fo->failed)
-		return 0;
-	if (len > 0 && (rc = pacs_reader_feed(fo->reader, bytes, len)) < 0) {
-		find_fail(op, PACS_DIMSE_CANNOT_UNDERSTAND, "identifier: %s", arca_error_last());
-		return 0;
-	}
-	if (!last)
-		return 0;
-	rc = pacs_reader_finish(fo->reader, &fo->ident);
-	pacs_reader_free(fo->reader);
-	fo->reader = NULL;
-	if (rc < 0)
-		find_fail(op, PACS_DIMSE_CANNOT_UNDERSTAND, "identifier: %s", arca_error_last());
+	pacs_svc__qr_data(&find_of(op)->qr, bytes, len, last);
 	return 0;
 }
 
@@ -205,7 +161,7 @@ static int find_check(pacs_op *op)
 	char v[PACS_DIMSE_UID_MAX + 2];
 	unsigned top;
 
-	if (pacs_ds_get_string(fo->ident, PACS_TAG_QueryRetrieveLevel, 0, v, sizeof(v)) < 0 || v[0] == '\0') {
+	if (pacs_ds_get_string(fo->qr.ident, PACS_TAG_QueryRetrieveLevel, 0, v, sizeof(v)) < 0 || v[0] == '\0') {
 		find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH, "Query/Retrieve Level (0008,0052) missing");
 		return -1;
 	}
@@ -220,7 +176,7 @@ static int find_check(pacs_op *op)
 	top = fo->model == PACS_QUERY_STUDY_ROOT ? 1 : 0;
 	for (unsigned l = top; l < (unsigned)fo->level; l++) {
 		char *u = NULL;
-		bool ok = pacs_ds_get_utf8(fo->ident, unique_keys[l].tag, &u) == 0 && u != NULL && single_value(u);
+		bool ok = pacs_ds_get_utf8(fo->qr.ident, unique_keys[l].tag, &u) == 0 && u != NULL && single_value(u);
 		free(u);
 		if (!ok) {
 			find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH,
@@ -268,7 +224,7 @@ static int find_work(pacs_op *op)
 	fo->job_rc = 0;
 	fo->job_msg[0] = '\0';
 	if (fo->cursor == NULL)
-		rc = q->ops->open(q->ctx, fo->model, fo->level, fo->ident, op->conn->srv->opts.max_find_results,
+		rc = q->ops->open(q->ctx, fo->model, fo->level, fo->qr.ident, op->conn->srv->opts.max_find_results,
 				  &fo->cursor);
 	pacs_write_opts_init(&wo);
 	wo.ts_uid = op->pctx->transfer_syntax;
@@ -396,14 +352,14 @@ static void find_run(pacs_op *op)
 {
 	find_op *fo = find_of(op);
 
-	if (!fo->failed && fo->ident == NULL)
+	if (!fo->qr.failed && fo->qr.ident == NULL)
 		find_fail(op, PACS_DIMSE_CANNOT_UNDERSTAND, "C-FIND-RQ without an identifier");
-	if (!fo->failed && find_check(op) == 0) {
+	if (!fo->qr.failed && find_check(op) == 0) {
 		op->streaming = true;
 		find_continue(op);
 		return;
 	}
-	find_finish(op, fo->status, fo->comment);
+	find_finish(op, fo->qr.status, fo->qr.comment);
 }
 
 static void find_resume(pacs_op *op)
@@ -419,8 +375,7 @@ static void find_release(pacs_op *op)
 		return;
 	find_close_cursor(op);
 	batch_clear(fo);
-	pacs_reader_free(fo->reader);
-	pacs_ds_free(fo->ident);
+	pacs_svc__qr_release(&fo->qr);
 	free(fo);
 	op->svc_data = NULL;
 }

@@ -301,17 +301,17 @@ static void get_run(pacs_op *op)
 	const pacs_query *q = op->conn->srv->opts.query;
 	int rc;
 
-	if (!g->r.failed && (q->ops->list_open == NULL || q->ops->write_instance == NULL))
+	if (!g->r.qr.failed && (q->ops->list_open == NULL || q->ops->write_instance == NULL))
 		pacs_svc__retr_fail(&g->r, PACS_DIMSE_OUT_OF_RESOURCES_SUBOPS,
 				    "this archive's storage cannot read instances back");
-	if (!g->r.failed && pacs_svc__retr_check(op, &g->r)) {
+	if (!g->r.qr.failed && pacs_svc__retr_check(op, &g->r)) {
 		op->streaming = true;
 		rc = pacs_conn__submit(op, get_list_work, get_list_done);
 		if (rc == 0)
 			return;
 		pacs_svc__retr_fail(&g->r, PACS_DIMSE_OUT_OF_RESOURCES_MATCHES, "server busy: %s", arca_error_last());
 	}
-	pacs_svc__retr_refuse(op, &g->r, g->r.status, g->r.comment, NULL);
+	pacs_svc__retr_refuse(op, &g->r, g->r.qr.status, g->r.qr.comment, NULL);
 }
 
 static void get_resume(pacs_op *op)

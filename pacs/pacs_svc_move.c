@@ -318,10 +318,10 @@ static void move_run(pacs_op *op)
 	const pacs_query *q = o->query;
 
 	snprintf(m->dest_ae, sizeof(m->dest_ae), "%s", op->rq.move_destination);
-	if (!m->r.failed && (q->ops->list_open == NULL || q->ops->write_instance == NULL))
+	if (!m->r.qr.failed && (q->ops->list_open == NULL || q->ops->write_instance == NULL))
 		pacs_svc__retr_fail(&m->r, PACS_DIMSE_OUT_OF_RESOURCES_SUBOPS,
 				    "this archive's storage cannot read instances back");
-	if (!m->r.failed) {
+	if (!m->r.qr.failed) {
 		for (size_t i = 0; i < o->n_peers && m->dest == NULL; i++)
 			if (strcmp(o->peers[i].ae, m->dest_ae) == 0)
 				m->dest = &o->peers[i];
@@ -330,13 +330,13 @@ static void move_run(pacs_op *op)
 			pacs_svc__retr_fail(&m->r, PACS_DIMSE_MOVE_DESTINATION_UNKNOWN,
 					    "move destination \"%s\" is not a configured [peer]", m->dest_ae);
 	}
-	if (!m->r.failed && pacs_svc__retr_check(op, &m->r)) {
+	if (!m->r.qr.failed && pacs_svc__retr_check(op, &m->r)) {
 		op->streaming = true;
 		if (pacs_conn__submit(op, move_list_work, move_list_done) == 0)
 			return;
 		pacs_svc__retr_fail(&m->r, PACS_DIMSE_OUT_OF_RESOURCES_MATCHES, "server busy: %s", arca_error_last());
 	}
-	pacs_svc__retr_refuse(op, &m->r, m->r.status, m->r.comment, m->dest_ae);
+	pacs_svc__retr_refuse(op, &m->r, m->r.qr.status, m->r.qr.comment, m->dest_ae);
 }
 
 static void move_resume(pacs_op *op)

@@ -24,22 +24,15 @@ void pacs_svc__retr_fail(pacs_retr *r, uint16_t status, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (r->failed)
-		return;
-	r->failed = true;
-	r->status = status;
 	va_start(ap, fmt);
-	vsnprintf(r->comment, sizeof(r->comment), fmt, ap);
+	pacs_svc__qr_vfail(&r->qr, status, fmt, ap);
 	va_end(ap);
-	pacs_reader_free(r->reader);
-	r->reader = NULL;
 }
 
 int pacs_svc__retr_start(pacs_op *op, pacs_retr *r)
 {
 	const char *cls = op->rq.affected_sop_class;
 	const char *what = r->is_move ? "C-MOVE" : "C-GET";
-	pacs_read_opts ro;
 
 	if (strcmp(cls, r->is_move ? PACS_SVC_PATIENT_ROOT_MOVE : PACS_SVC_PATIENT_ROOT_GET) == 0) {
 		r->model = PACS_QUERY_PATIENT_ROOT;
@@ -51,44 +44,14 @@ int pacs_svc__retr_start(pacs_op *op, pacs_retr *r)
 				    sop != NULL ? sop->name : cls);
 		return 0;
 	}
-	if (op->pctx == NULL || strcmp(cls, op->pctx->abstract_syntax) != 0) {
-		pacs_svc__retr_fail(r, PACS_DIMSE_DATA_SET_MISMATCH,
-				    "SOP Class %s sent on a presentation context for %s", cls,
-				    op->pctx != NULL ? op->pctx->abstract_syntax : "?");
-		return 0;
-	}
-	if (!op->rq.has_data_set) {
-		pacs_svc__retr_fail(r, PACS_DIMSE_CANNOT_UNDERSTAND, "%s-RQ without an identifier", what);
-		return 0;
-	}
-	pacs_read_opts_init(&ro);
-	ro.input = PACS_INPUT_DATASET;
-	ro.ts_uid = op->pctx->transfer_syntax;
-	ro.max_value_length = RETR_MAX_IDENTIFIER;
-	ro.max_total = RETR_MAX_IDENTIFIER;
-	if (pacs_reader_new(&r->reader, &ro) < 0)
-		pacs_svc__retr_fail(r, PACS_DIMSE_OUT_OF_RESOURCES_SUBOPS, "%s", arca_error_last());
+	pacs_svc__qr_begin(&r->qr, op, what, PACS_DIMSE_OUT_OF_RESOURCES_SUBOPS);
 	return 0;
 }
 
 int pacs_svc__retr_data(pacs_op *op, pacs_retr *r, const uint8_t *bytes, size_t len, bool last)
 {
-	int rc;
-
 	(void)op;
-	if (r->failed)
-		return 0;
-	if (len > 0 && pacs_reader_feed(r->reader, bytes, len) < 0) {
-		pacs_svc__retr_fail(r, PACS_DIMSE_CANNOT_UNDERSTAND, "identifier: %s", arca_error_last());
-		return 0;
-	}
-	if (!last)
-		return 0;
-	rc = pacs_reader_finish(r->reader, &r->ident);
-	pacs_reader_free(r->reader);
-	r->reader = NULL;
-	if (rc < 0)
-		pacs_svc__retr_fail(r, PACS_DIMSE_CANNOT_UNDERSTAND, "identifier: %s", arca_error_last());
+	pacs_svc__qr_data(&r->qr, bytes, len, last);
 	return 0;
 }
 
@@ -112,11 +75,11 @@ bool pacs_svc__retr_check(pacs_op *op, pacs_retr *r)
 	unsigned top;
 
 	(void)op;
-	if (r->ident == NULL) {
+	if (r->qr.ident == NULL) {
 		pacs_svc__retr_fail(r, PACS_DIMSE_CANNOT_UNDERSTAND, "no identifier");
 		return false;
 	}
-	if (pacs_ds_get_string(r->ident, PACS_TAG_QueryRetrieveLevel, 0, v, sizeof(v)) < 0 || v[0] == '\0') {
+	if (pacs_ds_get_string(r->qr.ident, PACS_TAG_QueryRetrieveLevel, 0, v, sizeof(v)) < 0 || v[0] == '\0') {
 		pacs_svc__retr_fail(r, PACS_DIMSE_DATA_SET_MISMATCH, "Query/Retrieve Level (0008,0052) missing");
 		return false;
 	}
@@ -131,7 +94,7 @@ bool pacs_svc__retr_check(pacs_op *op, pacs_retr *r)
 	top = r->model == PACS_QUERY_STUDY_ROOT ? 1 : 0;
 	for (unsigned l = top; l <= (unsigned)r->level; l++) {
 		char *u = NULL;
-		bool ok = pacs_ds_get_utf8(r->ident, unique_keys[l].tag, &u) == 0 && u != NULL && u[0] != '\0' &&
+		bool ok = pacs_ds_get_utf8(r->qr.ident, unique_keys[l].tag, &u) == 0 && u != NULL && u[0] != '\0' &&
 			  strpbrk(u, "*?") == NULL && (l == (unsigned)r->level || strchr(u, '\\') == NULL);
 		free(u);
 		if (!ok) {
@@ -154,7 +117,7 @@ int pacs_svc__retr_list(pacs_op *op, pacs_retr *r)
 
 	r->job_rc = 0;
 	r->job_msg[0] = '\0';
-	rc = q->ops->list_open(q->ctx, r->model, r->level, r->ident, &cursor);
+	rc = q->ops->list_open(q->ctx, r->model, r->level, r->qr.ident, &cursor);
 	while (rc == 0) {
 		pacs_query_item it;
 		bool has = false;
@@ -351,8 +314,7 @@ int pacs_svc__retr_ts_rank(const char *from, const char *to)
 
 void pacs_svc__retr_release(pacs_retr *r)
 {
-	pacs_reader_free(r->reader);
-	pacs_ds_free(r->ident);
+	pacs_svc__qr_release(&r->qr);
 	free(r->items);
 	free(r->failed_uids);
 	memset(r, 0, sizeof(*r));

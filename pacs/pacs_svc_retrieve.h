@@ -24,11 +24,7 @@
  * own state (op->svc_data points to it). */
 typedef struct pacs_retr {
 	bool is_move;
-	pacs_reader *reader;
-	pacs_ds *ident;
-	bool failed;                 /* answer status/comment at once */
-	uint16_t status;
-	char comment[256];
+	pacs_svc_qr qr;              /* identifier, failure to answer at once */
 	enum pacs_query_model model;
 	enum pacs_query_level level;
 	pacs_query_item *items;
