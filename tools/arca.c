@@ -23,6 +23,15 @@ static const struct arca_command commands[] = {
 	{ "send", arca_cmd_send, "send DICOM files and folders to a peer (C-STORE)" },
 	{ "transcode", arca_cmd_transcode, "convert a DICOM file to another transfer syntax" },
 	{ "find", arca_cmd_find, "query a peer (C-FIND): one line per match" },
+	{ "move", arca_cmd_move, "ask a peer to send matching instances somewhere (C-MOVE)" },
+	{ "get", arca_cmd_get, "fetch matching instances from a peer (C-GET)" },
+	{ "import", arca_cmd_import, "import files, folders, archives and DICOMDIR media" },
+	{ "export", arca_cmd_export, "write a study out as a folder, .tar or .zip" },
+	{ "ls", arca_cmd_ls, "list the archive's patients, studies and series" },
+	{ "verify", arca_cmd_verify, "re-hash every chunk and manifest, check the index and chain" },
+	{ "gc", arca_cmd_gc, "remove chunks no manifest references" },
+	{ "quarantine", arca_cmd_quarantine, "refused instances: list, show, release, drop" },
+	{ "quality", arca_cmd_quality, "data quality report: refusals, warnings, normalisations" },
 };
 
 static void usage(FILE *out)

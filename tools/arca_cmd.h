@@ -17,5 +17,14 @@ int arca_cmd_echo(int argc, char **argv);
 int arca_cmd_send(int argc, char **argv);
 int arca_cmd_transcode(int argc, char **argv);
 int arca_cmd_find(int argc, char **argv);
+int arca_cmd_move(int argc, char **argv);
+int arca_cmd_get(int argc, char **argv);
+int arca_cmd_import(int argc, char **argv);
+int arca_cmd_export(int argc, char **argv);
+int arca_cmd_ls(int argc, char **argv);
+int arca_cmd_verify(int argc, char **argv);
+int arca_cmd_gc(int argc, char **argv);
+int arca_cmd_quarantine(int argc, char **argv);
+int arca_cmd_quality(int argc, char **argv);
 
 #endif

@@ -1,0 +1,25 @@
+/* arca_event.h - provenance events recorded by `arca` commands (issue 5
+ * item 6): import, export, quarantine release and drop, verify results,
+ * key changes.  arcad records its own (arcad_chain.h); a command run while
+ * arcad holds the log's writer lock hands its event to arcad instead
+ * (see arca_event.c). */
+#ifndef ARCA_EVENT_H
+#define ARCA_EVENT_H
+
+#include <stdbool.h>
+
+#include "arca_conf.h"
+#include "chain_entry.h"
+
+/* Records one event on this node's log.  e holds the event's members; this
+ * fills index, node, time_ms (now, when 0) and, when patient_id is not
+ * NULL, the patient pseudonym from issuer (may be NULL) and patient_id
+ * under the consortium key; actor_user defaults to the login name when
+ * neither actor is set.  On 0, *durable (may be NULL) says whether the
+ * entry is on the log (true) or handed to the running arcad, which
+ * appends it (false).  An archive without a node key records nothing and
+ * returns 0 with *durable false. */
+int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
+		      bool *durable);
+
+#endif
