@@ -18,6 +18,7 @@
 
 #include "arca_conf.h"
 #include "arca_err.h"
+#include "arca_rules.h"
 
 static char dir[64];
 
@@ -72,6 +73,7 @@ static void expect_error(const char *text, const char *want)
 static void test_sample_gives_defaults(void **state)
 {
 	arca_conf c;
+	char want[PATH_MAX];
 
 	(void)state;
 	arca_conf_defaults(&c, dir);
@@ -88,7 +90,9 @@ static void test_sample_gives_defaults(void **state)
 	assert_int_equal(c.n_peers, 0);
 	assert_string_equal(c.storage_path, dir);
 	assert_string_equal(c.storage_backend, "cas");
-	assert_string_equal(c.storage_rules, "");
+	/* validation on by default: the rules arca init writes beside arca.conf */
+	snprintf(want, sizeof(want), "%s/normalise.conf", dir);
+	assert_string_equal(c.storage_rules, want);
 	assert_int_equal(c.zstd_level, 1);
 	assert_false(c.encrypt);
 	arca_conf_release(&c);
@@ -242,6 +246,11 @@ static void test_init_writes_sample_once(void **state)
 	assert_string_equal(c.ae, "MY_AE");
 	assert_int_equal(c.port, 4104);
 	assert_string_equal(c.node, "node-1");
+	/* the default rules (samples/normalise.conf), byte for byte */
+	snprintf(sub, sizeof(sub), "%s/normalise.conf", root);
+	assert_string_equal(c.storage_rules, sub);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_int_equal((size_t)st.st_size, strlen(arca_rules_sample_text));
 	arca_conf_release(&c);
 	/* never over an existing archive */
 	assert_int_equal(arca_conf_init_root(root, "OTHER", 1, "x"), ARCA_EEXISTS);

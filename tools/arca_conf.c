@@ -16,6 +16,7 @@
 
 #include "arca_err.h"
 #include "arca_node.h"
+#include "arca_rules.h"
 
 /* ------------------------------------------------------------ defaults */
 
@@ -785,6 +786,9 @@ int arca_conf_init_root(const char *root, const char *ae, uint16_t port, const c
 	 * complete archive (arca_node.h). */
 	if ((rc = arca_node_check_name(node)) < 0 || (rc = make_dirs(root)) < 0 ||
 	    (rc = arca_node_create(root, node)) < 0)
+		return rc;
+	/* the default rules, which the sample's [storage] rules names */
+	if ((rc = arca_rules_write_default(root)) < 0)
 		return rc;
 	if ((rc = arca_conf_render(&text, ae, port, node)) < 0)
 		return rc;
