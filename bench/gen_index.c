@@ -5,7 +5,8 @@
  * a C-FIND at any level asks for.  Instances go through store_index_put
  * in batches (one transaction each), as the server's group commit does.
  *
- *   gen_index [--instances N] [--batch N] [--seed S] [--scale F] INDEX_PATH
+ *   gen_index [--instances N] [--batch N] [--seed S] [--scale F]
+ *             [--part10 DIR] [--no-index] INDEX_PATH
  *
  * The default shapes make about 190 instances per study (thin-slice CT and
  * MR dominate the instance count, radiographs the study count); --scale F
@@ -13,14 +14,31 @@
  * gives ten times as many studies for the same number of instances, a
  * harder case for study-level queries.  Prints what it made and the insert
  * rate.  The same seed makes the same index.
+ *
+ * --part10 DIR also writes every instance as a small Part 10 file (Explicit
+ * VR Little Endian, no Pixel Data, UTF-8: ISO_IR 192) holding the same
+ * values as its index record, one directory per study (DIR/NNNNNNN/), so
+ * that another archive (Orthanc in bench/find_net.sh) can be loaded with
+ * exactly the data arcad's index holds.  The files do not touch the random
+ * stream: the index is the same with or without them.  They are written
+ * without fsync (benchmark data, regenerated at will).  --no-index writes
+ * the files only (INDEX_PATH is then not opened).
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include "arca_err.h"
+#include "pacs_dict.h"
+#include "pacs_ds.h"
 #include "pacs_tags.h"
+#include "pacs_ts.h"
+#include "pacs_write.h"
 #include "store_index.h"
 
 /* Real surnames (so that "SMI*" finds Smiths as it would in a hospital)
@@ -80,6 +98,8 @@ struct gen {
 	unsigned batch_size, pending;
 	uint64_t made, target, patients, studies, series;
 	double scale;
+	const char *part10; /* --part10 DIR, or NULL */
+	bool no_index;
 	char patient_name[96], patient_id[32], birth[16], sex[2];
 };
 
@@ -104,6 +124,10 @@ static int flush(struct gen *g)
 
 	if (g->pending == 0)
 		return 0;
+	if (g->no_index) {
+		g->pending = 0;
+		return 0;
+	}
 	rc = store_index_put(g->idx, (const store_index_instance *const *)g->batch, g->pending, g->res);
 	if (rc < 0)
 		return rc;
@@ -157,6 +181,65 @@ static const struct shape *pick_shape(struct gen *g)
 			return &shapes[i];
 		r -= shapes[i].weight;
 	}
+}
+
+/* The keys set on every record, in tag order (a data set is kept sorted,
+ * but the order here is the order written). */
+static const uint32_t part10_tags[] = {
+	PACS_TAG_SOPClassUID, PACS_TAG_SOPInstanceUID, PACS_TAG_StudyDate, PACS_TAG_SeriesDate,
+	PACS_TAG_ContentDate, PACS_TAG_StudyTime, PACS_TAG_SeriesTime, PACS_TAG_ContentTime,
+	PACS_TAG_AccessionNumber, PACS_TAG_Modality, PACS_TAG_InstitutionName, PACS_TAG_ReferringPhysicianName,
+	PACS_TAG_StationName, PACS_TAG_StudyDescription, PACS_TAG_SeriesDescription, PACS_TAG_PatientName,
+	PACS_TAG_PatientID, PACS_TAG_PatientBirthDate, PACS_TAG_PatientSex, PACS_TAG_BodyPartExamined,
+	PACS_TAG_StudyInstanceUID, PACS_TAG_SeriesInstanceUID, PACS_TAG_StudyID, PACS_TAG_SeriesNumber,
+	PACS_TAG_InstanceNumber,
+};
+
+/* Writes inst's values as DIR/STUDY/SOP.dcm (see the header comment).
+ * Rows and Columns are US (PS3.3 C.7.6.3) and are written as such; no
+ * Pixel Data, so no other Image Pixel attribute either. */
+static int write_part10(const struct gen *g, const store_index_instance *inst)
+{
+	char dir[4096], path[4096 + 128];
+	pacs_write_opts wo;
+	pacs_ds *ds = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%07llu", g->part10, (unsigned long long)g->studies);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return arca_error_set(ARCA_EIO, "mkdir %s: %s", dir, strerror(errno));
+	if ((rc = pacs_ds_new(&ds)) < 0)
+		return rc;
+	rc = pacs_ds_set_string(ds, PACS_TAG_SpecificCharacterSet, PACS_VR_CS, "ISO_IR 192");
+	for (size_t i = 0; rc == 0 && i < sizeof(part10_tags) / sizeof(*part10_tags); i++) {
+		const char *v = store_index_instance_get(inst, part10_tags[i]);
+
+		if (v != NULL && v[0] != '\0')
+			rc = pacs_ds_set_string(ds, part10_tags[i], pacs_dict_vr(part10_tags[i]), v);
+	}
+	if (rc == 0)
+		rc = pacs_ds_set_u16(ds, PACS_TAG_Rows, (uint16_t)strtoul(store_index_instance_get(inst, PACS_TAG_Rows), NULL, 10));
+	if (rc == 0)
+		rc = pacs_ds_set_u16(ds, PACS_TAG_Columns, (uint16_t)strtoul(store_index_instance_get(inst, PACS_TAG_Columns), NULL, 10));
+	pacs_write_opts_init(&wo);
+	wo.ts_uid = PACS_TS_EXPLICIT_LE;
+	if (rc == 0)
+		rc = pacs_write_buffer(ds, &wo, &buf, &len);
+	pacs_ds_free(ds);
+	if (rc < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s.dcm", dir, store_index_instance_get(inst, PACS_TAG_SOPInstanceUID));
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		rc = arca_error_set(ARCA_EIO, "writing %s: %s", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+	}
+	free(buf);
+	return rc;
 }
 
 static int new_study(struct gen *g)
@@ -237,6 +320,8 @@ static int new_study(struct gen *g)
 			st->received = (int64_t)t + 3600;
 			snprintf(st->calling_ae, sizeof(st->calling_ae), "%s_01", sh->modality);
 			g->made++;
+			if (g->part10 != NULL && (rc = write_part10(g, inst)) < 0)
+				return rc;
 			if (++g->pending == g->batch_size && (rc = flush(g)) < 0)
 				return rc;
 		}
@@ -246,7 +331,8 @@ static int new_study(struct gen *g)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: gen_index [--instances N] [--batch N] [--seed S] [--scale F] INDEX_PATH\n");
+	fprintf(stderr, "usage: gen_index [--instances N] [--batch N] [--seed S] [--scale F]\n"
+			"                 [--part10 DIR] [--no-index] INDEX_PATH\n");
 	exit(2);
 }
 
@@ -271,6 +357,10 @@ int main(int argc, char **argv)
 			g.scale = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--part10") == 0 && i + 1 < argc)
+			g.part10 = argv[++i];
+		else if (strcmp(argv[i], "--no-index") == 0)
+			g.no_index = true;
 		else if (argv[i][0] == '-' || path != NULL)
 			usage();
 		else
@@ -286,7 +376,13 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < g.batch_size; i++)
 		if (store_index_instance_new(&g.batch[i]) < 0)
 			return 1;
-	if (store_index_open(&g.idx, path, NULL) < 0) {
+	if (g.no_index && g.part10 == NULL)
+		usage();
+	if (g.part10 != NULL && mkdir(g.part10, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "gen_index: mkdir %s: %s\n", g.part10, strerror(errno));
+		return 2;
+	}
+	if (!g.no_index && store_index_open(&g.idx, path, NULL) < 0) {
 		fprintf(stderr, "gen_index: %s\n", arca_error_last());
 		return 1;
 	}
