@@ -102,6 +102,8 @@ typedef struct pacs_norm_hit {
 	char *old_value;                 /* UTF-8, cut to 128 bytes; NULL if absent */
 	char *new_value;                 /* UTF-8 as stored after a fix; NULL otherwise */
 	char *message;                   /* one line: what is wrong */
+	bool waived;                     /* a refusal waived (pacs_norm_run_waived):
+					  * action is PACS_NORM_WARN */
 } pacs_norm_hit;
 
 typedef struct pacs_norm_result {
@@ -116,6 +118,7 @@ typedef struct pacs_norm_result {
 	size_t n_hits;
 	size_t n_hits_dropped;           /* hits beyond the first 256 are counted only */
 	unsigned n_fixed, n_warned, n_refused;
+	unsigned n_waived;               /* refusals waived (counted in n_warned too) */
 	bool oas_added;                  /* an Original Attributes Sequence item was added */
 } pacs_norm_result;
 
@@ -130,6 +133,16 @@ typedef struct pacs_norm_result {
  * and what would have been stored. */
 int pacs_norm_run(const pacs_norm_rules *rules, pacs_ds *ds, const pacs_norm_opts *opts,
 		  pacs_norm_result **out);
+
+/* pacs_norm_run with the refusals of the rules waive[0..n_waive) waived
+ * (an operator's decision: `arca quarantine release --force`): such a hit
+ * is a warning with waived set, and the top-level element it concerns is
+ * recorded, as received, in this run's Original Attributes Sequence item
+ * (PS3.3 C.12.1.1.9; Reason for the Attribute Modification COERCE unless
+ * a correction was made too), so the instance itself says it was kept
+ * despite the rule.  waive is borrowed for the call. */
+int pacs_norm_run_waived(const pacs_norm_rules *rules, pacs_ds *ds, const pacs_norm_opts *opts,
+			 const char *const *waive, size_t n_waive, pacs_norm_result **out);
 
 void pacs_norm_result_free(pacs_norm_result *res);
 

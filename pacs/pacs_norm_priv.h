@@ -202,6 +202,8 @@ typedef struct norm_ctx {
 	norm_path path;
 	char now[27];
 	const char *source;
+	const char *const *waive; /* pacs_norm_run_waived */
+	size_t n_waive;
 	bool changed;  /* a value of ds was changed */
 	bool correct;  /* a change corrected a nonconforming value */
 	norm_first refuse, warn, fix;

@@ -121,6 +121,14 @@ static void make_comment(char *out, const norm_rule *r, uint32_t tag, const char
 	snprintf(out, PACS_NORM_COMMENT_MAX + 1, "%s", buf);
 }
 
+static bool is_waived(const norm_ctx *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_waive; i++)
+		if (c->waive[i] != NULL && strcmp(c->waive[i], id) == 0)
+			return true;
+	return false;
+}
+
 int pacs_norm__hit(norm_ctx *c, const norm_rule *r, pacs_norm_action action, uint32_t tag,
 		   const char *old_value, size_t old_len, const char *new_value, size_t new_len,
 		   const char *what, const char *fmt, ...)
@@ -131,10 +139,22 @@ int pacs_norm__hit(norm_ctx *c, const norm_rule *r, pacs_norm_action action, uin
 	uint16_t status;
 	va_list ap;
 
+	bool waived = false;
+
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
 	path_text(c, tag, path, sizeof(path));
+	if (action == PACS_NORM_REFUSE && is_waived(c, r->id)) {
+		/* PS3.3 C.12.1.1.9: the element kept against the rule is recorded
+		 * as received in this run's Original Attributes Sequence item */
+		int rc = pacs_norm__record(c->rec, c->root, c->path.depth > 0 ? c->path.tag[0] : tag);
+		if (rc < 0)
+			return rc;
+		action = PACS_NORM_WARN;
+		waived = true;
+		res->n_waived++;
+	}
 	switch (action) {
 	case PACS_NORM_FIX:
 		res->n_fixed++;
@@ -171,7 +191,7 @@ int pacs_norm__hit(norm_ctx *c, const norm_rule *r, pacs_norm_action action, uin
 		if (strncmp(message, own, strlen(own)) == 0)
 			text = &message[strlen(own)];
 		pacs_norm__str_addf(&c->expl, "%s:%u %s %s %s %s", c->rules->name, r->line, r->id,
-				    pacs_norm_action_name(action), path, text);
+				    waived ? "waived" : pacs_norm_action_name(action), path, text);
 		if (new_value != NULL) {
 			pacs_norm__show(o, sizeof(o), old_value != NULL ? old_value : "", old_value != NULL ? old_len : 0);
 			pacs_norm__show(n, sizeof(n), new_value, new_len);
@@ -208,6 +228,7 @@ int pacs_norm__hit(norm_ctx *c, const norm_rule *r, pacs_norm_action action, uin
 		h->old_value = show_dup(old_value, old_len);
 		h->new_value = action == PACS_NORM_FIX ? show_dup(new_value != NULL ? new_value : "", new_len) : NULL;
 		h->message = strdup(message);
+		h->waived = waived;
 		res->n_hits++;
 		if ((old_value != NULL && h->old_value == NULL) || h->message == NULL ||
 		    (action == PACS_NORM_FIX && h->new_value == NULL))
@@ -276,6 +297,12 @@ static void outcome(norm_ctx *c)
 int pacs_norm_run(const pacs_norm_rules *rules, pacs_ds *ds, const pacs_norm_opts *opts,
 		  pacs_norm_result **out)
 {
+	return pacs_norm_run_waived(rules, ds, opts, NULL, 0, out);
+}
+
+int pacs_norm_run_waived(const pacs_norm_rules *rules, pacs_ds *ds, const pacs_norm_opts *opts,
+			 const char *const *waive, size_t n_waive, pacs_norm_result **out)
+{
 	norm_ctx *c;
 	int rc;
 
@@ -288,6 +315,8 @@ int pacs_norm_run(const pacs_norm_rules *rules, pacs_ds *ds, const pacs_norm_opt
 	c->rules = rules;
 	c->root = ds;
 	c->source = opts != NULL ? opts->source : NULL;
+	c->waive = waive;
+	c->n_waive = n_waive;
 	if (opts != NULL && opts->now != NULL)
 		snprintf(c->now, sizeof(c->now), "%s", opts->now);
 	else

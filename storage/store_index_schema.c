@@ -119,6 +119,29 @@ static const char schema_v1[] =
 	" UNIQUE (instance_pk, version));"
 	"CREATE INDEX instance_versions_hash ON instance_versions (instance_pk, hash);";
 
+/* Version 2: the data quality records of ingest (store_quality.h): one
+ * row per instance that went through ingest or a quarantine action, and
+ * the rule hits of each. */
+static const char schema_v2[] =
+	"CREATE TABLE quality ("
+	" pk INTEGER PRIMARY KEY,"
+	" time_ms INTEGER NOT NULL,"
+	" calling_ae TEXT NOT NULL, modality TEXT NOT NULL, sop_class TEXT NOT NULL,"
+	" sop_uid TEXT NOT NULL, study_uid TEXT NOT NULL,"
+	" origin TEXT NOT NULL, outcome TEXT NOT NULL,"
+	" status INTEGER NOT NULL, comment TEXT NOT NULL,"
+	" n_fixed INTEGER NOT NULL, n_warned INTEGER NOT NULL, n_refused INTEGER NOT NULL);"
+	"CREATE INDEX quality_time ON quality (time_ms);"
+	"CREATE INDEX quality_sop ON quality (sop_uid);"
+	"CREATE TABLE quality_hits ("
+	" record_pk INTEGER NOT NULL REFERENCES quality (pk),"
+	" seq INTEGER NOT NULL,"
+	" rule TEXT NOT NULL, kind TEXT NOT NULL, action TEXT NOT NULL,"
+	" tag INTEGER NOT NULL, path TEXT NOT NULL,"
+	" before TEXT NOT NULL, after TEXT NOT NULL, message TEXT NOT NULL,"
+	" PRIMARY KEY (record_pk, seq)) WITHOUT ROWID;"
+	"CREATE INDEX quality_hits_rule ON quality_hits (rule, action);";
+
 struct migration {
 	const char *what;
 	const char *sql;
@@ -127,6 +150,7 @@ struct migration {
 /* migrations[v]: version v -> v + 1.  Append; never edit a shipped one. */
 static const struct migration migrations[STORE_INDEX__SCHEMA_VERSION] = {
 	{"create the schema", schema_v1},
+	{"add the quality records", schema_v2},
 };
 
 int store_index__schema_apply(sqlite3 *db)

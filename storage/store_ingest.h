@@ -150,6 +150,17 @@ typedef int (*store_ingest_cas_batch_fn)(void *ctx, struct store_index *idx,
 /* Sets the batch hook (fn NULL: none).  Call before the first commit. */
 void store_ingest_cas_set_batch_hook(store_ingest_cas *s, store_ingest_cas_batch_fn fn, void *ctx);
 
+/* The peer_address (pacs_ingest_info) with which `arca quarantine release`
+ * begins the re-ingest of a quarantined instance: its quality record says
+ * "release" (store_quality.h). */
+#define STORE_INGEST_RELEASE_PEER "quarantine-release"
+
+/* For the transaction txn of a store_ingest_cas (after begin, before
+ * commit): refusals by the rules ids[0..n) are waived (pacs_norm_run_waived:
+ * an operator's `arca quarantine release --force`).  ids is borrowed until
+ * the commit returns. */
+void store_ingest_cas_waive(void *txn, const char *const *ids, size_t n);
+
 /* One line for the log: instances, chunks, dedup, and the group commit's
  * batch sizes (store_commit_stats_format). */
 void store_ingest_cas_stats_format(store_ingest_cas *s, char *buf, size_t size);

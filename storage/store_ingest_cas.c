@@ -224,6 +224,8 @@ static int cas_begin(void *ctx, const pacs_ingest_info *info, void **txn)
 	pthread_cond_init(&t->idle, NULL);
 	snprintf(t->calling_ae, sizeof(t->calling_ae), "%s", info->calling_ae != NULL ? info->calling_ae : "");
 	snprintf(t->ts, sizeof(t->ts), "%s", info->transfer_syntax != NULL ? info->transfer_syntax : "");
+	/* where it came from, for the quality record (store_quality.h) */
+	snprintf(t->peer, sizeof(t->peer), "%s", info->peer_address != NULL ? info->peer_address : "");
 	*txn = t;
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* store_ingest_cas_commit.c - the worker thread's half of the
  * content-addressed ingest (store_ingest.h): rules, manifest, instance
- * hash, quarantine, and the wait for the group commit. */
+ * hash, quarantine, the wait for the group commit, and the quality record
+ * of every instance (store_quality.h): written with the batch by the
+ * committer, or by the worker for a refusal once it is in quarantine. */
 #include "store_ingest_cas_priv.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "store_cas_fsync.h"
 #include "store_instance.h"
 #include "store_manifest.h"
+#include "store_quality.h"
 
 #define TAG_SOURCE_AE PACS_TAG(0x0002, 0x0016)
 #define TAG_SOP_CLASS PACS_TAG(0x0008, 0x0016)
@@ -41,12 +44,14 @@ typedef struct commit_ctx {
 	uint16_t status;
 	char comment[PACS_DIMSE_COMMENT_MAX + 1];
 	char *reason;             /* refusals: the quarantine's reason text */
+	store_quality_record *q;  /* NULL when there was no memory for it */
 } commit_ctx;
 
 /* One instance's index record, as the committer sees it. */
 typedef struct cas_record {
 	store_index_instance *inst;
 	store_index_put_result result;
+	store_quality_record *quality; /* the committer sets its outcome and writes it */
 } cas_record;
 
 /* ------------------------------------------------------------ bulk elements */
@@ -411,9 +416,11 @@ static int apply_rules(commit_ctx *c, pacs_ds *ds)
 	pacs_norm_result *nr = NULL;
 	int rc;
 
-	rc = pacs_norm_run(t->s->rules, ds, &no, &nr);
+	rc = pacs_norm_run_waived(t->s->rules, ds, &no, t->waive, t->n_waive, &nr);
 	if (rc < 0)
 		return rc;
+	if (c->q != NULL)
+		store_quality_record_add_norm(c->q, nr);
 	if (nr->outcome == PACS_NORM_REFUSED) {
 		rc = refuse(c, nr->status, nr->comment, nr->explanation);
 	} else {
@@ -445,9 +452,66 @@ static int check_uids(commit_ctx *c, const pacs_ds *ds)
 			snprintf(text, sizeof(text), "%s", arca_error_last());
 		else
 			continue;
+		if (c->q != NULL) {
+			/* not a rule of the rules file: the ingest's own check */
+			store_quality_hit h;
+			memset(&h, 0, sizeof(h));
+			snprintf(h.rule, sizeof(h.rule), "instance-uids");
+			snprintf(h.kind, sizeof(h.kind), "required");
+			h.action = PACS_NORM_REFUSE;
+			h.tag = uids[i].tag;
+			snprintf(h.path, sizeof(h.path), TAG_FMT, TAG_ARGS(uids[i].tag));
+			snprintf(h.message, sizeof(h.message), "%s", text);
+			c->q->n_refused++;
+			(void)store_quality_record_add_hit(c->q, &h);
+		}
 		return refuse(c, PACS_DIMSE_DATA_SET_MISMATCH, text, text);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ quality */
+
+void store_ingest_cas_waive(void *txn, const char *const *ids, size_t n)
+{
+	cas_txn *t = txn;
+
+	t->waive = ids;
+	t->n_waive = n;
+}
+
+static store_quality_origin origin_of(const cas_txn *t)
+{
+	if (strcmp(t->peer, "import") == 0)
+		return STORE_QUALITY_IMPORT;
+	if (strcmp(t->peer, STORE_INGEST_RELEASE_PEER) == 0)
+		return STORE_QUALITY_RELEASE;
+	return STORE_QUALITY_DIMSE;
+}
+
+static store_quality_outcome outcome_of(store_index_outcome o)
+{
+	switch (o) {
+	case STORE_INDEX_NEW:
+		return STORE_QUALITY_STORED;
+	case STORE_INDEX_DUPLICATE:
+		return STORE_QUALITY_DUPLICATE;
+	default:
+		return STORE_QUALITY_VERSION;
+	}
+}
+
+/* A refusal's record, once the instance is in quarantine (or is not).  A
+ * quality record is a report, not the instance: failing to write it
+ * never changes the answer. */
+static void record_refusal(commit_ctx *c, bool quarantined)
+{
+	if (c->q == NULL)
+		return;
+	c->q->outcome = quarantined ? STORE_QUALITY_QUARANTINED : STORE_QUALITY_REFUSED;
+	c->q->status = c->status;
+	snprintf(c->q->comment, sizeof(c->q->comment), "%s", c->comment);
+	(void)store_quality_put(c->t->s->index, (const store_quality_record *const *)&c->q, 1);
 }
 
 /* ------------------------------------------------------------ the commit */
@@ -490,6 +554,8 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 		return rc;
 	if (!c->refused && (rc = check_uids(c, ds)) < 0)
 		return rc;
+	if (c->q != NULL)
+		store_quality_record_from_ds(c->q, ds);
 	/* PS3.10 7.1: Source AE Title of the meta group */
 	if (t->calling_ae[0] != '\0' && (rc = pacs_ds_set_string(ds, TAG_SOURCE_AE, PACS_VR_AE, t->calling_ae)) < 0)
 		return rc;
@@ -498,8 +564,11 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 		return rc;
 	d.rehashed = c->read_back ? 1 : 0;
 	if (c->refused) {
-		if ((rc = quarantine(c)) < 0)
+		if ((rc = quarantine(c)) < 0) {
+			record_refusal(c, false);
 			return arca_error_prefix(rc, "refused (0x%04X %s) and not quarantined", c->status, c->comment);
+		}
+		record_refusal(c, true);
 		d.refused = 1;
 		store_ingest_cas__count(s, &d);
 		res->status = c->status;
@@ -516,6 +585,11 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 	if ((rc = index_record(c, address, &rec)) == 0) {
 		memset(&item, 0, sizeof(item));
 		item.record = &rec;
+		rec.quality = c->q;
+		if (c->q != NULL) {
+			c->q->status = c->status;
+			snprintf(c->q->comment, sizeof(c->q->comment), "%s", c->comment);
+		}
 		rc = store_commit_run(s->committer, &item);
 	}
 	store_index_instance_free(rec.inst);
@@ -536,6 +610,12 @@ int store_ingest_cas__commit(void *txn, pacs_ds *metadata, pacs_ingest_result *r
 
 	memset(&c, 0, sizeof(c));
 	c.t = txn;
+	c.q = malloc(sizeof(*c.q));
+	if (c.q != NULL) {
+		store_quality_record_init(c.q);
+		snprintf(c.q->calling_ae, sizeof(c.q->calling_ae), "%s", c.t->calling_ae);
+		c.q->origin = origin_of(c.t);
+	}
 	res->status = PACS_DIMSE_SUCCESS;
 	res->comment[0] = '\0';
 	store_ingest_cas__txn_wait(c.t);
@@ -544,8 +624,30 @@ int store_ingest_cas__commit(void *txn, pacs_ds *metadata, pacs_ingest_result *r
 	pacs_ds_free(c.rebuilt);
 	store_manifest_free(c.m);
 	free(c.reason);
+	free(c.q);
 	store_ingest_cas__txn_release(c.t);
 	return rc;
+}
+
+/* The batch's quality records, outcomes from the index transaction, in a
+ * transaction without an fsync of its own (store_quality.h): the next
+ * batch's commit makes them durable.  Best effort, as record_refusal. */
+static void record_batch(store_ingest_cas *s, store_commit_item *const *items, size_t n)
+{
+	const store_quality_record **qs = malloc(n * sizeof(*qs));
+	size_t nq = 0;
+
+	if (qs == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		cas_record *r = items[i]->record;
+		if (r->quality == NULL || items[i]->rc != 0)
+			continue;
+		r->quality->outcome = outcome_of(s->results[i].outcome);
+		qs[nq++] = r->quality;
+	}
+	(void)store_quality_put(s->index, qs, nq);
+	free(qs);
 }
 
 /* Committer thread: one index transaction for the batch. */
@@ -566,20 +668,21 @@ int store_ingest_cas__record(void *ctx, store_commit_item *const *items, size_t 
 			snprintf(items[i]->message, sizeof(items[i]->message), "%s", s->results[i].message);
 		}
 	}
-	if (s->hook == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		s->hook_batch[i] = ((cas_record *)items[i]->record)->inst;
-	rc = s->hook(s->hook_ctx, s->index, s->hook_batch, s->results, n);
-	if (rc < 0) {
-		/* indexed but not told to the chain: the SCU must not see a
-		 * success for it */
-		for (size_t i = 0; i < n; i++) {
-			if (items[i]->rc == 0) {
-				items[i]->rc = rc;
-				snprintf(items[i]->message, sizeof(items[i]->message), "%s", arca_error_last());
+	if (s->hook != NULL) {
+		for (size_t i = 0; i < n; i++)
+			s->hook_batch[i] = ((cas_record *)items[i]->record)->inst;
+		rc = s->hook(s->hook_ctx, s->index, s->hook_batch, s->results, n);
+		if (rc < 0) {
+			/* indexed but not told to the chain: the SCU must not see a
+			 * success for it */
+			for (size_t i = 0; i < n; i++) {
+				if (items[i]->rc == 0) {
+					items[i]->rc = rc;
+					snprintf(items[i]->message, sizeof(items[i]->message), "%s", arca_error_last());
+				}
 			}
 		}
 	}
+	record_batch(s, items, n);
 	return 0;
 }

@@ -94,6 +94,12 @@ typedef struct cas_txn {
 	store_ingest_cas *s;
 	char calling_ae[PACS_DIMSE_AE_MAX + 1];
 	char ts[PACS_DIMSE_UID_MAX + 1];
+	/* pacs_ingest_info.peer_address ("import" for arca import,
+	 * STORE_INGEST_RELEASE_PEER for a quarantine release) and the rules
+	 * waived for this instance (store_ingest_cas_waive): quality records */
+	char peer[64];
+	const char *const *waive;
+	size_t n_waive;
 
 	pthread_mutex_t mu;
 	pthread_cond_t idle;      /* in_flight reached 0 */

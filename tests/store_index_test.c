@@ -357,7 +357,7 @@ static void test_put_get(void **state)
 	assert_int_equal(store_index_get(f->idx, "1.2.1.1.2", 2, &s), ARCA_ENOTFOUND);
 	assert_int_equal(store_index_get(f->idx, "9.9.9", 0, &s), ARCA_ENOTFOUND);
 	assert_int_equal(store_index_schema_version(f->idx, &version), 0);
-	assert_int_equal(version, 1);
+	assert_int_equal(version, 2);
 }
 
 static void test_idempotent_and_versions(void **state)
@@ -828,7 +828,7 @@ static void test_reopen(void **state)
 		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=99' 2>/dev/null", f->path);
 		if (system(cmd) == 0) {
 			assert_int_equal(open_index(f, STORE_INDEX_KEEP_FIRST, false), ARCA_EUNSUPPORTED);
-			snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=1'", f->path);
+			snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=2'", f->path);
 			assert_int_equal(system(cmd), 0);
 		}
 	}
