@@ -25,6 +25,7 @@ static const struct event_def {
 	{ CHAIN_EVENT_QUARANTINE_RELEASE, "arca:quarantine-release", "Quarantine Release" },
 	{ CHAIN_EVENT_QUARANTINE_DROP, "arca:quarantine-drop", "Quarantine Drop" },
 	{ CHAIN_EVENT_VERIFY, "arca:verify", "Archive Verification" },
+	{ CHAIN_EVENT_KEY_CHANGE, "arca:key-change", "Node Key Change" },
 	{ CHAIN_EVENT_APPLICATION_ACTIVITY, "DCM:110100", "Application Activity" },
 	{ CHAIN_EVENT_AUDIT_LOG_USED, "DCM:110101", "Audit Log Used" },
 	{ CHAIN_EVENT_BEGIN_TRANSFERRING, "DCM:110102", "Begin Transferring DICOM Instances" },
@@ -313,6 +314,25 @@ static int check_time(const char *what, int64_t ms)
 	return 0;
 }
 
+/* The fingerprints are SHA-256 of the public keys, and the key changes. */
+static int check_key_change(const chain_key_change *k)
+{
+	uint8_t fp[CHAIN_HASH_LEN];
+	int rc;
+
+	if ((rc = chain_hash_sha256_once(fp, k->old_public, sizeof(k->old_public))) < 0)
+		return rc;
+	if (memcmp(fp, k->old_fp, sizeof(fp)) != 0)
+		return arca_error_set(ARCA_EINVAL, "key change: old is not the fingerprint of old_public");
+	if ((rc = chain_hash_sha256_once(fp, k->new_public, sizeof(k->new_public))) < 0)
+		return rc;
+	if (memcmp(fp, k->new_fp, sizeof(fp)) != 0)
+		return arca_error_set(ARCA_EINVAL, "key change: new is not the fingerprint of new_public");
+	if (memcmp(k->old_public, k->new_public, sizeof(k->old_public)) == 0)
+		return arca_error_set(ARCA_EINVAL, "key change: the new key is the old one");
+	return 0;
+}
+
 int chain_entry_check(const chain_entry *e)
 {
 	size_t i;
@@ -366,6 +386,19 @@ int chain_entry_check(const chain_entry *e)
 	if (e->purpose != NULL && (rc = check_token("purpose of use", e->purpose)) < 0)
 		return rc;
 	if (e->peer != NULL && (rc = check_text("peer", e->peer, CHAIN_ENTRY_TEXT_MAX)) < 0)
+		return rc;
+	if (e->query != NULL) {
+		if (e->event != CHAIN_EVENT_QUERY)
+			return arca_error_set(ARCA_EINVAL, "a query member goes with Query events (DCM:110112) only");
+		if (e->query->requests == 0)
+			return arca_error_set(ARCA_EINVAL, "entry query counts no request");
+		if (e->query->matches > CHAIN_ENTRY_MAX_NUMBER)
+			return arca_error_set(ARCA_EINVAL, "entry query matches %" PRIu64 " is past 2^53 - 1",
+					      e->query->matches);
+	}
+	if ((e->event == CHAIN_EVENT_KEY_CHANGE) != (e->key != NULL))
+		return arca_error_set(ARCA_EINVAL, "a key member goes with key-change events, and only with them");
+	if (e->key != NULL && (rc = check_key_change(e->key)) < 0)
 		return rc;
 	if (is_consent_event(e->event) != (e->consent != NULL))
 		return arca_error_set(ARCA_EINVAL, "a consent member goes with consent events, and only with them");
@@ -482,7 +515,7 @@ static void put_time(struct ebuf *b, int64_t ms)
 /* Members are written in the byte order of their names (RFC 8785 3.2.3;
  * all names are ASCII, so UTF-16 and byte order agree): the order of the
  * statements below is the format. */
-int chain_entry_encode(const chain_entry *e, char **out, size_t *len)
+static int encode(const chain_entry *e, bool with_index, char **out, size_t *len)
 {
 	struct ebuf b = { NULL, 0, 0, 0 };
 	char code[24];
@@ -532,8 +565,22 @@ int chain_entry_encode(const chain_entry *e, char **out, size_t *len)
 	}
 	puts_(&b, ",\"event\":\"");
 	puts_(&b, chain_event_code(e->event));
-	puts_(&b, "\",\"index\":");
-	put_u64(&b, e->index);
+	puts_(&b, "\"");
+	if (with_index) {
+		puts_(&b, ",\"index\":");
+		put_u64(&b, e->index);
+	}
+	if (e->key != NULL) {
+		puts_(&b, ",\"key\":{\"new\":");
+		put_hex(&b, e->key->new_fp);
+		puts_(&b, ",\"new_public\":");
+		put_hex(&b, e->key->new_public);
+		puts_(&b, ",\"old\":");
+		put_hex(&b, e->key->old_fp);
+		puts_(&b, ",\"old_public\":");
+		put_hex(&b, e->key->old_public);
+		puts_(&b, "}");
+	}
 	puts_(&b, ",\"node\":");
 	put_str(&b, e->node);
 	if (e->study_uid != NULL) {
@@ -584,6 +631,13 @@ int chain_entry_encode(const chain_entry *e, char **out, size_t *len)
 		puts_(&b, ",\"purpose\":");
 		put_str(&b, e->purpose);
 	}
+	if (e->query != NULL) {
+		puts_(&b, ",\"query\":{\"matches\":");
+		put_u64(&b, e->query->matches);
+		puts_(&b, ",\"requests\":");
+		put_u64(&b, e->query->requests);
+		puts_(&b, "}");
+	}
 	if (e->subtype != 0) {
 		snprintf(code, sizeof(code), ",\"subtype\":\"DCM:%u\"", e->subtype);
 		puts_(&b, code);
@@ -599,4 +653,14 @@ int chain_entry_encode(const chain_entry *e, char **out, size_t *len)
 	*out = b.p;
 	*len = b.len;
 	return 0;
+}
+
+int chain_entry_encode(const chain_entry *e, char **out, size_t *len)
+{
+	return encode(e, true, out, len);
+}
+
+int chain_entry_encode_unindexed(const chain_entry *e, char **out, size_t *len)
+{
+	return encode(e, false, out, len);
 }

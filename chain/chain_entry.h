@@ -42,6 +42,8 @@
 /* Largest log index an entry may carry (10^12 - 1): index ranges in the
  * git layout are 12 decimal digits (docs/chain-format.md 7). */
 #define CHAIN_ENTRY_MAX_INDEX UINT64_C(999999999999)
+/* Largest number any member holds (2^53 - 1, exact in every JSON reader). */
+#define CHAIN_ENTRY_MAX_NUMBER UINT64_C(9007199254740991)
 
 /* Event type.  The DICOM ones are PS3.16 CID 400 "Audit Event ID" codes
  * (coding scheme DCM), used by PS3.15 A.5.3; their value here is the code
@@ -53,6 +55,7 @@ typedef enum chain_event {
 	CHAIN_EVENT_QUARANTINE_RELEASE = 3, /* arca:quarantine-release */
 	CHAIN_EVENT_QUARANTINE_DROP = 4,    /* arca:quarantine-drop */
 	CHAIN_EVENT_VERIFY = 5,             /* arca:verify (an `arca verify` result) */
+	CHAIN_EVENT_KEY_CHANGE = 6,         /* arca:key-change (`arca node rotate-key`) */
 	CHAIN_EVENT_APPLICATION_ACTIVITY = 110100,
 	CHAIN_EVENT_AUDIT_LOG_USED = 110101,
 	CHAIN_EVENT_BEGIN_TRANSFERRING = 110102,
@@ -106,6 +109,28 @@ typedef struct chain_consent {
 	const char *deid;               /* de-identification profile token, or NULL */
 } chain_consent;
 
+/* What a Query event (CHAIN_EVENT_QUERY, DCM:110112) counts: the C-FIND
+ * requests it stands for (1 for one query, more for an association's
+ * summary) and the matches they returned.  Never the query keys: they may
+ * hold a patient's name. */
+typedef struct chain_query {
+	uint32_t requests;              /* at least 1 */
+	uint64_t matches;               /* at most 2^53 - 1 */
+} chain_query;
+
+/* A node key change (CHAIN_EVENT_KEY_CHANGE, docs/chain-format.md 10): the
+ * key that signed the log's checkpoints up to the one that covers this
+ * entry, and the key that signs every later one.  Each as its raw 32-byte
+ * Ed25519 public key, so that the log alone says which key verifies which
+ * checkpoint, and its fingerprint (SHA-256 of those bytes,
+ * chain_key_fingerprint), which is what people compare; the two must agree. */
+typedef struct chain_key_change {
+	uint8_t old_fp[CHAIN_HASH_LEN];
+	uint8_t old_public[32];
+	uint8_t new_fp[CHAIN_HASH_LEN];
+	uint8_t new_public[32];
+} chain_key_change;
+
 /* An entry's value.  Every pointer is borrowed (the caller's when
  * encoding; the entry's own allocation when it came from
  * chain_entry_parse).  Optional members are NULL / false / 0 when absent.
@@ -136,6 +161,8 @@ typedef struct chain_entry {
 	const char *purpose;            /* purpose of use, e.g. HL7 "TREAT" */
 	const char *peer;               /* other party: destination AE, source, node */
 	const chain_consent *consent;   /* required for consent events only */
+	const chain_query *query;       /* Query events only (optional there) */
+	const chain_key_change *key;    /* required for key-change events only */
 } chain_entry;
 
 /* The canonical bytes of e: *out (NUL-terminated, *len bytes without the
@@ -143,6 +170,12 @@ typedef struct chain_entry {
  * ARCA_EINVAL names the first member out of its rules, ARCA_ELIMIT if the
  * entry would exceed CHAIN_ENTRY_MAX_LEN. */
 int chain_entry_encode(const chain_entry *e, char **out, size_t *len);
+
+/* The entry's canonical bytes without its "index" member (e->index is
+ * ignored): what a command hands to arcad's spool before the log gives the
+ * entry its index (docs/chain-format.md 9).  Otherwise as
+ * chain_entry_encode. */
+int chain_entry_encode_unindexed(const chain_entry *e, char **out, size_t *len);
 
 /* 0 if e would encode, else what chain_entry_encode would return. */
 int chain_entry_check(const chain_entry *e);
@@ -152,6 +185,10 @@ int chain_entry_check(const chain_entry *e);
  * CHAIN_ENTRY_MAX_LEN; ARCA_EPROTO for anything else the encoder would not
  * have written, saying what (a byte offset where one is known). */
 int chain_entry_parse(chain_entry **out, const void *bytes, size_t len);
+
+/* Parses what chain_entry_encode_unindexed writes, as strictly as
+ * chain_entry_parse (an "index" member is refused); the entry's index is 0. */
+int chain_entry_parse_unindexed(chain_entry **out, const void *bytes, size_t len);
 
 /* Frees an entry from chain_entry_parse (only those); NULL is fine. */
 void chain_entry_free(chain_entry *e);

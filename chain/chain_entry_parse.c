@@ -22,6 +22,9 @@
 struct parsing {
 	chain_entry e;
 	chain_consent consent;
+	chain_query query;
+	chain_key_change key;
+	bool unindexed;                 /* chain_entry_parse_unindexed: no "index" */
 	chain_series_ref *series;
 	uint8_t (*hashes)[CHAIN_HASH_LEN];
 };
@@ -157,6 +160,57 @@ static int parse_consent(json_t *v, struct parsing *p)
 			return rc;
 	}
 	p->e.consent = &p->consent;
+	return 0;
+}
+
+static int parse_query(json_t *v, struct parsing *p)
+{
+	const char *key;
+	json_t *m;
+	uint64_t u = 0;
+	int rc;
+
+	if (!json_is_object(v))
+		return bad("query", "is not an object");
+	json_object_foreach(v, key, m) {
+		if (strcmp(key, "matches") == 0) {
+			rc = get_uint(m, "query matches", CHAIN_ENTRY_MAX_NUMBER, &p->query.matches);
+		} else if (strcmp(key, "requests") == 0) {
+			rc = get_uint(m, "query requests", UINT32_MAX, &u);
+			p->query.requests = (uint32_t)u;
+		} else {
+			rc = bad("query", "has an unknown member");
+		}
+		if (rc < 0)
+			return rc;
+	}
+	p->e.query = &p->query;
+	return 0;
+}
+
+static int parse_key_change(json_t *v, struct parsing *p)
+{
+	const char *key;
+	json_t *m;
+	int rc;
+
+	if (!json_is_object(v))
+		return bad("key", "is not an object");
+	json_object_foreach(v, key, m) {
+		if (strcmp(key, "new") == 0)
+			rc = get_hash(m, "key new", p->key.new_fp);
+		else if (strcmp(key, "new_public") == 0)
+			rc = get_hash(m, "key new_public", p->key.new_public);
+		else if (strcmp(key, "old") == 0)
+			rc = get_hash(m, "key old", p->key.old_fp);
+		else if (strcmp(key, "old_public") == 0)
+			rc = get_hash(m, "key old_public", p->key.old_public);
+		else
+			rc = bad("key", "has an unknown member");
+		if (rc < 0)
+			return rc;
+	}
+	p->e.key = &p->key;
 	return 0;
 }
 
@@ -317,9 +371,13 @@ static int parse_member(const char *key, json_t *m, struct parsing *p, int *seen
 		return 0;
 	}
 	if (strcmp(key, "index") == 0) {
+		if (p->unindexed)
+			return bad("index", "is not in a spooled entry: the log assigns it");
 		*seen |= HAS_INDEX;
 		return get_uint(m, "index", CHAIN_ENTRY_MAX_INDEX, &p->e.index);
 	}
+	if (strcmp(key, "key") == 0)
+		return parse_key_change(m, p);
 	if (strcmp(key, "node") == 0) {
 		*seen |= HAS_NODE;
 		return get_cstr(m, "node", &p->e.node);
@@ -341,6 +399,8 @@ static int parse_member(const char *key, json_t *m, struct parsing *p, int *seen
 		return get_cstr(m, "peer", &p->e.peer);
 	if (strcmp(key, "purpose") == 0)
 		return get_cstr(m, "purpose", &p->e.purpose);
+	if (strcmp(key, "query") == 0)
+		return parse_query(m, p);
 	if (strcmp(key, "subtype") == 0)
 		return parse_subtype(m, p);
 	if (strcmp(key, "time") == 0) {
@@ -382,6 +442,8 @@ static const char *copy_str(char **arena, const char *s)
 struct owned {
 	chain_entry e;
 	chain_consent consent;
+	chain_query query;
+	chain_key_change key;
 };
 
 static int clone_entry(const chain_entry *src, chain_entry **out)
@@ -427,11 +489,19 @@ static int clone_entry(const chain_entry *src, chain_entry **out)
 		o->consent.deid = copy_str(&arena, src->consent->deid);
 		o->e.consent = &o->consent;
 	}
+	if (src->query != NULL) {
+		o->query = *src->query;
+		o->e.query = &o->query;
+	}
+	if (src->key != NULL) {
+		o->key = *src->key;
+		o->e.key = &o->key;
+	}
 	*out = &o->e;
 	return 0;
 }
 
-int chain_entry_parse(chain_entry **out, const void *bytes, size_t len)
+static int parse(chain_entry **out, const void *bytes, size_t len, bool unindexed)
 {
 	struct parsing p;
 	json_error_t jerr;
@@ -443,6 +513,9 @@ int chain_entry_parse(chain_entry **out, const void *bytes, size_t len)
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
+	p.unindexed = unindexed;
+	if (unindexed)
+		seen |= HAS_INDEX;
 	if (len > CHAIN_ENTRY_MAX_LEN)
 		return arca_error_set(ARCA_ELIMIT, "entry of %zu bytes is longer than %d", len,
 				      CHAIN_ENTRY_MAX_LEN);
@@ -466,7 +539,8 @@ int chain_entry_parse(chain_entry **out, const void *bytes, size_t len)
 		rc = arca_error_set(ARCA_EPROTO, "entry lacks one of action, actor, event, index, node, outcome, time, v");
 		goto out;
 	}
-	rc = chain_entry_encode(&p.e, &canon, &canon_len);
+	rc = unindexed ? chain_entry_encode_unindexed(&p.e, &canon, &canon_len)
+		       : chain_entry_encode(&p.e, &canon, &canon_len);
 	if (rc < 0) {
 		rc = arca_error_prefix(ARCA_EPROTO, "entry %llu", (unsigned long long)p.e.index);
 		goto out;
@@ -485,6 +559,16 @@ out:
 	free(p.hashes);
 	json_decref(root);
 	return rc;
+}
+
+int chain_entry_parse(chain_entry **out, const void *bytes, size_t len)
+{
+	return parse(out, bytes, len, false);
+}
+
+int chain_entry_parse_unindexed(chain_entry **out, const void *bytes, size_t len)
+{
+	return parse(out, bytes, len, true);
 }
 
 void chain_entry_free(chain_entry *e)

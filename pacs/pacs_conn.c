@@ -1199,6 +1199,8 @@ static void conn_settle(pacs_conn *c)
 			return; /* a commit is running: its done comes back here */
 		if (c->established && !c->released)
 			s->stats.aborted++;
+		if (c->established && s->opts.assoc_end != NULL)
+			s->opts.assoc_end(s->opts.audit_ctx, c->id, c->calling_ae);
 		conn_log_end(c);
 		pacs_server__conn_gone(s, c);
 		conn_free(c);

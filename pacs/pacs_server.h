@@ -76,6 +76,23 @@ struct pacs_svc_retrieve_event;
 typedef void (*pacs_server_retrieve_fn)(void *ctx, const char *calling_ae,
 					const struct pacs_svc_retrieve_event *ev);
 
+/* One C-FIND when it has been answered (the provenance chain's Query
+ * event, PS3.15 A.5.3.7): which association, who asked, how many matches
+ * went back and the final status.  Nothing of the identifier: its keys
+ * may name a patient. */
+typedef struct pacs_server_query_event {
+	uint64_t assoc_id;             /* the association, unique for the server's life */
+	const char *calling_ae;
+	const char *level;             /* "PATIENT", "STUDY", "SERIES", "IMAGE" or "" */
+	bool study_root;               /* Study Root (else Patient Root) information model */
+	uint64_t matches;              /* pending responses sent */
+	uint16_t status;               /* final status (0x0000, 0xFE00, 0xA700, ...) */
+} pacs_server_query_event;
+typedef void (*pacs_server_query_fn)(void *ctx, const pacs_server_query_event *ev);
+/* An established association has ended (released or aborted), after the
+ * last of its requests was answered. */
+typedef void (*pacs_server_assoc_end_fn)(void *ctx, uint64_t assoc_id, const char *calling_ae);
+
 /* Every string and array is copied by pacs_server_new() (but query and
  * peers, borrowed). */
 typedef struct pacs_server_opts {
@@ -118,6 +135,11 @@ typedef struct pacs_server_opts {
 	 * retrieve, must not block.  NULL: only the log line. */
 	pacs_server_retrieve_fn retrieve_audit;
 	void *retrieve_audit_ctx;
+	/* Each C-FIND when it is answered, and each established association
+	 * when it ends; on the loop thread, must not block.  NULL: none. */
+	pacs_server_query_fn query_audit;
+	pacs_server_assoc_end_fn assoc_end;
+	void *audit_ctx;               /* for both */
 } pacs_server_opts;
 
 void pacs_server_opts_init(pacs_server_opts *opts);

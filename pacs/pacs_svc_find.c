@@ -57,6 +57,7 @@ typedef struct find_op {
 	pacs_svc_qr qr;                  /* identifier, failure to answer at once */
 	enum pacs_query_model model;
 	enum pacs_query_level level;
+	bool level_known;                /* level parsed from the identifier */
 	void *cursor;
 	/* the last job's output */
 	find_buf batch[FIND_BATCH];
@@ -169,6 +170,7 @@ static int find_check(pacs_op *op)
 		find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH, "%s", arca_error_last());
 		return -1;
 	}
+	fo->level_known = true;
 	if (fo->model == PACS_QUERY_STUDY_ROOT && fo->level == PACS_QUERY_PATIENT) {
 		find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH, "Study Root has no PATIENT level (PS3.4 C.6.2)");
 		return -1;
@@ -272,6 +274,26 @@ static void find_log(pacs_op *op, uint16_t status, const char *comment)
 		       pacs_dimse_status_name(status), comment[0] != '\0' ? ": " : "", comment);
 }
 
+/* The provenance chain's Query event (pacs_server.h query_audit): who,
+ * how many matches, the outcome; never the identifier's keys. */
+static void find_audit(pacs_op *op, uint16_t status)
+{
+	const pacs_server_opts *o = &op->conn->srv->opts;
+	find_op *fo = find_of(op);
+	pacs_server_query_event ev;
+
+	if (o->query_audit == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.assoc_id = op->conn->id;
+	ev.calling_ae = op->conn->calling_ae;
+	ev.level = fo->level_known ? pacs_query_level_name(fo->level) : "";
+	ev.study_root = fo->model == PACS_QUERY_STUDY_ROOT;
+	ev.matches = fo->sent;
+	ev.status = status;
+	o->query_audit(o->audit_ctx, &ev);
+}
+
 static void find_finish(pacs_op *op, uint16_t status, const char *comment)
 {
 	find_op *fo = find_of(op);
@@ -279,6 +301,7 @@ static void find_finish(pacs_op *op, uint16_t status, const char *comment)
 	find_close_cursor(op);
 	batch_clear(fo);
 	find_log(op, status, comment);
+	find_audit(op, status);
 	(void)pacs_conn__respond(op, status, comment);
 }
 

@@ -27,6 +27,11 @@ static void sha(const char *s, uint8_t out[CHAIN_HASH_LEN])
 	assert_int_equal(chain_hash_sha256_once(out, s, strlen(s)), 0);
 }
 
+static void sha_bytes(const uint8_t *b, uint8_t out[CHAIN_HASH_LEN])
+{
+	assert_int_equal(chain_hash_sha256_once(out, b, 32), 0);
+}
+
 static void unhex(const char *hex, uint8_t *out, size_t n)
 {
 	size_t i;
@@ -427,6 +432,167 @@ static void test_time(void **state)
 	assert_int_equal(chain_time_parse("2025-01-01T00:00:00.000", 23, &ms), ARCA_EPROTO);
 }
 
+/* The query counts of a Query event (DCM:110112) and the key change of
+ * arca:key-change: bytes as Python's json.dumps writes them, round trip,
+ * and the rules (which events may carry them). */
+static const char query_bytes[] =
+	"{\"action\":\"E\",\"actor\":{\"ae\":\"VIEWER\"},\"event\":\"DCM:110112\",\"index\":7,\"node\":\"n1\","
+	"\"outcome\":0,\"peer\":\"VIEWER\",\"query\":{\"matches\":12,\"requests\":3},"
+	"\"time\":\"1970-01-01T00:00:00.001Z\",\"v\":1}";
+static const char key_bytes[] =
+	"{\"action\":\"U\",\"actor\":{\"user\":\"root\"},\"event\":\"arca:key-change\",\"index\":9,\"key\":{\""
+	"new\":\"9f72ea0cf49536e3c66c787f705186df9a4378083753ae9536d65b3ad7fcddc4\",\"new_public\":\"22222222"
+	"22222222222222222222222222222222222222222222222222222222\",\"old\":\"02d449a31fbb267c8f352e9968a79e3"
+	"e5fc95c1bbeaa502fd6454ebde5a4bedc\",\"old_public\":\"11111111111111111111111111111111111111111111111"
+	"11111111111111111\"},\"node\":\"n1\",\"outcome\":0,\"time\":\"1970-01-01T00:00:00.001Z\",\"v\":1}";
+
+static void test_query_and_key_members(void **state)
+{
+	chain_query q = { 3, 12 };
+	chain_key_change k;
+	chain_entry e, *p = NULL;
+	char *out;
+	size_t len;
+	(void)state;
+
+	minimal(&e);
+	e.event = CHAIN_EVENT_QUERY;
+	e.actor_ae = "VIEWER";
+	e.peer = "VIEWER";
+	e.index = 7;
+	e.query = &q;
+	assert_int_equal(chain_entry_encode(&e, &out, &len), 0);
+	assert_string_equal(out, query_bytes);
+	free(out);
+	assert_int_equal(chain_entry_parse(&p, query_bytes, strlen(query_bytes)), 0);
+	assert_non_null(p->query);
+	assert_int_equal(p->query->requests, 3);
+	assert_int_equal(p->query->matches, 12);
+	assert_null(p->key);
+	chain_entry_free(p);
+	/* a query member on another event, no request, too many matches */
+	e.event = CHAIN_EVENT_EXPORT;
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+	e.event = CHAIN_EVENT_QUERY;
+	q.requests = 0;
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+	q.requests = 1;
+	q.matches = CHAIN_ENTRY_MAX_NUMBER + 1;
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+	q.matches = CHAIN_ENTRY_MAX_NUMBER;
+	assert_int_equal(chain_entry_check(&e), 0);
+	{
+		static const char *bad[] = {
+			"\"query\":{\"matches\":12,\"requests\":0}",
+			"\"query\":{\"matches\":12}",
+			"\"query\":{\"matches\":-1,\"requests\":3}",
+			"\"query\":{\"matches\":12,\"requests\":3,\"x\":1}",
+			"\"query\":[12,3]",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char buf[512];
+			const char *at = strstr(query_bytes, "\"query\"");
+			const char *end = strstr(at, "},") + 1;
+			snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - query_bytes), query_bytes, bad[i], end);
+			assert_int_equal(chain_entry_parse(&p, buf, strlen(buf)), ARCA_EPROTO);
+			assert_null(p);
+		}
+	}
+
+	memset(k.old_public, 0x11, sizeof(k.old_public));
+	memset(k.new_public, 0x22, sizeof(k.new_public));
+	sha_bytes(k.old_public, k.old_fp);
+	sha_bytes(k.new_public, k.new_fp);
+	minimal(&e);
+	e.event = CHAIN_EVENT_KEY_CHANGE;
+	e.action = CHAIN_ACTION_UPDATE;
+	e.actor_ae = NULL;
+	e.actor_user = "root";
+	e.index = 9;
+	e.key = &k;
+	assert_int_equal(chain_entry_encode(&e, &out, &len), 0);
+	assert_string_equal(out, key_bytes);
+	free(out);
+	assert_int_equal(chain_entry_parse(&p, key_bytes, strlen(key_bytes)), 0);
+	assert_int_equal(p->event, CHAIN_EVENT_KEY_CHANGE);
+	assert_non_null(p->key);
+	assert_memory_equal(p->key->old_fp, k.old_fp, 32);
+	assert_memory_equal(p->key->new_fp, k.new_fp, 32);
+	assert_memory_equal(p->key->old_public, k.old_public, 32);
+	assert_memory_equal(p->key->new_public, k.new_public, 32);
+	chain_entry_free(p);
+	assert_string_equal(chain_event_code(CHAIN_EVENT_KEY_CHANGE), "arca:key-change");
+	/* fingerprints that are not the keys', the same key twice */
+	k.new_fp[0] ^= 1;
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+	k.new_fp[0] ^= 1;
+	memcpy(k.new_public, k.old_public, 32);
+	memcpy(k.new_fp, k.old_fp, 32);
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+	memset(k.new_public, 0x22, sizeof(k.new_public));
+	sha_bytes(k.new_public, k.new_fp);
+	assert_int_equal(chain_entry_check(&e), 0);
+	/* a key change names both keys; no other event carries one */
+	e.key = NULL;
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+	e.key = &k;
+	e.event = CHAIN_EVENT_VERIFY;
+	assert_int_equal(chain_entry_check(&e), ARCA_EINVAL);
+}
+
+/* The spool form (docs/chain-format.md 9): the canonical bytes without
+ * "index"; its parser refuses an index and anything non-canonical. */
+static void test_unindexed(void **state)
+{
+	chain_query q = { 1, 0 };
+	chain_entry e, *p = NULL;
+	char *out, *full;
+	size_t len, flen;
+	(void)state;
+
+	minimal(&e);
+	e.index = 5; /* ignored */
+	assert_int_equal(chain_entry_encode_unindexed(&e, &out, &len), 0);
+	assert_string_equal(out, "{\"action\":\"E\",\"actor\":{\"ae\":\"ARCA\"},\"event\":\"DCM:110100\","
+				 "\"node\":\"n1\",\"outcome\":0,\"time\":\"1970-01-01T00:00:00.001Z\",\"v\":1}");
+	assert_int_equal(len, strlen(out));
+	assert_int_equal(chain_entry_parse_unindexed(&p, out, len), 0);
+	assert_int_equal(p->index, 0);
+	assert_string_equal(p->node, "n1");
+	assert_int_equal(p->event, CHAIN_EVENT_APPLICATION_ACTIVITY);
+	chain_entry_free(p);
+	/* the indexed parser wants the index, the unindexed one refuses it */
+	assert_int_equal(chain_entry_parse(&p, out, len), ARCA_EPROTO);
+	assert_null(p);
+	assert_int_equal(chain_entry_encode(&e, &full, &flen), 0);
+	assert_int_equal(chain_entry_parse_unindexed(&p, full, flen), ARCA_EPROTO);
+	assert_null(p);
+	free(full);
+	free(out);
+	/* non-canonical spellings */
+	{
+		static const char *bad[] = {
+			"{\"action\":\"E\",\"actor\":{\"ae\":\"ARCA\"},\"event\":\"DCM:110100\",\"node\":\"n1\",\"outcome\":0,\"time\":\"1970-01-01T00:00:00.001Z\",\"v\":1} ",
+			"{\"actor\":{\"ae\":\"ARCA\"},\"action\":\"E\",\"event\":\"DCM:110100\",\"node\":\"n1\",\"outcome\":0,\"time\":\"1970-01-01T00:00:00.001Z\",\"v\":1}",
+			"{\"action\":\"E\",\"actor\":{\"ae\":\"ARCA\"},\"event\":\"DCM:110100\",\"node\":\"n1\",\"outcome\":0,\"v\":1}",
+			"{\"action\":\"E\",\"actor\":{\"ae\":\"ARCA\"},\"event\":\"DCM:110100\",\"node\":\"n1\",\"outcome\":0,\"time\":\"1970-01-01T00:00:00.001Z\",\"v\":2}",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			assert_int_not_equal(chain_entry_parse_unindexed(&p, bad[i], strlen(bad[i])), 0);
+			assert_null(p);
+		}
+	}
+	/* a query summary goes through the spool form too */
+	e.event = CHAIN_EVENT_QUERY;
+	e.query = &q;
+	assert_int_equal(chain_entry_encode_unindexed(&e, &out, &len), 0);
+	assert_int_equal(chain_entry_parse_unindexed(&p, out, len), 0);
+	assert_int_equal(p->query->requests, 1);
+	assert_int_equal(p->query->matches, 0);
+	chain_entry_free(p);
+	free(out);
+}
+
 static void test_event_codes(void **state)
 {
 	(void)state;
@@ -587,6 +753,8 @@ int main(void)
 		cmocka_unit_test(test_value_rules),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_event_codes),
+		cmocka_unit_test(test_query_and_key_members),
+		cmocka_unit_test(test_unindexed),
 		cmocka_unit_test(test_node_names),
 		cmocka_unit_test(test_pseudonym_known_answers),
 		cmocka_unit_test(test_pseudonym_key_dependence),

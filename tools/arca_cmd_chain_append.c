@@ -1,22 +1,23 @@
 /* arca_cmd_chain_append.c - `arca chain append`: a maintenance command
  * that appends one event to the node's log by hand, with the node key.
- * arcad writes the real events (design 3.3); this exists to record an
- * event that happened outside arca, and to exercise the other chain
- * commands end to end before the server does.  It opens the log for
- * writing, so it fails while arcad holds the log. */
+ * arcad and the other commands write the real events (design 3.3); this
+ * exists to record an event that happened outside arca, and to exercise
+ * the chain commands end to end.  It records through arca_event_record:
+ * directly when the log is free, through arcad's spool while arcad runs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arca_cmd.h"
 #include "arca_cmd_chain.h"
 #include "arca_err.h"
+#include "arca_event.h"
 #include "arca_node.h"
+#include "arca_spool.h"
 #include "chain_entry.h"
-#include "chain_log.h"
-#include "chain_pseudonym.h"
 
 #define CMD "arca chain append"
 
@@ -122,44 +123,11 @@ static bool parse_u32(const char *s, unsigned long max, unsigned long *out)
 	return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && *out <= max;
 }
 
-/* The patient's pseudonym with the archive's consortium key. */
-static int pseudonym(const char *root, const char *issuer, const char *id, uint8_t out[CHAIN_HASH_LEN])
-{
-	char path[PATH_MAX];
-	chain_pseudonym_key *k = NULL;
-	int rc;
-
-	if ((rc = arca_node_path(path, sizeof(path), root, ARCA_NODE_CONSORTIUM_FILE)) < 0 ||
-	    (rc = chain_pseudonym_key_load(&k, path)) < 0)
-		return rc;
-	rc = chain_pseudonym(k, issuer, id, out);
-	chain_pseudonym_key_free(k);
-	return rc;
-}
-
-static int append_one(arca_chain_ctx *ctx, const chain_entry *e, uint64_t *index)
-{
-	chain_log_config cfg = { 0 };
-	chain_log *log = NULL;
-	int rc, rc2;
-
-	cfg.repo_path = ctx->repo;
-	cfg.node = ctx->conf.node;
-	cfg.key = ctx->key;
-	if ((rc = chain_log_open(&log, &cfg)) < 0)
-		return rc;
-	rc = chain_log_append(log, e, NULL, NULL, index);
-	if (rc == 0)
-		rc = chain_log_flush(log);
-	/* close flushes too; the first error is the one to report. */
-	rc2 = chain_log_close(log);
-	return rc < 0 ? rc : rc2;
-}
-
 int arca_cmd_chain_append(int argc, char **argv)
 {
 	const char *root = NULL, *event_arg = NULL, *patient_id = NULL, *issuer = NULL;
-	char action = 0, action_arg = 0;
+	char action = 0, action_arg = 0, ps_path[PATH_MAX] = "";
+	bool durable = false;
 	arca_chain_ctx ctx;
 	chain_entry e;
 	unsigned long n;
@@ -244,21 +212,27 @@ int arca_cmd_chain_append(int argc, char **argv)
 		return status;
 	if (e.actor_ae == NULL && e.actor_user == NULL)
 		e.actor_ae = ctx.conf.ae;
-	if (patient_id != NULL) {
-		if ((rc = pseudonym(ctx.root, issuer, patient_id, e.patient)) < 0) {
-			fprintf(stderr, CMD ": --patient-id: %s\n", arca_error_last());
-			arca_chain_ctx_release(&ctx);
-			return ARCA_EXIT_USAGE;
-		}
-		e.has_patient = true;
+	if (patient_id != NULL &&
+	    (arca_node_path(ps_path, sizeof(ps_path), ctx.root, ARCA_NODE_CONSORTIUM_FILE) < 0 ||
+	     access(ps_path, F_OK) != 0)) {
+		fprintf(stderr, CMD ": --patient-id: the archive has no consortium key %s\n", ps_path);
+		arca_chain_ctx_release(&ctx);
+		return ARCA_EXIT_USAGE;
 	}
-	/* time_ms 0: the log stamps it now. */
-	rc = append_one(&ctx, &e, &index);
+	/* time_ms 0: stamped now */
+	rc = arca_event_record_index(&ctx.conf, &e, patient_id, issuer, &durable, &index);
 	if (rc < 0) {
 		fprintf(stderr, CMD ": %s\n", arca_error_last());
 		status = rc == ARCA_ECRYPTO ? ARCA_EXIT_FAULT : ARCA_EXIT_USAGE;
-	} else {
+	} else if (!durable) {
+		fprintf(stderr, CMD ": arcad did not take the event in time; it waits in %s/" ARCA_SPOOL_DIR
+				" for arcad to append it\n", ctx.root);
+		status = ARCA_EXIT_FAULT;
+	} else if (index != ARCA_EVENT_SPOOLED) {
 		printf("appended entry %" PRIu64 " (%s) to the log of %s\n", index, chain_event_code(e.event),
+		       ctx.conf.node);
+	} else {
+		printf("appended %s to the log of %s through the running arcad\n", chain_event_code(e.event),
 		       ctx.conf.node);
 	}
 	arca_chain_ctx_release(&ctx);

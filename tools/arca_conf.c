@@ -43,6 +43,7 @@ void arca_conf_defaults(arca_conf *c, const char *root)
 	c->check_called_ae = true;
 	strcpy(c->storage_backend, "cas");
 	c->zstd_level = 1;
+	c->query_events = ARCA_CONF_QUERY_EVENTS_SUMMARY;
 }
 
 void arca_conf_release(arca_conf *c)
@@ -597,6 +598,29 @@ static int conf_handler(void *user, const char *section, const char *key, const 
 	return rc;
 }
 
+/* [chain] keys (their own bit). */
+#define SEEN_QUERY_EVENTS (1u << 28)
+
+static int on_chain(parse_ctx *p, const char *key, const char *v)
+{
+	arca_conf *c = p->c;
+
+	if (strcasecmp(key, "query_events") == 0) {
+		if (!once(p, &p->seen, SEEN_QUERY_EVENTS, "chain", key))
+			return 0;
+		if (strcmp(v, "off") == 0)
+			c->query_events = ARCA_CONF_QUERY_EVENTS_OFF;
+		else if (strcmp(v, "summary") == 0)
+			c->query_events = ARCA_CONF_QUERY_EVENTS_SUMMARY;
+		else if (strcmp(v, "every") == 0)
+			c->query_events = ARCA_CONF_QUERY_EVENTS_EVERY;
+		else
+			return conf_fail(p, "[chain] query_events = \"%s\": expected off, summary or every", v);
+		return 1;
+	}
+	return unknown_key(p, "chain", key);
+}
+
 static int conf_handler_section(parse_ctx *p, const char *section, const char *key, const char *v)
 {
 	arca_conf *c = p->c;
@@ -609,6 +633,8 @@ static int conf_handler_section(parse_ctx *p, const char *section, const char *k
 		return on_access(p, key, v);
 	if (strcasecmp(section, "storage") == 0)
 		return on_storage(p, key, v);
+	if (strcasecmp(section, "chain") == 0)
+		return on_chain(p, key, v);
 	if (strcasecmp(section, "index") == 0) {
 		if (strcasecmp(key, "backend") == 0) {
 			if (!once(p, &p->seen, SEEN_INDEX_BACKEND, "index", key))

@@ -2,8 +2,8 @@
  * arca.conf(5) and samples/arca.conf, which is also the text `arca init`
  * writes).
  *
- * INI, read with inih: sections [server], [storage], [index], [access] and
- * one [peer NAME] per remote AE.  Read once at start and passed on (no
+ * INI, read with inih: sections [server], [storage], [index], [access],
+ * [chain] and one [peer NAME] per remote AE.  Read once at start and passed on (no
  * globals).  Strict: an unknown section or key, a key given twice, or a
  * value out of range is an error naming FILE:LINE and the key, so that a
  * typo never silently does nothing. */
@@ -77,6 +77,13 @@ typedef struct arca_conf {
 	size_t n_users;
 	bool check_called_ae;
 	bool require_identity;
+
+	/* [chain] */
+	enum arca_conf_query_events {
+		ARCA_CONF_QUERY_EVENTS_OFF,     /* no Query events */
+		ARCA_CONF_QUERY_EVENTS_SUMMARY, /* one per association that queried (default) */
+		ARCA_CONF_QUERY_EVENTS_EVERY    /* one per C-FIND */
+	} query_events;
 
 	/* [peer NAME] */
 	arca_conf_peer *peers;

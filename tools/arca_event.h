@@ -7,6 +7,7 @@
 #define ARCA_EVENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "arca_conf.h"
 #include "chain_entry.h"
@@ -21,5 +22,13 @@
  * returns 0 with *durable false. */
 int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
 		      bool *durable);
+
+/* As arca_event_record; *index (may be NULL) is the entry's log index
+ * when this command appended it itself, ARCA_EVENT_SPOOLED when it went
+ * through the running arcad's spool (arca_spool.h), which does not report
+ * the index back. */
+#define ARCA_EVENT_SPOOLED UINT64_MAX
+int arca_event_record_index(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
+			    bool *durable, uint64_t *index);
 
 #endif

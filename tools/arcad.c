@@ -10,8 +10,10 @@
  * the associations in flight finish for up to shutdown_timeout seconds,
  * aborts the rest, waits for the commits in flight and exits 0.  A second
  * signal aborts at once.  Logs go to stderr, one line each.  When the
- * archive has a node key (arca init), every stored study and every
- * retrieve is an event on its provenance chain (arcad_chain.h). */
+ * archive has a node key (arca init), every stored study, every retrieve
+ * and the queries ([chain] query_events) are events on its provenance
+ * chain, and so are the events of `arca` commands run meanwhile, which
+ * reach arcad through the chain spool (arcad_chain.h, arca_spool.h). */
 #include <ev.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -285,6 +287,11 @@ static int serve(const arca_conf *conf, bool verbose)
 	if (chain != NULL) {
 		o.retrieve_audit = arcad_chain_retrieve;
 		o.retrieve_audit_ctx = chain;
+		if (conf->query_events != ARCA_CONF_QUERY_EVENTS_OFF) {
+			o.query_audit = arcad_chain_query;
+			o.assoc_end = arcad_chain_assoc_end;
+			o.audit_ctx = chain;
+		}
 	}
 	o.log_level = verbose ? PACS_SERVER_LOG_DEBUG : parse_level(conf->log_level);
 
@@ -308,6 +315,17 @@ static int serve(const arca_conf *conf, bool verbose)
 		store_index_free(qidx);
 		storage_close(&store);
 		arcad_chain_close(chain);
+		return EXIT_USAGE;
+	}
+	/* events of `arca` commands run while arcad holds the log */
+	if (chain != NULL && arcad_chain_spool_start(chain, loop) < 0) {
+		fprintf(stderr, "arcad: cannot take the chain spool: %s\n", arca_error_last());
+		pacs_server_free(d.srv);
+		store_query_free(sq);
+		store_index_free(qidx);
+		storage_close(&store);
+		arcad_chain_close(chain);
+		ev_loop_destroy(loop);
 		return EXIT_USAGE;
 	}
 	/* a peer that vanishes must not kill the server: the sockets use

@@ -1,7 +1,10 @@
 /* arcad_chain.c - arcad's provenance chain events (see arcad_chain.h). */
 #include "arcad_chain.h"
 
+#include <ev.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +14,7 @@
 
 #include "arca_err.h"
 #include "arca_node.h"
+#include "arca_spool.h"
 #include "chain_log.h"
 #include "chain_pseudonym.h"
 #include "pacs_svc_retrieve.h"
@@ -22,12 +26,30 @@
 #define TAG_ISSUER_OF_PATIENT_ID 0x00100021u
 #define TAG_STUDY_INSTANCE_UID 0x0020000Du
 
+/* An association's C-FINDs so far (query_events = summary). */
+typedef struct query_tally {
+	struct query_tally *next;
+	uint64_t assoc_id;
+	uint32_t requests, failed;
+	uint64_t matches;
+} query_tally;
+
 struct arcad_chain {
 	const arca_conf *conf;
 	pacs_server_log_fn log;
 	chain_key *key;
 	chain_pseudonym_key *pseudonym; /* NULL: events name no patient */
 	chain_log *chain;
+	query_tally *tallies;           /* loop thread only */
+	/* the spool (loop thread, but inflight and the async) */
+	struct ev_loop *loop;
+	int spool_fd;                   /* holds the spool's lock; -1 */
+	ev_stat spool_stat;
+	ev_timer spool_timer;
+	ev_async spool_wake;            /* the last spooled entry in flight is durable */
+	atomic_uint inflight;           /* spooled entries appended, not yet durable */
+	atomic_bool watching;
+	char spool_dir[PATH_MAX];
 };
 
 static void say(const arcad_chain *ch, enum pacs_server_log_level level, const char *fmt, ...)
@@ -61,6 +83,7 @@ int arcad_chain_open(arcad_chain **out, const arca_conf *conf, pacs_server_log_f
 		return arca_error_set(ARCA_ENOMEM, "no memory for the provenance chain");
 	ch->conf = conf;
 	ch->log = log;
+	ch->spool_fd = -1;
 	if (access(key_path, F_OK) != 0) {
 		say(ch, PACS_SERVER_LOG_WARNING,
 		    "chain: no node key %s (made by `arca init`): running without provenance chain events", key_path);
@@ -99,7 +122,17 @@ int arcad_chain_close(arcad_chain *ch)
 
 	if (ch == NULL)
 		return 0;
+	arcad_chain_spool_stop(ch);
+	/* the summaries of associations still counted (none after a normal
+	 * shutdown: each ended) */
+	while (ch->tallies != NULL) {
+		query_tally *t = ch->tallies;
+		ch->tallies = t->next;
+		free(t);
+	}
 	rc = chain_log_close(ch->chain);
+	if (ch->spool_fd >= 0)
+		close(ch->spool_fd); /* after the last spooled entry is durable */
 	chain_pseudonym_key_free(ch->pseudonym);
 	chain_key_free(ch->key);
 	free(ch);
@@ -265,4 +298,233 @@ void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_s
 		e.peer = ev->destination;
 	if (chain_log_append(ch->chain, &e, NULL, NULL, NULL) < 0)
 		say(ch, PACS_SERVER_LOG_WARNING, "chain: retrieve event not appended: %s", arca_error_last());
+}
+
+/* ---------------------------------------------------------- queries */
+
+/* RFC 3881 / PS3.15 A.5.1 outcome of a C-FIND's final status. */
+static uint8_t query_outcome(uint16_t status)
+{
+	if (status == 0x0000)
+		return CHAIN_OUTCOME_SUCCESS;
+	if (status == 0xFE00)
+		return CHAIN_OUTCOME_MINOR_FAILURE; /* cancelled by the requestor */
+	return CHAIN_OUTCOME_SERIOUS_FAILURE;
+}
+
+/* One Query event (PS3.15 A.5.3.7: DICOM Query, DCM 110112, action
+ * Execute; the requestor is the actor and the peer).  The query keys are
+ * never recorded: a query's identifier may hold a patient's name. */
+static void append_query(arcad_chain *ch, const char *calling_ae, uint32_t requests, uint64_t matches,
+			 uint8_t outcome)
+{
+	chain_query q = { requests, matches };
+	chain_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.event = CHAIN_EVENT_QUERY;
+	e.action = CHAIN_ACTION_EXECUTE;
+	e.outcome = outcome;
+	e.actor_ae = calling_ae != NULL && calling_ae[0] != '\0' ? calling_ae : ch->conf->ae;
+	e.peer = e.actor_ae;
+	e.query = &q;
+	if (chain_log_append(ch->chain, &e, NULL, NULL, NULL) < 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: query event not appended: %s", arca_error_last());
+}
+
+void arcad_chain_query(void *ctx, const pacs_server_query_event *ev)
+{
+	arcad_chain *ch = ctx;
+	query_tally *t;
+
+	switch (ch->conf->query_events) {
+	case ARCA_CONF_QUERY_EVENTS_OFF:
+		return;
+	case ARCA_CONF_QUERY_EVENTS_EVERY:
+		append_query(ch, ev->calling_ae, 1, ev->matches, query_outcome(ev->status));
+		return;
+	case ARCA_CONF_QUERY_EVENTS_SUMMARY:
+		break;
+	}
+	for (t = ch->tallies; t != NULL && t->assoc_id != ev->assoc_id; t = t->next)
+		;
+	if (t == NULL) {
+		t = calloc(1, sizeof(*t));
+		if (t == NULL) {
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: no memory to count the queries of \"%s\"",
+			    ev->calling_ae);
+			return;
+		}
+		t->assoc_id = ev->assoc_id;
+		t->next = ch->tallies;
+		ch->tallies = t;
+	}
+	if (t->requests < UINT32_MAX)
+		t->requests++;
+	if (query_outcome(ev->status) != CHAIN_OUTCOME_SUCCESS)
+		t->failed++;
+	if (ev->matches <= CHAIN_ENTRY_MAX_NUMBER - t->matches)
+		t->matches += ev->matches;
+}
+
+void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae)
+{
+	arcad_chain *ch = ctx;
+	query_tally **pp, *t;
+	uint8_t outcome;
+
+	for (pp = &ch->tallies; *pp != NULL && (*pp)->assoc_id != assoc_id; pp = &(*pp)->next)
+		;
+	if ((t = *pp) == NULL)
+		return; /* it made no query */
+	*pp = t->next;
+	/* every query answered: success; some failed: minor; all: serious */
+	outcome = t->failed == 0 ? CHAIN_OUTCOME_SUCCESS
+				 : t->failed < t->requests ? CHAIN_OUTCOME_MINOR_FAILURE : CHAIN_OUTCOME_SERIOUS_FAILURE;
+	append_query(ch, calling_ae, t->requests, t->matches, outcome);
+	free(t);
+}
+
+/* ---------------------------------------------------------- the spool */
+
+typedef struct spooled {
+	arcad_chain *ch;
+	char name[ARCA_SPOOL_NAME_MAX];
+} spooled;
+
+/* Flusher thread: the entry of a spool file is durable (or failed). */
+static void spool_durable(void *arg, uint64_t index, int status)
+{
+	spooled *sp = arg;
+	arcad_chain *ch = sp->ch;
+
+	if (status < 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: spooled event %s (entry %" PRIu64 ") not durable; kept for the next start",
+		    sp->name, index);
+	else if (arca_spool_remove(ch->conf->root, sp->name) < 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: entry %" PRIu64 " is durable but %s", index, arca_error_last());
+	free(sp);
+	if (atomic_fetch_sub(&ch->inflight, 1) == 1 && atomic_load(&ch->watching))
+		ev_async_send(ch->loop, &ch->spool_wake);
+}
+
+/* Loop thread: appends what the spool holds.  While entries of an earlier
+ * drain are in flight their files are still there: the drain waits for
+ * them (spool_wake) rather than append them twice. */
+static void spool_drain(arcad_chain *ch)
+{
+	char **names = NULL;
+	size_t n = 0;
+
+	if (atomic_load(&ch->inflight) > 0)
+		return;
+	if (arca_spool_list(ch->conf->root, &names, &n) < 0) {
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: spool: %s", arca_error_last());
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		chain_entry *e = NULL;
+		spooled *sp;
+		uint64_t index = 0;
+		int rc = arca_spool_read(&e, ch->conf->root, names[i], ch->conf->node);
+
+		if (rc == ARCA_ENOTFOUND)
+			continue;
+		if (rc == ARCA_EPROTO || rc == ARCA_ELIMIT) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", arca_error_last());
+			if (arca_spool_reject(ch->conf->root, names[i]) < 0)
+				say(ch, PACS_SERVER_LOG_WARNING, "chain: spool file %s is malformed (%s) and %s", names[i],
+				    why, arca_error_last());
+			else
+				say(ch, PACS_SERVER_LOG_WARNING, "chain: spool file %s set aside in %s/" ARCA_SPOOL_REJECTED ": %s",
+				    names[i], ch->spool_dir, why);
+			continue;
+		}
+		if (rc < 0) {
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: spool file %s: %s", names[i], arca_error_last());
+			break;
+		}
+		sp = calloc(1, sizeof(*sp));
+		if (sp == NULL) {
+			chain_entry_free(e);
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: no memory for spooled events");
+			break;
+		}
+		sp->ch = ch;
+		snprintf(sp->name, sizeof(sp->name), "%s", names[i]);
+		atomic_fetch_add(&ch->inflight, 1);
+		rc = chain_log_append(ch->chain, e, spool_durable, sp, &index);
+		if (rc < 0) {
+			atomic_fetch_sub(&ch->inflight, 1);
+			free(sp);
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: spool file %s not appended (left for later): %s", names[i],
+			    arca_error_last());
+			chain_entry_free(e);
+			break;
+		}
+		say(ch, PACS_SERVER_LOG_INFO, "chain: entry %" PRIu64 " (%s by %s) from the spool, %s", index,
+		    chain_event_code(e->event), e->actor_user != NULL ? e->actor_user : e->actor_ae, names[i]);
+		chain_entry_free(e);
+	}
+	arca_spool_names_free(names, n);
+}
+
+static void on_spool_stat(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	spool_drain(w->data);
+}
+
+static void on_spool_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	spool_drain(w->data);
+}
+
+static void on_spool_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	spool_drain(w->data);
+}
+
+int arcad_chain_spool_start(arcad_chain *ch, struct ev_loop *loop)
+{
+	int rc;
+
+	if ((rc = arca_spool_path(ch->spool_dir, sizeof(ch->spool_dir), ch->conf->root, NULL)) < 0 ||
+	    (rc = arca_spool_lock(ch->conf->root, &ch->spool_fd)) < 0)
+		return rc;
+	ch->loop = loop;
+	/* ev_stat sees the directory change, but compares whole-second
+	 * times: a file arriving in the same second as the last change goes
+	 * unnoticed by it.  The 100 ms timer catches those (scanning an empty
+	 * directory costs a few microseconds), so a command waits about
+	 * 100 ms plus one batch (20 ms) for its event. */
+	ev_stat_init(&ch->spool_stat, on_spool_stat, ch->spool_dir, 0.1);
+	ev_timer_init(&ch->spool_timer, on_spool_timer, 0.1, 0.1);
+	ev_async_init(&ch->spool_wake, on_spool_wake);
+	ch->spool_stat.data = ch->spool_timer.data = ch->spool_wake.data = ch;
+	ev_stat_start(loop, &ch->spool_stat);
+	ev_timer_start(loop, &ch->spool_timer);
+	ev_async_start(loop, &ch->spool_wake);
+	atomic_store(&ch->watching, true);
+	say(ch, PACS_SERVER_LOG_INFO, "chain: taking events of arca commands from %s", ch->spool_dir);
+	/* what commands left while no arcad ran */
+	spool_drain(ch);
+	return 0;
+}
+
+void arcad_chain_spool_stop(arcad_chain *ch)
+{
+	/* ch->loop stays set: a flusher callback may still read it (it
+	 * checks watching first; the loop outlives the chain) */
+	if (ch == NULL || ch->loop == NULL || !atomic_exchange(&ch->watching, false))
+		return;
+	ev_stat_stop(ch->loop, &ch->spool_stat);
+	ev_timer_stop(ch->loop, &ch->spool_timer);
+	ev_async_stop(ch->loop, &ch->spool_wake);
 }

@@ -1,11 +1,15 @@
 /* arcad_chain.h - arcad's provenance chain events (issue 5 item 6): a
  * store event per study and batch, durable before the C-STOREs of the
- * batch are answered (design.md 3.1 step 5), and a retrieve event per
- * C-GET or C-MOVE. */
+ * batch are answered (design.md 3.1 step 5), a retrieve event per C-GET or
+ * C-MOVE, Query events per [chain] query_events, and the events `arca`
+ * commands hand over through the spool (arca_spool.h) while arcad holds
+ * the log. */
 #ifndef ARCAD_CHAIN_H
 #define ARCAD_CHAIN_H
 
 #include <stddef.h>
+
+struct ev_loop;
 
 #include "arca_conf.h"
 #include "pacs_server.h"
@@ -32,5 +36,22 @@ int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *c
 
 /* pacs_server_retrieve_fn: one retrieve event, not waited for. */
 void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_svc_retrieve_event *ev);
+
+/* pacs_server_query_fn and pacs_server_assoc_end_fn (loop thread): with
+ * query_events = every, one Query event per C-FIND; with summary, the
+ * association's C-FINDs are counted and one Query event is appended when
+ * it ends; with off, nothing.  Not waited for. */
+void arcad_chain_query(void *ctx, const pacs_server_query_event *ev);
+void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae);
+
+/* Takes the spool's lock (arca_spool.h), appends what the spool holds,
+ * then watches ROOT/chain/spool on loop (ev_stat, and a 100 ms timer for
+ * changes a whole-second stat cannot tell apart) and appends each event a command
+ * spools; a file is removed once its entry is durable, a malformed one is
+ * set aside with a warning.  Loop thread. */
+int arcad_chain_spool_start(arcad_chain *ch, struct ev_loop *loop);
+
+/* Stops the watchers (before arcad_chain_close); NULL is fine. */
+void arcad_chain_spool_stop(arcad_chain *ch);
 
 #endif
