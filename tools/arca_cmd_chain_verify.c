@@ -1,9 +1,15 @@
 /* arca_cmd_chain_verify.c - `arca chain verify`: the whole history of the
  * node's log (chain_log_verify_repo: every entry, every link between
  * batches, every checkpoint and its signature) against the node's public
- * key.  Exit 1 naming the first fault, 0 with a summary line. */
+ * key, then every study hash on the log against the store (issue 5: the
+ * latest store event of each study compared with the study hash
+ * recomputed from the index, the manifests and the chunks, every chunk
+ * re-hashed; storage/store_verify.h).  Exit 1 naming the first fault: the
+ * log's first bad entry, or the study mismatch with the lowest entry
+ * index; 0 with a summary line. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,23 +18,30 @@
 #include "arca_cmd_chain.h"
 #include "arca_err.h"
 #include "arca_node.h"
+#include "arca_verify_chain.h"
 #include "chain_hash.h"
+#include "store_cas.h"
+#include "store_verify.h"
 
 #define CMD "arca chain verify"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: arca chain verify [--root DIR] [--key FILE|BASE64]\n"
+		"usage: arca chain verify [--root DIR] [--key FILE|BASE64] [--no-store]\n"
 		"\n"
 		"Checks the node's whole provenance log: every entry (canonical, in\n"
 		"order, of this node), every commit's link to the one before, and every\n"
-		"checkpoint (its tree size and root, its Ed25519 signature).  Prints one\n"
-		"summary line, or names the first bad entry (index, commit, reason).\n"
+		"checkpoint (its tree size and root, its Ed25519 signature).  Then, for\n"
+		"every study on the log, compares the study hash of its latest store\n"
+		"event with the study hash recomputed from the store (index, manifests\n"
+		"and chunks, every chunk re-hashed).  Prints one summary line, or names\n"
+		"the first fault (entry index, commit or study, and the reason).\n"
 		"\n"
 		"  --root DIR   the archive (default: $ARCA_ROOT, then ./arca-data)\n"
 		"  --key K      the node's public key: a file holding it, or its base64\n"
 		"               (default: ROOT/keys/node.pub, checked against node.key)\n"
+		"  --no-store   check the log only, not the study hashes against the store\n"
 		"  --help       print this help and exit\n"
 		"\n"
 		"Exit status: 0 the log is intact, 1 a fault was found, 2 bad usage.\n");
@@ -42,54 +55,141 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void report(void *arg, const chain_log_fault *f)
-{
-	bool *reported = arg;
+/* The store side: the first fault by entry index, and counts. */
+typedef struct store_check {
+	arca_chain_studies *cs;
+	uint64_t first_entry;   /* UINT64_MAX: none yet */
+	char first[1024];
+	uint64_t faults, ok, behind, not_on_chain;
+	/* the first instance fault, per the study it names, to say why */
+	char why_study[65];
+	char why[512];
+} store_check;
 
-	if (*reported)
-		return;
-	*reported = true;
-	if (f->index != CHAIN_LOG_NO_INDEX && f->commit[0] != '\0')
-		fprintf(stderr, CMD ": fault at entry %" PRIu64 ", commit %s: %s\n", f->index, f->commit, f->reason);
-	else if (f->index != CHAIN_LOG_NO_INDEX)
-		fprintf(stderr, CMD ": fault at entry %" PRIu64 ": %s\n", f->index, f->reason);
-	else if (f->commit[0] != '\0')
-		fprintf(stderr, CMD ": fault at commit %s: %s\n", f->commit, f->reason);
-	else
-		fprintf(stderr, CMD ": fault: %s\n", f->reason);
+static void on_fault(void *ctx, const store_verify_fault *f)
+{
+	store_check *sc = ctx;
+
+	/* Remember one reason per study: the study callback comes after
+	 * every fault of its rows. */
+	if (f->study != NULL && strcmp(sc->why_study, f->study) != 0) {
+		snprintf(sc->why_study, sizeof(sc->why_study), "%s", f->study);
+		snprintf(sc->why, sizeof(sc->why), "instance %s: %s", f->sop != NULL ? f->sop : "?", f->message);
+	}
 }
 
-/* node.pub must be node.key's public half: a log checked against a key
- * put there by someone else proves nothing.  Skipped when node.key cannot
- * be read (another user's archive: verifying needs only the public key). */
-static int check_key_pair(const arca_chain_ctx *ctx)
+static void note_fault(store_check *sc, uint64_t entry, const char *line)
 {
-	uint8_t a[CHAIN_KEY_PUBLIC_LEN], b[CHAIN_KEY_PUBLIC_LEN];
-	char path[PATH_MAX];
-	chain_key *priv = NULL;
-	int rc = 0;
-
-	if (arca_node_path(path, sizeof(path), ctx->root, ARCA_NODE_KEY_FILE) < 0 || access(path, R_OK) != 0)
-		return 0;
-	if (chain_key_load(&priv, path) < 0)
-		return 0;
-	if (chain_key_public(priv, a) == 0 && chain_key_public(ctx->key, b) == 0 && memcmp(a, b, sizeof(a)) != 0) {
-		fprintf(stderr, CMD ": fault: %s/" ARCA_NODE_PUB_FILE " is not the public key of %s\n", ctx->root, path);
-		rc = -1;
+	sc->faults++;
+	if (sc->first_entry == UINT64_MAX || entry < sc->first_entry || sc->first[0] == '\0') {
+		sc->first_entry = entry;
+		snprintf(sc->first, sizeof(sc->first), "%s", line);
 	}
-	chain_key_free(priv);
-	return rc;
+}
+
+static void on_study(void *ctx, const store_verify_study *s)
+{
+	store_check *sc = ctx;
+	char msg[512], line[1024 + 600];
+	uint64_t entry;
+	const char *uid = store_verify_study_uid(s);
+	arca_study_verdict v = arca_chain_studies_check(sc->cs, s, msg, sizeof(msg), &entry);
+
+	switch (v) {
+	case ARCA_STUDY_OK:
+		sc->ok++;
+		return;
+	case ARCA_STUDY_NOT_ON_CHAIN:
+		sc->not_on_chain++;
+		return;
+	case ARCA_STUDY_CHAIN_BEHIND:
+		sc->behind++;
+		return;
+	case ARCA_STUDY_DAMAGED:
+		if (entry == UINT64_MAX)
+			return; /* not on the chain: for arca verify to name */
+		/* fall through */
+	case ARCA_STUDY_MISMATCH:
+	case ARCA_STUDY_DELETED:
+		if (entry == UINT64_MAX)
+			snprintf(line, sizeof(line), "study %s: %s", uid, msg);
+		else if (v == ARCA_STUDY_DAMAGED && strcmp(sc->why_study, uid) == 0)
+			snprintf(line, sizeof(line), "fault at entry %" PRIu64 ": study %s: study hash no longer matches the store: %s (%s)",
+				 entry, uid, msg, sc->why);
+		else
+			snprintf(line, sizeof(line), "fault at entry %" PRIu64 ": study %s: %s", entry, uid, msg);
+		note_fault(sc, entry, line);
+		return;
+	}
+}
+
+static void on_unseen(void *ctx, const char *study, uint64_t entry, uint32_t instances)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "fault at entry %" PRIu64 ": study %s (%u instances on the chain) is not in the index",
+		 entry, study, instances);
+	note_fault(ctx, entry, line);
+}
+
+/* 0 all studies match, 1 a fault (printed), 2 the check could not run. */
+static int check_store(arca_chain_ctx *ctx, store_check *sc)
+{
+	store_verify_options vo;
+	store_verify_stats vs;
+	store_cas_options co;
+	store_cas *cas = NULL;
+	chain_log_view *view = NULL;
+	int rc, status;
+
+	if ((status = arca_chain_open_view(ctx, CMD, &view)) != 0)
+		return status;
+	rc = arca_chain_studies_load(&sc->cs, view);
+	chain_log_view_free(view);
+	if (rc < 0) {
+		fprintf(stderr, CMD ": %s\n", arca_error_last());
+		return ARCA_EXIT_FAULT;
+	}
+	store_cas_options_init(&co);
+	if ((rc = store_cas_open(&cas, ctx->conf.storage_path, &co)) < 0) {
+		fprintf(stderr, CMD ": cannot open the chunk store: %s\n", arca_error_last());
+		return ARCA_EXIT_USAGE;
+	}
+	store_verify_options_init(&vo);
+	vo.index = ctx->conf.index_path;
+	vo.skip_store_walk = true;
+	vo.skip_index_check = true;
+	vo.on_fault = on_fault;
+	vo.on_study = on_study;
+	vo.ctx = sc;
+	rc = store_verify_run(cas, &vo, &vs);
+	store_cas_free(cas);
+	if (rc < 0) {
+		fprintf(stderr, CMD ": cannot check the study hashes against the store: %s\n", arca_error_last());
+		return ARCA_EXIT_USAGE;
+	}
+	arca_chain_studies_unseen(sc->cs, on_unseen, sc);
+	if (sc->faults > 0) {
+		fprintf(stderr, CMD ": %s", sc->first);
+		if (sc->faults > 1)
+			fprintf(stderr, " (and %" PRIu64 " more studies at fault: arca verify names them all)",
+				sc->faults - 1);
+		fputc('\n', stderr);
+		return ARCA_EXIT_FAULT;
+	}
+	return 0;
 }
 
 int arca_cmd_chain_verify(int argc, char **argv)
 {
 	const char *root = NULL, *key_arg = NULL;
-	char fp[CHAIN_KEY_FP_SHORT_LEN], hex[2 * CHAIN_HASH_LEN + 1];
+	char fp[CHAIN_KEY_FP_SHORT_LEN], hex[2 * CHAIN_HASH_LEN + 1], fault[1024];
 	chain_log_stats stats;
 	arca_chain_ctx ctx;
-	bool reported = false;
+	store_check sc;
+	bool no_store = false;
 	double t0;
-	int rc, status;
+	int status;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -100,6 +200,8 @@ int arca_cmd_chain_verify(int argc, char **argv)
 			root = argv[++i];
 		} else if (strcmp(a, "--key") == 0 && i + 1 < argc) {
 			key_arg = argv[++i];
+		} else if (strcmp(a, "--no-store") == 0) {
+			no_store = true;
 		} else {
 			return arca_chain_bad_arg(CMD, argc, argv, i);
 		}
@@ -107,40 +209,29 @@ int arca_cmd_chain_verify(int argc, char **argv)
 	if ((status = arca_chain_ctx_open(&ctx, CMD, root, key_arg, false)) != 0)
 		return status;
 	t0 = now_s();
-	if (key_arg == NULL && check_key_pair(&ctx) < 0) {
+	status = arca_chain_verify_log(&ctx, key_arg != NULL, &stats, fault, sizeof(fault));
+	if (status != 0) {
+		fprintf(stderr, CMD ": %s\n", fault);
 		arca_chain_ctx_release(&ctx);
-		return ARCA_EXIT_FAULT;
+		return status == 2 ? ARCA_EXIT_USAGE : ARCA_EXIT_FAULT;
 	}
-	memset(&stats, 0, sizeof(stats));
-	switch (arca_chain_state_of(&ctx)) {
-	case ARCA_CHAIN_NO_REPO:
-		fprintf(stderr, CMD ": fault: %s is missing: the archive has no log\n", ctx.repo);
-		status = ARCA_EXIT_FAULT;
-		break;
-	case ARCA_CHAIN_REF_MISSING:
-		fprintf(stderr, CMD ": fault: %s holds objects but no refs/arca/log/%s: the log's ref was removed\n",
-			ctx.repo, ctx.conf.node);
-		status = ARCA_EXIT_FAULT;
-		break;
-	case ARCA_CHAIN_EMPTY:
-		/* stats stay zero: the empty tree's root, SHA-256(""). */
-		chain_hash_sha256_once(stats.root, "", 0);
-		break;
-	case ARCA_CHAIN_PRESENT:
-		rc = chain_log_verify_repo(ctx.repo, ctx.conf.node, ctx.key, report, &reported, &stats);
-		if (rc < 0 && !reported)
-			fprintf(stderr, CMD ": %s\n", arca_error_last());
-		if (rc < 0)
-			status = rc == ARCA_ENOMEM ? ARCA_EXIT_USAGE : ARCA_EXIT_FAULT;
-		break;
-	}
+	memset(&sc, 0, sizeof(sc));
+	sc.first_entry = UINT64_MAX;
+	if (!no_store)
+		status = check_store(&ctx, &sc);
 	if (status == 0) {
 		chain_key_fingerprint_short(ctx.key, fp);
 		chain_hash_hex(hex, stats.root, CHAIN_HASH_LEN);
 		printf("log of %s intact: %" PRIu64 " entries, %" PRIu64 " batches, %" PRIu64
-		       " checkpoints signed by key %s, root %s, verified in %.3f s\n",
-		       ctx.conf.node, stats.entries, stats.batches, stats.batches, fp, hex, now_s() - t0);
+		       " checkpoints signed by key %s, root %s",
+		       ctx.conf.node, stats.entries, stats.batches, stats.batches, fp, hex);
+		if (!no_store)
+			printf("; %" PRIu64 " study hashes match the store", sc.ok);
+		if (sc.behind > 0)
+			printf(" (%" PRIu64 " studies hold instances indexed after their last store event)", sc.behind);
+		printf(", verified in %.3f s\n", now_s() - t0);
 	}
+	arca_chain_studies_free(sc.cs);
 	arca_chain_ctx_release(&ctx);
 	return status;
 }
