@@ -3,7 +3,7 @@
  * against arcad and Orthanc).
  *
  *   find_net [--aec AE] [--aet AE] [--queries N] [--warmup N] [--seed S]
- *            [--label TEXT] HOST PORT
+ *            [--keys list|plain] [--label TEXT] HOST PORT
  *
  * On one association (Study Root Query/Retrieve Information Model - FIND,
  * PS3.4 C.6.2), first one universal STUDY-level query collects every
@@ -15,9 +15,13 @@
  *   StudyDate=D-D+30       a range of a month (PS3.4 C.2.2.2.5) starting on
  *                          the date of a study drawn from the sample
  *   AccessionNumber=A      single value matching (C.2.2.2.1), a drawn study's
- * Every query asks for the return keys a viewer's study list shows,
- * ModalitiesInStudy and the study's series and instance counts included
- * (PS3.4 C.6.1.1.3), which a server must compute.  A query's time runs
+ * With --keys list (the default) every query asks for the return keys a
+ * viewer's study list shows, ModalitiesInStudy and the study's series and
+ * instance counts included (PS3.4 C.6.1.1.3), which a server must compute;
+ * with --keys plain only PatientName, PatientID, StudyDate,
+ * AccessionNumber and StudyInstanceUID (values stored as received), so
+ * that the cost of the computed keys shows apart; the kinds are then
+ * labelled "(plain keys)".  A query's time runs
  * from sending the C-FIND-RQ to receiving the final response, all pending
  * responses read.  DCMTK's `findscu --repeat` only gives the total of its
  * repeats; the distribution (median, p99) is what a user feels.
@@ -55,18 +59,23 @@ struct count {
 	unsigned long rows;
 };
 
-/* Return keys of a study list (PS3.4 C.6.1.1.3 and C.6.2.1.2). */
-static const uint32_t return_keys[] = {
+/* Return keys of a study list (PS3.4 C.6.1.1.3 and C.6.2.1.2), 0-ended. */
+static const uint32_t list_keys[] = {
 	PACS_TAG_StudyDate, PACS_TAG_StudyTime, PACS_TAG_AccessionNumber, PACS_TAG_ModalitiesInStudy,
 	PACS_TAG_ReferringPhysicianName, PACS_TAG_StudyDescription, PACS_TAG_PatientName, PACS_TAG_PatientID,
 	PACS_TAG_PatientBirthDate, PACS_TAG_PatientSex, PACS_TAG_StudyInstanceUID, PACS_TAG_StudyID,
-	PACS_TAG_NumberOfStudyRelatedSeries, PACS_TAG_NumberOfStudyRelatedInstances,
+	PACS_TAG_NumberOfStudyRelatedSeries, PACS_TAG_NumberOfStudyRelatedInstances, 0,
+};
+/* Values stored as received only: nothing for the server to compute. */
+static const uint32_t plain_keys[] = {
+	PACS_TAG_StudyDate, PACS_TAG_AccessionNumber, PACS_TAG_PatientName, PACS_TAG_PatientID,
+	PACS_TAG_StudyInstanceUID, 0,
 };
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: find_net [--aec AE] [--aet AE] [--queries N] [--warmup N] [--seed S]\n"
-			"                [--label TEXT] HOST PORT\n");
+			"                [--keys list|plain] [--label TEXT] HOST PORT\n");
 	exit(2);
 }
 
@@ -88,14 +97,14 @@ static unsigned long long xorshift(unsigned long long *s)
 
 /* An identifier: QueryRetrieveLevel STUDY, the return keys empty, then
  * one matching key (tag = value) unless tag is 0. */
-static int identifier(pacs_ds **out, uint32_t tag, const char *value)
+static int identifier(pacs_ds **out, const uint32_t *return_keys, uint32_t tag, const char *value)
 {
 	pacs_ds *id = NULL;
 	int rc = pacs_ds_new(&id);
 
 	if (rc == 0)
 		rc = pacs_ds_set_string(id, PACS_TAG_QueryRetrieveLevel, PACS_VR_CS, "STUDY");
-	for (size_t i = 0; rc == 0 && i < sizeof(return_keys) / sizeof(*return_keys); i++)
+	for (size_t i = 0; rc == 0 && return_keys[i] != 0; i++)
 		rc = pacs_ds_set(id, return_keys[i], pacs_dict_vr(return_keys[i]), NULL, 0);
 	if (rc == 0 && tag != 0)
 		rc = pacs_ds_set_string(id, tag, pacs_dict_vr(tag), value);
@@ -182,7 +191,13 @@ static void query_value(int k, const struct sample *sm, unsigned long long *rng,
 
 int main(int argc, char **argv)
 {
-	static const char *const kinds[] = {"PatientName=SMI*", "StudyDate=month range", "AccessionNumber=exact"};
+	static const char *const kinds[2][3] = {
+		{"PatientName=SMI*", "StudyDate=month range", "AccessionNumber=exact"},
+		{"PatientName=SMI* (plain keys)", "StudyDate=month range (plain keys)",
+		 "AccessionNumber=exact (plain keys)"},
+	};
+	const uint32_t *keys = list_keys;
+	int plain = 0;
 	static const char *const ts[] = {PACS_TS_EXPLICIT_LE, PACS_TS_IMPLICIT_LE};
 	const pacs_scu_pctx pctx = {STUDY_ROOT_FIND, ts, 2};
 	const char *aec = "ARCA", *aet = "FINDNET", *label = "server", *host = NULL, *port_s = NULL;
@@ -209,6 +224,10 @@ int main(int argc, char **argv)
 			warmup = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc && strcmp(argv[i + 1], "list") == 0)
+			i++, plain = 0;
+		else if (strcmp(argv[i], "--keys") == 0 && i + 1 < argc && strcmp(argv[i + 1], "plain") == 0)
+			i++, plain = 1;
 		else if (argv[i][0] == '-')
 			usage();
 		else if (host == NULL)
@@ -225,6 +244,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "find_net: port '%s' is not 1-65535\n", port_s);
 		return 2;
 	}
+	keys = plain ? plain_keys : list_keys;
 	ms = calloc(queries, sizeof(*ms));
 	if (ms == NULL)
 		return 2;
@@ -240,7 +260,7 @@ int main(int argc, char **argv)
 		goto net_error;
 
 	/* the sample (not timed) */
-	if ((rc = identifier(&id, 0, NULL)) < 0)
+	if ((rc = identifier(&id, plain_keys, 0, NULL)) < 0)
 		goto net_error;
 	double t0 = now_ms();
 	rc = pacs_scu_find(scu, STUDY_ROOT_FIND, id, on_sample, &sm, &rsp);
@@ -270,7 +290,7 @@ int main(int argc, char **argv)
 			char v[64];
 
 			query_value(k, &sm, &rng, &tag, v, sizeof(v));
-			if ((rc = identifier(&id, tag, v)) < 0)
+			if ((rc = identifier(&id, keys, tag, v)) < 0)
 				goto net_error;
 			t0 = now_ms();
 			rc = pacs_scu_find(scu, STUDY_ROOT_FIND, id, on_count, &c, &rsp);
@@ -280,7 +300,7 @@ int main(int argc, char **argv)
 			if (rc < 0)
 				goto net_error;
 			if (rsp.status != PACS_DIMSE_SUCCESS) {
-				fprintf(stderr, "find_net: %s: %s query %s: status 0x%04X (%s)\n", label, kinds[k], v,
+				fprintf(stderr, "find_net: %s: %s query %s: status 0x%04X (%s)\n", label, kinds[plain][k], v,
 					rsp.status, pacs_dimse_status_name(rsp.status));
 				status = 1;
 				goto out;
@@ -295,7 +315,7 @@ int main(int argc, char **argv)
 		/* p99: the smallest time at least 99% of the queries took no
 		 * longer than (nearest rank) */
 		size_t r99 = (size_t)((double)queries * 0.99 + 0.999999);
-		printf("%s\t%s\t%lu\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\n", label, kinds[k], queries,
+		printf("%s\t%s\t%lu\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\n", label, kinds[plain][k], queries,
 		       queries % 2 ? ms[queries / 2] : (ms[queries / 2 - 1] + ms[queries / 2]) / 2,
 		       ms[(r99 > 0 ? r99 : 1) - 1], sum / (double)queries, ms[0], ms[queries - 1],
 		       (double)rows / (double)queries);

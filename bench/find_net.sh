@@ -18,7 +18,9 @@
 #   - bench/find_net asks, inside one association, --queries timed queries
 #     (after --warmup untimed ones) of each kind: PatientName=SMI*, a
 #     StudyDate range of 30 days, AccessionNumber exact; each with a study
-#     list's return keys (ModalitiesInStudy and the counts included).
+#     list's return keys (ModalitiesInStudy and the counts included), then
+#     again with plain keys only (values stored as received: the rows
+#     "(plain keys)"), so that the cost of the computed keys shows apart.
 # Orthanc (1.10, our own JSON config: its defaults, loopback, storage in
 # WORK) is loaded once with the Part 10 files by --clients storescu in
 # parallel (the load is timed and reported; the loaded Orthanc is kept in
@@ -116,8 +118,10 @@ for n in $sizes; do
 	pid=$qr_pid
 	qr_wait_echo ARCA "$port" "$pid" || { tail "$work/logs/arcad-$n.log"; qr_die "arcad did not start"; }
 	qr_log "arcad $n: find_net"
-	"$here/find_net" --aec ARCA --label "arcad-$n" --queries "$queries" --warmup "$warmup" 127.0.0.1 "$port" \
-		2>>"$work/logs/find_net.log" | tee -a "$results"
+	for keys in list plain; do
+		"$here/find_net" --aec ARCA --label "arcad-$n" --keys $keys --queries "$queries" --warmup "$warmup" \
+			127.0.0.1 "$port" 2>>"$work/logs/find_net.log" | tee -a "$results"
+	done
 	echo "arcad $n: peak RSS $(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$pid/status)"
 	qr_stop "$pid"
 	rm -rf "$root"
@@ -174,8 +178,11 @@ if [ "$orthanc_n" != 0 ]; then
 	cat "$odir"/index/* >/dev/null 2>&1
 	find "$odir/storage" -type f -exec cat {} + >/dev/null 2>&1
 	qr_log "Orthanc $orthanc_n: find_net"
-	"$here/find_net" --aec ORTHANC --label "orthanc-$orthanc_n" --queries "$queries" --warmup "$warmup" \
-		127.0.0.1 "$oport" 2>>"$work/logs/find_net.log" | tee -a "$results"
+	echo "load average before Orthanc's queries: $(qr_load)"
+	for keys in list plain; do
+		"$here/find_net" --aec ORTHANC --label "orthanc-$orthanc_n" --keys $keys --queries "$queries" \
+			--warmup "$warmup" 127.0.0.1 "$oport" 2>>"$work/logs/find_net.log" | tee -a "$results"
+	done
 	echo "Orthanc $orthanc_n: peak RSS $(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$opid/status)"
 	qr_stop "$opid"
 fi
