@@ -1,6 +1,8 @@
 /* arca_cmd_init.c - `arca init`: create an archive (design.md 4): the
  * annotated DIR/arca.conf (samples/arca.conf with the given AE title, port
- * and node name) and its folders.  It never overwrites an archive. */
+ * and node name), the default validation rules DIR/normalise.conf
+ * (samples/normalise.conf, arca_rules.h) that arca.conf names, and its
+ * folders.  It never overwrites an archive. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "arca_conf.h"
 #include "arca_err.h"
 #include "arca_node.h"
+#include "arca_rules.h"
 
 static void usage(FILE *out)
 {
@@ -16,8 +19,10 @@ static void usage(FILE *out)
 		"usage: arca init [--root DIR] [--aet AE] [--port N] [--node NAME]\n"
 		"\n"
 		"Creates an archive in DIR: DIR/arca.conf (annotated; see arca.conf(5)),\n"
-		"DIR/instances, DIR/tmp, the node's keys (DIR/keys: node.key, node.pub,\n"
-		"consortium.key) and its empty provenance log (DIR/chain/log.git).\n"
+		"the default validation and normalisation rules DIR/normalise.conf (see\n"
+		"arca-normalise(5); arca.conf names them, so every instance received is\n"
+		"checked), DIR/instances, DIR/tmp, the node's keys (DIR/keys: node.key,\n"
+		"node.pub, consortium.key) and its empty provenance log (DIR/chain/log.git).\n"
 		"Refuses to touch an existing archive or key.\n"
 		"\n"
 		"  --root DIR   the archive (default: $ARCA_ROOT, then ./arca-data)\n"
@@ -91,6 +96,7 @@ int arca_cmd_init(int argc, char **argv)
 	}
 	printf("created the archive %s (AE %s, port %lu, node %s); start it with: arcad --root %s\n", root, ae,
 	       port, node, root);
+	printf("validation and normalisation rules: %s/" ARCA_RULES_FILE " (arca-normalise(5))\n", root);
 	print_node_key(root);
 	return ARCA_EXIT_OK;
 }
