@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "arca_err.h"
+#include "pacs_pdu.h"
 #include "pacs_write.h"
 
 /* PS3.4 A.4: the Verification SOP Class. */
@@ -103,6 +104,30 @@ static int copy_contexts(pacs_scu *scu, const pacs_scu_pctx *pctx, size_t n)
 	return 0;
 }
 
+/* PS3.7 D.3.3.4: one SCP/SCU Role Selection item per SOP class. */
+static int copy_roles(pacs_scu *scu, const pacs_scu_opts *opts)
+{
+	if (opts->n_roles == 0)
+		return 0;
+	if (opts->roles == NULL || opts->n_roles > PACS_PDU_MAX_PCTX)
+		return arca_error_set(ARCA_EINVAL, "scu: %zu role selections (at most %u)", opts->n_roles,
+				      PACS_PDU_MAX_PCTX);
+	scu->roles = calloc(opts->n_roles, sizeof(*scu->roles));
+	if (scu->roles == NULL)
+		return arca_error_set(ARCA_ENOMEM, "scu: out of memory for %zu role selections", opts->n_roles);
+	for (size_t i = 0; i < opts->n_roles; i++) {
+		const pacs_pdu_role *r = &opts->roles[i];
+
+		if (!uid_fits(r->sop_class_uid) || r->scu_role > 1 || r->scp_role > 1)
+			return arca_error_set(ARCA_EINVAL, "scu: role selection %zu: SOP class missing or too long, or roles not 0/1", i);
+		snprintf(scu->roles[i].uid, sizeof(scu->roles[i].uid), "%s", r->sop_class_uid);
+		scu->roles[i].scu_role = r->scu_role;
+		scu->roles[i].scp_role = r->scp_role;
+	}
+	scu->n_roles = opts->n_roles;
+	return 0;
+}
+
 int pacs_scu_new(pacs_scu **out, const pacs_scu_opts *opts)
 {
 	pacs_scu *scu;
@@ -143,7 +168,7 @@ int pacs_scu_new(pacs_scu **out, const pacs_scu_opts *opts)
 	scu->log = opts->log;
 	scu->log_ctx = opts->log_ctx;
 	scu->next_message_id = 1;
-	if ((rc = copy_contexts(scu, opts->pctx, opts->n_pctx)) < 0) {
+	if ((rc = copy_contexts(scu, opts->pctx, opts->n_pctx)) < 0 || (rc = copy_roles(scu, opts)) < 0) {
 		pacs_scu_free(scu);
 		return rc;
 	}
@@ -250,6 +275,16 @@ static void on_ac(void *ctx, const pacs_pdu_assoc *ac)
 			}
 		}
 	}
+	/* PS3.7 D.3.3.4: the acceptor answers each role selection it takes
+	 * with the roles it accepts; no answer means the default roles
+	 * (requestor SCU only). */
+	for (size_t i = 0; i < ac->user_info.n_roles; i++) {
+		const pacs_pdu_role *r = &ac->user_info.roles[i];
+
+		for (size_t k = 0; k < scu->n_roles; k++)
+			if (r->sop_class_uid != NULL && strcmp(scu->roles[k].uid, r->sop_class_uid) == 0)
+				scu->roles[k].scp_accepted = scu->roles[k].scp_role == 1 && r->scp_role == 1;
+	}
 	scu->peer_max_pdu = ac->user_info.max_length;
 	if (scu->peer_max_pdu != 0 && scu->peer_max_pdu < PACS_DIMSE_MIN_MAX_PDU) {
 		char msg[SCU_DETAIL_MAX];
@@ -340,10 +375,83 @@ static void rsp_free_all(pacs_scu *scu)
 	scu->have_rsp = false;
 }
 
+/* Owes the peer a C-STORE-RSP with status; sent after the read that
+ * completed the request (scu_flush_store_rsps). */
+static int store_owe(pacs_scu *scu, uint8_t pc_id, const pacs_dimse_cmd *rq, uint16_t status)
+{
+	scu_out_rsp *o;
+	int rc;
+
+	if (scu->n_store_rsp == SCU_STORE_RSP_MAX)
+		return arca_error_set(ARCA_EPROTO, "%s sent more than %u C-STORE requests without waiting for the responses "
+				      "(no asynchronous operations window was negotiated, PS3.7 D.3.3.3)",
+				      scu->called_ae, SCU_STORE_RSP_MAX);
+	o = &scu->store_rsp[scu->n_store_rsp];
+	/* PS3.7 9.3.1.2, Table 9.3-2 */
+	if ((rc = pacs_dimse_cmd_response(&o->cmd, rq, status)) < 0)
+		return rc;
+	o->pc_id = pc_id;
+	scu->n_store_rsp++;
+	return 0;
+}
+
+/* A C-STORE-RQ during a C-GET (PS3.4 C.4.3.3): on a context accepted for
+ * its SOP class it goes to the handler; otherwise it is refused 0122H
+ * (SOP class not supported) and its data set dropped. */
+static int store_begin(pacs_scu *scu, uint8_t pc_id, const pacs_dimse_cmd *cmd)
+{
+	const scu_ctx *c = NULL;
+	uint16_t status;
+
+	for (size_t i = 0; i < scu->n_ctx; i++)
+		if (scu->ctx[i].info.id == pc_id && scu->ctx[i].info.transfer_syntax != NULL)
+			c = &scu->ctx[i];
+	if (c == NULL || strcmp(c->abstract, cmd->affected_sop_class) != 0)
+		status = PACS_DIMSE_SOP_CLASS_NOT_SUPPORTED;
+	else
+		status = scu->store_h->begin(scu->store_h->ctx, cmd, c->accepted_ts);
+	if (!cmd->has_data_set) {
+		/* PS3.7 9.3.1.1: a C-STORE-RQ always has a data set */
+		if (status == 0)
+			(void)scu->store_h->end(scu->store_h->ctx, false);
+		return store_owe(scu, pc_id, cmd, PACS_DIMSE_CANNOT_UNDERSTAND);
+	}
+	scu->in_store = true;
+	scu->in_store_take = status == 0;
+	scu->in_store_status = status;
+	scu->in_store_rq = *cmd;
+	scu->in_store_pc = pc_id;
+	return 0;
+}
+
+static int store_data(pacs_scu *scu, const uint8_t *bytes, size_t len, bool last)
+{
+	uint16_t status = scu->in_store_status;
+
+	if (scu->in_store_take && len > 0 && scu->store_h->data(scu->store_h->ctx, bytes, len) < 0)
+		scu->in_store_take = false; /* the handler failed: its end(false) says the status */
+	if (!last)
+		return 0;
+	scu->in_store = false;
+	if (scu->in_store_status == 0)
+		status = scu->store_h->end(scu->store_h->ctx, scu->in_store_take);
+	return store_owe(scu, scu->in_store_pc, &scu->in_store_rq, status);
+}
+
+void pacs_scu__store_abandon(pacs_scu *scu)
+{
+	if (scu->in_store && scu->in_store_status == 0 && scu->store_h != NULL)
+		(void)scu->store_h->end(scu->store_h->ctx, false);
+	scu->in_store = false;
+	scu->n_store_rsp = 0;
+}
+
 static int asm_command(void *ctx, uint8_t pc_id, const pacs_dimse_cmd *cmd)
 {
 	pacs_scu *scu = ctx;
 
+	if (cmd->command == PACS_DIMSE_C_STORE_RQ && scu->store_h != NULL)
+		return store_begin(scu, pc_id, cmd);
 	if ((cmd->command & PACS_DIMSE_RSP_BIT) == 0)
 		return arca_error_set(ARCA_EPROTO, "%s sent a %s, which this SCU does not serve",
 				      scu->called_ae, pacs_dimse_command_name(cmd->command));
@@ -384,6 +492,8 @@ static int asm_data(void *ctx, uint8_t pc_id, const uint8_t *bytes, size_t len, 
 	scu_rsp *e = scu->cur;
 
 	(void)pc_id;
+	if (scu->in_store)
+		return store_data(scu, bytes, len, last);
 	if (e == NULL)
 		return 0;
 	if (len > SCU_RSP_DATA_MAX - scu->q_bytes - e->len)
@@ -510,6 +620,44 @@ static int scu_lost(pacs_scu *scu, const char *what)
 	return arca_error_set(ARCA_EIO, "%s closed the connection while we waited for %s", peer, what);
 }
 
+/* Sends the C-STORE-RSPs owed (C-GET), now that the machine is done
+ * with the read that completed their requests: sending from inside its
+ * indication would re-enter it.  A send error is the transport's and is
+ * noted by port_send. */
+static void scu_flush_store_rsps(pacs_scu *scu)
+{
+	for (size_t i = 0; i < scu->n_store_rsp; i++) {
+		uint8_t enc[PACS_DIMSE_CMD_MAX_SIZE];
+		pacs_dimse_frag *f = NULL;
+		size_t n = 0;
+
+		if (scu_state(scu) != PACS_UL_STA6 || scu->fd < 0)
+			break;
+		if (pacs_dimse_cmd_encode(enc, sizeof(enc), &n, &scu->store_rsp[i].cmd) < 0)
+			break;
+		const pacs_dimse_out msg = { .pc_id = scu->store_rsp[i].pc_id, .command = enc, .command_len = n };
+		if (pacs_dimse_frag_new(&f, &msg, scu->peer_max_pdu) < 0)
+			break;
+		for (;;) {
+			const uint8_t *pdu;
+			size_t len;
+
+			if (pacs_dimse_frag_next(f, &pdu, &len) < 0 || pdu == NULL)
+				break;
+			const pacs_pdv pdv = {
+				.pctx_id = pdu[10],
+				.flags = pdu[11],
+				.data = &pdu[PACS_PDU_PDATA_SINGLE_HEADER_LEN],
+				.len = len - PACS_PDU_PDATA_SINGLE_HEADER_LEN,
+			};
+			if (pacs_ul_send_pdata(scu->ul, &pdv, 1) < 0 || scu->io_rc != 0)
+				break;
+		}
+		pacs_dimse_frag_free(f);
+	}
+	scu->n_store_rsp = 0;
+}
+
 /* Reads what the socket has (waiting until deadline, monotonic ms) and
  * feeds the machine.  1: something happened; 0: the deadline passed. */
 static int scu_pump(pacs_scu *scu, int64_t deadline)
@@ -550,6 +698,8 @@ static int scu_pump(pacs_scu *scu, int64_t deadline)
 		return 1;
 	}
 	(void)pacs_ul_feed(scu->ul, scu->rbuf, (size_t)n);
+	if (scu->n_store_rsp > 0 && scu->proto_rc == 0)
+		scu_flush_store_rsps(scu);
 	if (scu->proto_rc != 0 && scu_state(scu) == PACS_UL_STA6) {
 		/* a DIMSE violation: PS3.8 A-ABORT (service-user) */
 		(void)pacs_ul_abort(scu->ul);
@@ -595,6 +745,10 @@ static int scu_wait(pacs_scu *scu, scu_cond cond, bool idle_ok, unsigned timeout
 		if ((st == PACS_UL_STA1 && !idle_ok) || st == PACS_UL_STA13)
 			return scu_lost(scu, what);
 		r = scu_pump(scu, deadline);
+		/* DIMSE waits time out on silence, not on the whole wait: a
+		 * C-GET's response follows a sub-operation of any size */
+		if (r == 1 && cond == cond_response)
+			deadline = pacs_scu__now_ms() + timeout_ms;
 		if (r == 0) {
 			int rc = arca_error_set(ARCA_EIO, "%s@%s:%u: timed out after %u ms waiting for %s",
 						scu->called_ae, scu->host, (unsigned)scu->port, timeout_ms, what);
@@ -624,6 +778,7 @@ static int scu_after(pacs_scu *scu, int rc, const char *what)
 int pacs_scu_associate(pacs_scu *scu)
 {
 	pacs_pdu_pctx *pctx = NULL;
+	pacs_pdu_role *roles = NULL;
 	pacs_pdu_assoc rq;
 	pacs_ul_opts uopts;
 	size_t accepted = 0;
@@ -662,6 +817,18 @@ int pacs_scu_associate(pacs_scu *scu)
 	pctx = calloc(scu->n_ctx, sizeof(*pctx));
 	if (pctx == NULL)
 		return arca_error_set(ARCA_ENOMEM, "scu: out of memory");
+	if (scu->n_roles > 0) {
+		roles = calloc(scu->n_roles, sizeof(*roles));
+		if (roles == NULL) {
+			free(pctx);
+			return arca_error_set(ARCA_ENOMEM, "scu: out of memory");
+		}
+		for (size_t i = 0; i < scu->n_roles; i++) {
+			roles[i].sop_class_uid = scu->roles[i].uid;
+			roles[i].scu_role = scu->roles[i].scu_role;
+			roles[i].scp_role = scu->roles[i].scp_role;
+		}
+	}
 	for (size_t i = 0; i < scu->n_ctx; i++) {
 		pctx[i].id = scu->ctx[i].info.id;
 		pctx[i].abstract_syntax = scu->ctx[i].abstract;
@@ -678,9 +845,12 @@ int pacs_scu_associate(pacs_scu *scu)
 	rq.user_info.max_length = scu->max_pdu;
 	rq.user_info.impl_class_uid = PACS_IMPLEMENTATION_CLASS_UID;
 	rq.user_info.impl_version_name = PACS_IMPLEMENTATION_VERSION;
+	rq.user_info.roles = roles;
+	rq.user_info.n_roles = scu->n_roles;
 
 	rc = pacs_ul_associate(scu->ul, &rq); /* AE-1: connects (port_connect) */
 	free(pctx);
+	free(roles);
 	if (rc < 0 && scu->io_rc == 0)
 		return rc; /* the RQ did not encode */
 	if (scu->connect_rc < 0) {
@@ -762,6 +932,14 @@ uint32_t pacs_scu_peer_max_pdu(const pacs_scu *scu)
 	return scu->peer_max_pdu;
 }
 
+bool pacs_scu_scp_role_accepted(const pacs_scu *scu, const char *sop_class)
+{
+	for (size_t i = 0; i < scu->n_roles; i++)
+		if (strcmp(scu->roles[i].uid, sop_class) == 0)
+			return scu->roles[i].scp_accepted;
+	return false;
+}
+
 /* ------------------------------------------------------------ DIMSE out */
 
 uint16_t pacs_scu__message_id(pacs_scu *scu)
@@ -816,9 +994,14 @@ int pacs_scu__send_command(pacs_scu *scu, uint8_t pc_id, const pacs_dimse_cmd *c
 	const pacs_dimse_out msg = { .pc_id = pc_id, .command = enc, .command_len = n };
 	if ((rc = pacs_dimse_frag_new(&f, &msg, scu->peer_max_pdu)) < 0)
 		return rc;
-	scu->waiting_id = cmd->message_id;
-	scu->waiting_cmd = (uint16_t)(cmd->command | PACS_DIMSE_RSP_BIT);
-	scu->waiting_pc = pc_id;
+	/* PS3.7 9.3.2.3: a C-CANCEL-RQ has no response; the request it
+	 * cancels stays outstanding (its responses may arrive while the
+	 * C-CANCEL-RQ is being sent) */
+	if (cmd->command != PACS_DIMSE_C_CANCEL_RQ) {
+		scu->waiting_id = cmd->message_id;
+		scu->waiting_cmd = (uint16_t)(cmd->command | PACS_DIMSE_RSP_BIT);
+		scu->waiting_pc = pc_id;
+	}
 	for (;;) {
 		const uint8_t *pdu;
 		size_t len;
@@ -872,6 +1055,76 @@ int pacs_scu__wait_response(pacs_scu *scu, pacs_dimse_cmd *rsp)
 	scu->rsp_len = e->len;
 	free(e);
 	return 0;
+}
+
+int pacs_scu__send_cancel(pacs_scu *scu, uint8_t pc_id, uint16_t message_id)
+{
+	uint16_t id = scu->waiting_id, cmd_field = scu->waiting_cmd;
+	uint8_t pc = scu->waiting_pc;
+	pacs_dimse_cmd cancel;
+	int rc;
+
+	pacs_dimse_cmd_init(&cancel, PACS_DIMSE_C_CANCEL_RQ);
+	rc = pacs_dimse_cmd_set_u16(&cancel, PACS_DIMSE_F_MESSAGE_ID_RESPONDED, message_id);
+	if (rc == 0)
+		rc = pacs_scu__send_command(scu, pc_id, &cancel);
+	scu->waiting_id = id;
+	scu->waiting_cmd = cmd_field;
+	scu->waiting_pc = pc;
+	return rc;
+}
+
+typedef struct id_buf {
+	uint8_t *data;
+	size_t len, cap;
+} id_buf;
+
+static int id_sink(void *ctx, const uint8_t *data, size_t len)
+{
+	id_buf *b = ctx;
+
+	if (len > SCU_RSP_DATA_MAX - b->len)
+		return arca_error_set(ARCA_ELIMIT, "request identifier above %u bytes", SCU_RSP_DATA_MAX);
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap != 0 ? b->cap : 1024;
+		uint8_t *p;
+		while (cap < b->len + len)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (p == NULL)
+			return arca_error_set(ARCA_ENOMEM, "no memory for a request identifier");
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+int pacs_scu__send_with_identifier(pacs_scu *scu, uint8_t pc_id, const char *ts, const pacs_dimse_cmd *cmd,
+				   const pacs_ds *identifier)
+{
+	id_buf enc = {0};
+	pacs_write_opts wo;
+	size_t frag, off = 0;
+	int rc;
+
+	pacs_write_opts_init(&wo);
+	wo.ts_uid = ts;
+	if ((rc = pacs_write_dataset(identifier, &wo, id_sink, &enc)) < 0)
+		goto out;
+	if ((rc = pacs_scu__send_command(scu, pc_id, cmd)) < 0)
+		goto out;
+	frag = pacs_scu__fragment_max(scu);
+	do {
+		size_t n = enc.len - off < frag ? enc.len - off : frag;
+		if ((rc = pacs_scu__send_data(scu, pc_id, enc.data + off, n, off + n == enc.len)) < 0)
+			goto out;
+		off += n;
+	} while (off < enc.len);
+out:
+	free(enc.data);
+	return rc;
 }
 
 int pacs_scu__fail(pacs_scu *scu, int rc)
@@ -962,5 +1215,6 @@ void pacs_scu_free(pacs_scu *scu)
 	rsp_free_all(scu);
 	free(scu->rsp_data);
 	ctx_free_all(scu);
+	free(scu->roles);
 	free(scu);
 }

@@ -14,6 +14,10 @@
  *   pacs_scu_store()      C-STORE of a data set written by a callback
  *   pacs_scu_store_file() C-STORE of a DICOM file, streamed from the file
  *   pacs_scu_find()       C-FIND, each match handed to a callback
+ *   pacs_scu_move()       C-MOVE, pending responses to a callback
+ *   pacs_scu_get()        C-GET, the C-STORE sub-operations answered on the
+ *                         same association and handed to a store handler
+ *                         (pacs_scu_file_sink: Part 10 files in a folder)
  *   pacs_scu_release()    A-RELEASE (orderly end), or
  *   pacs_scu_abort()      A-ABORT (after an error)
  *   pacs_scu_free()       aborts if still associated, closes, frees
@@ -89,6 +93,12 @@ typedef struct pacs_scu_opts {
 	/* Optional: every Upper Layer transition, for debugging output. */
 	void (*log)(void *ctx, const pacs_ul_transition *t);
 	void *log_ctx;
+	/* SCP/SCU Role Selection items to propose (PS3.7 D.3.3.4), at most
+	 * PACS_PDU_MAX_PCTX; copied.  A C-GET SCU proposes the SCP role
+	 * (scu_role 0 or 1, scp_role 1) for each storage SOP class it wants to
+	 * receive (PS3.4 C.4.3.3). */
+	const pacs_pdu_role *roles;
+	size_t n_roles;
 } pacs_scu_opts;
 
 /* Zeroes opts (all defaults; host, port, called_ae and pctx still needed). */
@@ -142,6 +152,11 @@ const pacs_scu_ctx_info *pacs_scu_ctx_find(const pacs_scu *scu, const char *abst
 /* The peer's Maximum Length Received (0: no limit): the largest P-DATA-TF
  * PDU-length we send. */
 uint32_t pacs_scu_peer_max_pdu(const pacs_scu *scu);
+
+/* True when the A-ASSOCIATE-AC accepted the SCP role for sop_class (an
+ * SCP/SCU Role Selection item with SCP role 1, PS3.7 D.3.3.4): the peer may
+ * send us C-STORE requests of that class (C-GET). */
+bool pacs_scu_scp_role_accepted(const pacs_scu *scu, const char *sop_class);
 
 /* C-ECHO-RQ on the Verification context (1.2.840.10008.1.1), waits for the
  * C-ECHO-RSP and sets *status to its Status (0000H success).
@@ -215,6 +230,97 @@ typedef int (*pacs_scu_find_fn)(void *ctx, const pacs_ds *match);
  * after a cancel, or a failure) to *rsp (pacs_scu_find.c). */
 int pacs_scu_find(pacs_scu *scu, const char *sop_class, const pacs_ds *identifier, pacs_scu_find_fn fn,
 		  void *ctx, pacs_dimse_cmd *rsp);
+
+/* ---- C-MOVE and C-GET (PS3.4 C.4.2, C.4.3; PS3.7 9.1.3, 9.1.4) ---- */
+
+/* Receives each pending C-MOVE-RSP or C-GET-RSP (status FF00H, with the
+ * Number of Remaining/Completed/Failed/Warning Sub-operations when the
+ * peer sent them: rsp->present says).  Returns 0 to go on, 1 to cancel (a
+ * C-CANCEL-RQ is sent once, PS3.7 9.3.3.3 / 9.3.4.3; the final response
+ * still comes), or a negative ARCA_E* code to abort the association. */
+typedef int (*pacs_scu_retrieve_fn)(void *ctx, const pacs_dimse_cmd *rsp);
+
+/* The outcome of a C-MOVE or C-GET. */
+typedef struct pacs_scu_retrieve_result {
+	pacs_dimse_cmd rsp;     /* the final response: status and counts */
+	/* Failed SOP Instance UID List (0008,0058) of the final response's
+	 * identifier (PS3.4 C.4.2.1.4.2, C.4.3.1.3.2), values separated by
+	 * backslashes; NULL when absent.  Owned: pacs_scu_retrieve_result_clear. */
+	char *failed_uids;
+	size_t n_failed;
+	unsigned pending;       /* pending responses received */
+	bool cancelled;         /* a C-CANCEL-RQ was sent */
+} pacs_scu_retrieve_result;
+
+/* Frees what *r owns and zeroes it.  Accepts a zeroed result. */
+void pacs_scu_retrieve_result_clear(pacs_scu_retrieve_result *r);
+
+/* C-MOVE (pacs_scu_move.c): sends identifier (Query/Retrieve Level and
+ * the unique keys) on the first accepted context for sop_class (a Q/R MOVE
+ * model) with Move Destination dest_ae (PS3.7 9.3.4.1), calls fn (may be
+ * NULL) for every pending response and fills *out from the final one.
+ * Returns 0 whenever a final response came, whatever its status. */
+int pacs_scu_move(pacs_scu *scu, const char *sop_class, const char *dest_ae, const pacs_ds *identifier,
+		  pacs_scu_retrieve_fn fn, void *ctx, pacs_scu_retrieve_result *out);
+
+/* What a C-GET SCU does with the C-STORE sub-operations that arrive on its
+ * association (PS3.4 C.4.3.3).  The calls come from inside pacs_scu_get(),
+ * one sub-operation at a time, in order: begin, data (any number), end. */
+typedef struct pacs_scu_store_handler {
+	/* A C-STORE-RQ (rq: its command; ts: the transfer syntax of its
+	 * presentation context, which its data set is in).  Returns 0 to take
+	 * the data set, or a C-STORE failure status (e.g. A700H) to refuse it:
+	 * the data set is then dropped and the status answered. */
+	uint16_t (*begin)(void *ctx, const pacs_dimse_cmd *rq, const char *ts);
+	/* The next bytes of the data set; a negative ARCA_E* code stops taking
+	 * it (the rest is dropped, end() gets complete false). */
+	int (*data)(void *ctx, const uint8_t *bytes, size_t len);
+	/* The data set ended: complete true when every byte was taken, false
+	 * when data() failed or the association ended first.  Returns the
+	 * C-STORE-RSP status (0000H stored; a failure status otherwise). */
+	uint16_t (*end)(void *ctx, bool complete);
+	void *ctx;
+} pacs_scu_store_handler;
+
+/* C-GET (pacs_scu_get.c): sends identifier on the first accepted context
+ * for sop_class (a Q/R GET model); each C-STORE-RQ the peer sends meanwhile
+ * goes to store (required), and its C-STORE-RSP is sent with the status
+ * store->end() returns (0122H when it came on a context that is not for
+ * its SOP class, PS3.7 9.3.1.2); pending responses go to fn (may be NULL);
+ * *out is filled from the final response.  Returns 0 whenever a final
+ * response came, whatever its status. */
+int pacs_scu_get(pacs_scu *scu, const char *sop_class, const pacs_ds *identifier,
+		 const pacs_scu_store_handler *store, pacs_scu_retrieve_fn fn, void *ctx,
+		 pacs_scu_retrieve_result *out);
+
+/* A store handler that writes every instance received to DIR as a Part 10
+ * file named by its SOP Instance UID (DIR/<uid>.dcm): 128-byte zero
+ * preamble, "DICM", a File Meta Information group built from the C-STORE
+ * request (PS3.10 7.1: Media Storage SOP Class and Instance UID, the
+ * context's Transfer Syntax UID, arca's Implementation Class UID and
+ * Version Name, Source Application Entity Title = the peer's AE title),
+ * then the data set bytes exactly as received.  Each file is written to a
+ * temporary name, fsync'ed and renamed, so DIR never holds half a file; a
+ * file of the same name is replaced.  A write failure answers A700H (out
+ * of resources) and is remembered (pacs_scu_file_sink_error). */
+typedef struct pacs_scu_file_sink pacs_scu_file_sink;
+
+/* dir must exist.  source_ae: the peer's AE title for (0002,0016).
+ * *out is the caller's (pacs_scu_file_sink_free). */
+int pacs_scu_file_sink_new(pacs_scu_file_sink **out, const char *dir, const char *source_ae);
+void pacs_scu_file_sink_free(pacs_scu_file_sink *s);
+/* The handler to pass to pacs_scu_get (borrowed from s). */
+const pacs_scu_store_handler *pacs_scu_file_sink_handler(pacs_scu_file_sink *s);
+/* Instances written, and their bytes (files included meta group). */
+size_t pacs_scu_file_sink_count(const pacs_scu_file_sink *s);
+uint64_t pacs_scu_file_sink_bytes(const pacs_scu_file_sink *s);
+/* The first write failure's message, or NULL. */
+const char *pacs_scu_file_sink_error(const pacs_scu_file_sink *s);
+/* Optional: called after each file is in place (path and SOP Instance UID
+ * borrowed for the call). */
+void pacs_scu_file_sink_on_file(pacs_scu_file_sink *s, void (*fn)(void *ctx, const char *path, const char *sop_uid,
+								 uint64_t bytes),
+				void *ctx);
 
 /* A-RELEASE-RQ, waits for the A-RELEASE-RP (acse timeout), closes.  If the
  * answer does not come, aborts and returns the error. */

@@ -25,6 +25,23 @@ typedef struct scu_ctx {
 	size_t n_ts;
 } scu_ctx;
 
+/* A role selection proposed, and whether the AC accepted the SCP role. */
+typedef struct scu_role {
+	char uid[PACS_PDU_UID_MAX + 1];
+	uint8_t scu_role, scp_role;
+	bool scp_accepted;
+} scu_role;
+
+/* A C-STORE-RSP waiting to be sent (C-GET sub-operations). */
+typedef struct scu_out_rsp {
+	uint8_t pc_id;
+	pacs_dimse_cmd cmd;
+} scu_out_rsp;
+
+/* Most C-STORE responses owed at once: one per request the peer may have
+ * outstanding (no asynchronous window is negotiated: one). */
+#define SCU_STORE_RSP_MAX 4u
+
 struct pacs_scu {
 	/* options, copied */
 	char host[SCU_HOST_MAX + 1];
@@ -77,6 +94,21 @@ struct pacs_scu {
 	/* the data set of the response last taken (C-FIND identifiers) */
 	uint8_t *rsp_data;
 	size_t rsp_len;
+
+	/* SCP/SCU Role Selection proposed, and answered (PS3.7 D.3.3.4) */
+	scu_role *roles;
+	size_t n_roles;
+
+	/* C-GET: the C-STORE sub-operations arriving (pacs_scu_get.c sets
+	 * store_h for the duration of the C-GET) */
+	const pacs_scu_store_handler *store_h;
+	bool in_store;           /* a C-STORE-RQ's data set is arriving */
+	bool in_store_take;      /* ... and goes to the handler */
+	uint16_t in_store_status; /* the refusal status when it does not */
+	pacs_dimse_cmd in_store_rq;
+	uint8_t in_store_pc;
+	scu_out_rsp store_rsp[SCU_STORE_RSP_MAX]; /* owed, sent after the read */
+	size_t n_store_rsp;
 };
 
 /* A queued response. */
@@ -133,8 +165,30 @@ uint16_t pacs_scu__message_id(pacs_scu *scu);
  * (if one is up) and close.  Returns rc. */
 int pacs_scu__fail(pacs_scu *scu, int rc);
 
+/* C-CANCEL-RQ for the outstanding request message_id (PS3.7 9.3.2.3,
+ * 9.3.3.3, 9.3.4.3); it has no response, so the outstanding request stays
+ * what we wait for. */
+int pacs_scu__send_cancel(pacs_scu *scu, uint8_t pc_id, uint16_t message_id);
+
+/* Sends cmd (has_data_set set by the caller) then identifier encoded in
+ * the context's transfer syntax, fragmented (C-FIND, C-MOVE, C-GET). */
+int pacs_scu__send_with_identifier(pacs_scu *scu, uint8_t pc_id, const char *ts, const pacs_dimse_cmd *cmd,
+				   const pacs_ds *identifier);
+
+/* Ends an incoming C-STORE whose data set will not complete (the
+ * association failed): the handler's end(false).  No-op when none. */
+void pacs_scu__store_abandon(pacs_scu *scu);
+
 /* Most bytes of response data sets queued (C-FIND identifiers). */
 #define SCU_RSP_DATA_MAX (16u * 1024u * 1024u)
+
+/* ---- pacs_scu_move.c ---- */
+
+/* Sends cmd (C-MOVE-RQ or C-GET-RQ, message ID set) with identifier on c,
+ * then takes the responses: pending ones to fn (1: C-CANCEL-RQ once), the
+ * final one into *out with its Failed SOP Instance UID List. */
+int pacs_scu__retrieve(pacs_scu *scu, const scu_ctx *c, const pacs_dimse_cmd *cmd, const pacs_ds *identifier,
+		       pacs_scu_retrieve_fn fn, void *ctx, pacs_scu_retrieve_result *out);
 
 /* ---- pacs_scu_store.c ---- */
 

@@ -36,9 +36,14 @@
  * for DA and TM ("A-B", "A-", "-B") and, when asked, combined StudyDate +
  * StudyTime range matching (C.2.2.2.5.1).  Person names are matched on a
  * case-folded form unless pn_case_sensitive is set; the whole value is
- * matched (component-wise PN matching is not implemented).  Sequence
- * matching is not part of this interface: the C-FIND SCP handles sequence
- * keys (it may return them empty).
+ * matched component by component (family, given, middle, prefix, suffix of
+ * the alphabetic, ideographic and phonetic groups, each with its own
+ * wildcards; empty components of the query match anything).  Code
+ * sequences (Procedure Code Sequence, Anatomic Region Sequence) take
+ * sequence matching (PS3.4 C.2.2.2.6): one item of matching keys (Code
+ * Value, Coding Scheme Designator and Version, Code Meaning, Long and URN
+ * Code Value), matched when any stored item matches all of them; see
+ * store_index_code_answer for what is returned.
  *
  * Thread safety.  A store_index may be shared by any number of threads:
  * puts are serialised on the single writer connection (a put waits for the
@@ -149,7 +154,9 @@ typedef enum store_index_match_kind {
 	STORE_INDEX_MATCH_UID,      /* single value or list of UIDs */
 	STORE_INDEX_MATCH_DATE,     /* DA: single value or range */
 	STORE_INDEX_MATCH_TIME,     /* TM: single value or range */
-	STORE_INDEX_MATCH_NUMBER    /* IS/US and the counts: single value */
+	STORE_INDEX_MATCH_NUMBER,   /* IS/US and the counts: single value */
+	STORE_INDEX_MATCH_CODE_SEQ  /* a sequence of code items (PS3.3 8.8): sequence
+				       matching, store_index_code_* */
 } store_index_match_kind;
 
 typedef struct store_index_key_info {
@@ -248,6 +255,16 @@ int store_index_find_add(store_index_find *find, uint32_t tag, const char *utf8)
  * (QueryRetrieveLevel, SpecificCharacterSet, sequences, unknown or
  * lower-level keys) are skipped, and are for the caller to answer. */
 int store_index_find_from_ds(store_index_find *find, const pacs_ds *identifier);
+
+/* The answer to a code sequence key (STORE_INDEX_MATCH_CODE_SEQ) of a
+ * C-FIND: sets tag in out to a sequence of the items of stored (the
+ * column's value in the current row, store_index_query_value; NULL or ""
+ * for none).  query_item is the identifier's item (NULL when it has none):
+ * with keys, only the stored items that match them are returned, each
+ * with the requested attributes only (PS3.4 C.2.2.2.6); without keys,
+ * every item with the attributes it has (Code Value, Coding Scheme
+ * Designator and Version, Code Meaning, Long and URN Code Value). */
+int store_index_code_answer(pacs_ds *out, uint32_t tag, const char *stored, const pacs_ds *query_item);
 
 /* At most limit rows; the query's next call after the limit-th row returns
  * ARCA_ELIMIT if more would match.  0 = no limit (the default). */

@@ -18,6 +18,7 @@
 #define DATE STORE_INDEX_MATCH_DATE
 #define TIME STORE_INDEX_MATCH_TIME
 #define NUM STORE_INDEX_MATCH_NUMBER
+#define CODE STORE_INDEX_MATCH_CODE_SEQ
 #define U STORE_INDEX__UNIQUE
 #define C STORE_INDEX__COMPUTED
 #define L STORE_INDEX__MULTI
@@ -53,6 +54,10 @@ static const struct store_index__key keys[] = {
 	 "st.referring", "st.referring_folded", NULL},
 	{PACS_TAG_StudyDescription, "StudyDescription", ST, TEXT, 0, STORE_INDEX__STUDY_DESC,
 	 "st.description", NULL, NULL},
+	/* An optional key of the Study IE (PS3.3 C.7.2.1 General Study):
+	 * the codes of the procedure performed; sequence matching. */
+	{PACS_TAG_ProcedureCodeSequence, "ProcedureCodeSequence", ST, CODE, 0, STORE_INDEX__PROCEDURE_CODES,
+	 "st.procedure_codes", NULL, NULL},
 	{PACS_TAG_ModalitiesInStudy, "ModalitiesInStudy", ST, TEXT, C | L | S, -1,
 	 "st.modalities", NULL, "study_modalities modality"},
 	{PACS_TAG_SOPClassesInStudy, "SOPClassesInStudy", ST, UID, C | L | S, -1,
@@ -81,6 +86,10 @@ static const struct store_index__key keys[] = {
 	{PACS_TAG_InstitutionName, "InstitutionName", SE, TEXT, 0, STORE_INDEX__INSTITUTION,
 	 "se.institution", NULL, NULL},
 	{PACS_TAG_StationName, "StationName", SE, TEXT, 0, STORE_INDEX__STATION, "se.station", NULL, NULL},
+	/* Beside Body Part Examined, the coded anatomy (PS3.3 10.5 General
+	 * Anatomy macros), kept per series as BodyPartExamined is. */
+	{PACS_TAG_AnatomicRegionSequence, "AnatomicRegionSequence", SE, CODE, 0, STORE_INDEX__ANATOMIC_REGIONS,
+	 "se.anatomic_regions", NULL, NULL},
 	{PACS_TAG_NumberOfSeriesRelatedInstances, "NumberOfSeriesRelatedInstances", SE, NUM, C, -1,
 	 "se.n_instances", NULL, NULL},
 

@@ -249,6 +249,31 @@ static int parse_text(struct store_index__cond *cond, const char *value)
 	return 0;
 }
 
+/* PS3.4 C.2.2.2.6: one item of matching keys (store_index_priv.h form);
+ * an item whose keys are all empty is universal matching. */
+static int parse_code(struct store_index__cond *cond, const char *value)
+{
+	size_t fields = 1;
+	bool any = false;
+
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == STORE_INDEX__ITEM_SEP)
+			return arca_error_set(ARCA_EINVAL, "%s: a matching key holds one item (PS3.4 C.2.2.2.6)",
+					      cond->key->keyword);
+		if (*p == STORE_INDEX__FIELD_SEP)
+			fields++;
+		else if (*p != '*')
+			any = true;
+	}
+	if (fields > STORE_INDEX__CODE_FIELDS)
+		return arca_error_set(ARCA_EINVAL, "%s: %zu item keys, at most %u", cond->key->keyword, fields,
+				      STORE_INDEX__CODE_FIELDS);
+	if (!any)
+		return 0; /* universal: every entity matches, the items are returned */
+	cond->kind = STORE_INDEX__EQUAL;
+	return set_single(cond, value);
+}
+
 int store_index__cond_parse(struct store_index__cond *cond, const struct store_index__key *key,
 			    const char *value)
 {
@@ -273,6 +298,9 @@ int store_index__cond_parse(struct store_index__cond *cond, const struct store_i
 		break;
 	case STORE_INDEX_MATCH_NUMBER:
 		rc = parse_number(cond, value);
+		break;
+	case STORE_INDEX_MATCH_CODE_SEQ:
+		rc = parse_code(cond, value);
 		break;
 	case STORE_INDEX_MATCH_TEXT:
 	case STORE_INDEX_MATCH_PN:
@@ -410,4 +438,164 @@ int store_index__pn_fold(const char *pn, char **out)
 	buf[o] = '\0';
 	*out = buf;
 	return 0;
+}
+
+/* ---- component-wise person names (PS3.4 C.2.2.2.1, C.2.2.2.4) ---- */
+
+/* Component c (0-4: family, given, middle, prefix, suffix) of component
+ * group g (0-2: alphabetic, ideographic, phonetic) of a PN value (PS3.5
+ * 6.2.1: groups separated by '=', components by '^'): *start and *len; an
+ * absent component is empty. */
+static void pn_component(const char *pn, int g, int c, const char **start, size_t *len)
+{
+	const char *p = pn;
+
+	for (int i = 0; i < g; i++) {
+		p = strchr(p, '=');
+		if (p == NULL) {
+			*start = "";
+			*len = 0;
+			return;
+		}
+		p++;
+	}
+	for (int i = 0; i < c; i++) {
+		size_t n = strcspn(p, "^=");
+		if (p[n] != '^') {
+			*start = "";
+			*len = 0;
+			return;
+		}
+		p += n + 1;
+	}
+	*start = p;
+	*len = strcspn(p, "^=");
+}
+
+/* One UTF-8 character's length at s (n > 0 bytes left); a byte that does
+ * not start a valid sequence counts as one character. */
+static size_t char_len(const char *s, size_t n)
+{
+	size_t len;
+
+	(void)utf8_next((const unsigned char *)s, n, &len);
+	return len;
+}
+
+/* PS3.4 C.2.2.2.4: '*' matches any sequence of characters (none
+ * included), '?' exactly one character; every other character itself.
+ * Greedy with one backtrack point (the last '*'), linear in practice. */
+static bool wild_match(const char *p, size_t pn, const char *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '*') {
+			star_p = ++pi;
+			star_s = si;
+		} else if (pi < pn && p[pi] == '?') {
+			pi++;
+			si += char_len(s + si, sn - si);
+		} else if (pi < pn && p[pi] == s[si]) {
+			pi++;
+			si++;
+		} else if (star_p != SIZE_MAX) {
+			/* the last '*' takes one more character */
+			star_s += char_len(s + star_s, sn - star_s);
+			si = star_s;
+			pi = star_p;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+bool store_index__pn_match(const char *pattern, const char *value)
+{
+	for (int g = 0; g < 3; g++)
+		for (int c = 0; c < 5; c++) {
+			const char *ps, *vs;
+			size_t pl, vl;
+
+			pn_component(pattern, g, c, &ps, &pl);
+			/* an empty component of the query is universal for that
+			 * component */
+			if (pl == 0 || (pl == 1 && ps[0] == '*'))
+				continue;
+			pn_component(value, g, c, &vs, &vl);
+			if (!wild_match(ps, pl, vs, vl))
+				return false;
+		}
+	return true;
+}
+
+int store_index__pn_family_prefix(const char *pattern, char **out)
+{
+	const char *s;
+	size_t n, lit;
+
+	*out = NULL;
+	pn_component(pattern, 0, 0, &s, &n);
+	lit = strcspn(s, "*?^=");
+	if (lit > n)
+		lit = n;
+	if (lit == 0)
+		return 0;
+	*out = dup_n(s, lit);
+	return *out == NULL ? arca_error_set(ARCA_ENOMEM, "person name: out of memory") : 0;
+}
+
+/* ---- sequence matching of code items (PS3.4 C.2.2.2.6) ---- */
+
+/* Field i of an item (fields separated by FIELD_SEP, the item ending at
+ * ITEM_SEP or NUL): *start and *len, empty when absent. */
+static void item_field(const char *item, int i, const char **start, size_t *len)
+{
+	const char *p = item;
+
+	for (int k = 0; k < i; k++) {
+		size_t n = strcspn(p, "\x1e\x1f");
+		if (p[n] != STORE_INDEX__FIELD_SEP) {
+			*start = "";
+			*len = 0;
+			return;
+		}
+		p += n + 1;
+	}
+	*start = p;
+	*len = strcspn(p, "\x1e\x1f");
+}
+
+bool store_index__field_match(const char *pattern, size_t pn, const char *value, size_t vn)
+{
+	/* PS3.4 C.2.2.2.1 single value (case-sensitive for SH, LO, UC, UR),
+	 * C.2.2.2.4 wildcards */
+	return pn == 0 || (pn == 1 && pattern[0] == '*') || wild_match(pattern, pn, value, vn);
+}
+
+bool store_index__code_match(const char *pattern, const char *stored)
+{
+	const char *item = stored;
+
+	while (item != NULL && *item != '\0') {
+		bool all = true;
+
+		for (int f = 0; f < STORE_INDEX__CODE_FIELDS && all; f++) {
+			const char *ps, *vs;
+			size_t pl, vl;
+
+			item_field(pattern, f, &ps, &pl);
+			item_field(item, f, &vs, &vl);
+			all = store_index__field_match(ps, pl, vs, vl);
+		}
+		if (all)
+			return true;
+		item = strchr(item, STORE_INDEX__ITEM_SEP);
+		if (item != NULL)
+			item++;
+	}
+	return false;
 }

@@ -21,12 +21,12 @@ enum store_index__slot {
 	/* study */
 	STORE_INDEX__STUDY_UID, STORE_INDEX__STUDY_DATE, STORE_INDEX__STUDY_TIME,
 	STORE_INDEX__ACCESSION, STORE_INDEX__STUDY_ID, STORE_INDEX__REFERRING,
-	STORE_INDEX__STUDY_DESC,
+	STORE_INDEX__STUDY_DESC, STORE_INDEX__PROCEDURE_CODES,
 	/* series */
 	STORE_INDEX__SERIES_UID, STORE_INDEX__MODALITY, STORE_INDEX__SERIES_NUMBER,
 	STORE_INDEX__SERIES_DESC, STORE_INDEX__BODY_PART, STORE_INDEX__SERIES_DATE,
 	STORE_INDEX__SERIES_TIME, STORE_INDEX__PPS_DATE, STORE_INDEX__PPS_TIME,
-	STORE_INDEX__INSTITUTION, STORE_INDEX__STATION,
+	STORE_INDEX__INSTITUTION, STORE_INDEX__STATION, STORE_INDEX__ANATOMIC_REGIONS,
 	/* instance */
 	STORE_INDEX__SOP_UID, STORE_INDEX__SOP_CLASS, STORE_INDEX__INSTANCE_NUMBER,
 	STORE_INDEX__CONTENT_DATE, STORE_INDEX__CONTENT_TIME, STORE_INDEX__FRAMES,
@@ -125,6 +125,43 @@ bool store_index__is_date(const char *s);
  * group ("Smith^John^^^" -> "SMITH^JOHN").  Wildcards pass through.
  * *out is malloc'ed, the caller's. */
 int store_index__pn_fold(const char *pn, char **out);
+
+/* Component-wise person name matching (PS3.4 C.2.2.2.1, C.2.2.2.4): value
+ * matches pattern when, for every component (family, given, middle,
+ * prefix, suffix) of every component group (alphabetic, ideographic,
+ * phonetic) that is not empty (or a lone "*") in pattern, the same
+ * component of value matches it, with * and ? as wildcards within the
+ * component ('?' one UTF-8 character).  Empty pattern components match
+ * anything: "SMITH" matches "SMITH^JOHN".  Both are compared as given (fold
+ * them first for case-insensitive matching). */
+bool store_index__pn_match(const char *pattern, const char *value);
+
+/* The literal start of the family name component of the alphabetic group
+ * of pattern, up to its first wildcard: every matching value starts with
+ * it (an index range can narrow the candidates).  *out NULL when empty;
+ * else malloc'ed, the caller's. */
+int store_index__pn_family_prefix(const char *pattern, char **out);
+
+/* ---- code sequences (store_index_keys.c, store_index_match.c) ---- */
+
+/* A code sequence (PS3.3 8.8 Code Sequence Macro) as the index keeps it:
+ * its items separated by ITEM_SEP, each item's fields by FIELD_SEP, in
+ * the order Code Value, Coding Scheme Designator, Coding Scheme Version,
+ * Code Meaning, Long Code Value, URN Code Value (empty when absent).  A
+ * sequence matching pattern is one item in the same form, an empty field
+ * being universal for that attribute.  Control characters cannot occur
+ * in these VRs (SH, LO, UC, UR), so the separators are unambiguous. */
+#define STORE_INDEX__ITEM_SEP '\x1e'
+#define STORE_INDEX__FIELD_SEP '\x1f'
+#define STORE_INDEX__CODE_FIELDS 6
+
+/* PS3.4 C.2.2.2.6: true when some item of stored matches every non-empty
+ * field of pattern (single value or wildcard matching, case-sensitive). */
+bool store_index__code_match(const char *pattern, const char *stored);
+
+/* Whether one field of a stored item matches a pattern field; also used
+ * to choose the items returned. */
+bool store_index__field_match(const char *pattern, size_t pn, const char *value, size_t vn);
 
 /* ---- backends ---- */
 

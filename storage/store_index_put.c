@@ -64,12 +64,12 @@ static const char *const wsql[W_COUNT] = {
 			     " n_instances = n_instances + ?9 WHERE pk = ?2",
 	[W_UPDATE_STUDY] = "UPDATE studies SET" FILL("study_date", 3) "," FILL("study_time", 4) ","
 			   FILL("accession", 5) "," FILL("study_id", 6) "," FILL("referring", 7) ","
-			   FILL("referring_folded", 8) "," FILL("description", 9) ","
+			   FILL("referring_folded", 8) "," FILL("description", 9) "," FILL("procedure_codes", 12) ","
 			   " n_series = n_series + ?10, n_instances = n_instances + ?11 WHERE pk = ?2",
 	[W_UPDATE_SERIES] = "UPDATE series SET" FILL("modality", 3) "," FILL("series_number", 4) ","
 			    FILL("description", 5) "," FILL("body_part", 6) "," FILL("series_date", 7) ","
 			    FILL("series_time", 8) "," FILL("pps_date", 9) "," FILL("pps_time", 10) ","
-			    FILL("institution", 11) "," FILL("station", 12) ","
+			    FILL("institution", 11) "," FILL("station", 12) "," FILL("anatomic_regions", 14) ","
 			    " n_instances = n_instances + ?13 WHERE pk = ?2 RETURNING modality",
 	[W_SERIES_PARENT] = "SELECT se.study_pk, st.patient_pk, se.modality FROM series se"
 			    " JOIN studies st ON st.pk = se.study_pk WHERE se.pk = ?1",
@@ -353,6 +353,8 @@ static int place_add(struct store_index__sqlite *ix, const struct item *it, cons
 	if (rc == 0)
 		rc = bind_int(st, 13, 1);
 	if (rc == 0)
+		rc = store_index__bind_text(st, 14, val(it, STORE_INDEX__ANATOMIC_REGIONS));
+	if (rc == 0)
 		rc = step(st, &row);
 	if (rc < 0)
 		return rc;
@@ -386,6 +388,8 @@ static int place_add(struct store_index__sqlite *ix, const struct item *it, cons
 		rc = bind_int(st, 10, pl->new_series);
 	if (rc == 0)
 		rc = bind_int(st, 11, 1);
+	if (rc == 0)
+		rc = store_index__bind_text(st, 12, val(it, STORE_INDEX__PROCEDURE_CODES));
 	if (rc == 0)
 		rc = run(st);
 

@@ -35,6 +35,19 @@ struct builder {
 	int rc; /* first error; later appends are no-ops */
 };
 
+/* A condition checked on each row in C, after SQL narrowed the rows:
+ * component-wise person names (store_index__pn_match) and code sequence
+ * items (store_index__code_match). */
+struct row_filter {
+	size_t col;     /* the column holding the value */
+	char *pattern;  /* owned; case-folded when fold */
+	bool fold;
+	bool code;      /* a code sequence, else a person name */
+};
+
+/* Most PN and code sequence keys in one find. */
+#define ROW_FILTERS_MAX 8
+
 struct sqlite_query {
 	struct store_index_query base; /* first member: the generic cursor */
 	struct store_index__sqlite *ix;
@@ -42,6 +55,8 @@ struct sqlite_query {
 	sqlite3_stmt *st;
 	int storage_first; /* IMAGE level: first storage column */
 	bool done;
+	struct row_filter filters[ROW_FILTERS_MAX];
+	size_t n_filters;
 };
 
 /* ---- building SQL ---- */
@@ -239,6 +254,78 @@ static void range_cond(struct builder *b, const char *expr, const char *lo, cons
 	}
 }
 
+/* PS3.4 C.2.2.2.1, C.2.2.2.4: a person name is matched component by
+ * component, each with its own wildcards (store_index__pn_match), on the
+ * rows in C.  SQL narrows them first when the family name starts with
+ * literal characters: every match starts with them, so a range on the
+ * (folded) column, which its index serves. */
+static void pn_cond(struct builder *b, struct sqlite_query *q, size_t col, const struct store_index__cond *c,
+		    bool fold)
+{
+	const struct store_index__key *k = c->key;
+	char *pattern = match_value(c->values[0], fold), *prefix = NULL, *star = NULL, *end = NULL;
+	struct row_filter *rf;
+
+	if (b->rc != 0) {
+		free(pattern);
+		return;
+	}
+	if (pattern == NULL || q->n_filters == ROW_FILTERS_MAX) {
+		free(pattern);
+		b->rc = pattern == NULL ? arca_error_set(ARCA_ENOMEM, "query: out of memory")
+					: arca_error_set(ARCA_ELIMIT, "query: more than %u person name keys", ROW_FILTERS_MAX);
+		return;
+	}
+	rf = &q->filters[q->n_filters++];
+	rf->col = col;
+	rf->pattern = pattern;
+	rf->fold = fold;
+	rf->code = false;
+	if ((b->rc = store_index__pn_family_prefix(pattern, &prefix)) < 0)
+		return;
+	if (prefix != NULL && (star = malloc(strlen(prefix) + 2)) != NULL) {
+		strcpy(star, prefix);
+		strcat(star, "*");
+		end = prefix_end(star);
+	}
+	if (end == NULL) {
+		add(b, "1"); /* nothing to narrow on: every row is checked */
+		free(prefix);
+	} else {
+		const char *column = fold ? k->folded : k->column;
+
+		addf(b, "(%s >= ", column);
+		param_take(b, prefix);
+		addf(b, " AND %s < ", column);
+		param_take(b, end);
+		add(b, ")");
+	}
+	free(star);
+}
+
+/* PS3.4 C.2.2.2.6: a code sequence key with matching keys selects the
+ * entities with an item that matches them all; checked per row in C on
+ * the rows that have the sequence at all. */
+static void code_cond(struct builder *b, struct sqlite_query *q, size_t col, const struct store_index__cond *c)
+{
+	char *pattern = strdup(c->values[0]);
+	struct row_filter *rf;
+
+	if (b->rc != 0 || pattern == NULL || q->n_filters == ROW_FILTERS_MAX) {
+		free(pattern);
+		if (b->rc == 0)
+			b->rc = arca_error_set(pattern == NULL ? ARCA_ENOMEM : ARCA_ELIMIT,
+					       "query: out of memory or more than %u sequence keys", ROW_FILTERS_MAX);
+		return;
+	}
+	rf = &q->filters[q->n_filters++];
+	rf->col = col;
+	rf->pattern = pattern;
+	rf->fold = false;
+	rf->code = true;
+	addf(b, "%s IS NOT NULL", c->key->column);
+}
+
 /* side_filter: the query has other conditions to drive it, so a per-study
  * set is checked per candidate study (EXISTS, one primary-key probe)
  * rather than listed in full (IN, which drives the query from the set's
@@ -313,6 +400,12 @@ static const struct store_index__cond *find_cond(const store_index_find *f, uint
 	return NULL;
 }
 
+static bool is_pn_filter(const struct store_index__cond *c)
+{
+	return c->key->match == STORE_INDEX_MATCH_PN &&
+	       (c->kind == STORE_INDEX__EQUAL || c->kind == STORE_INDEX__WILDCARD);
+}
+
 static void build(struct builder *b, struct sqlite_query *q, const store_index_find *f, bool pn_fold)
 {
 	const struct store_index__cond *date = find_cond(f, PACS_TAG_StudyDate);
@@ -340,14 +433,20 @@ static void build(struct builder *b, struct sqlite_query *q, const store_index_f
 		if (c->kind == STORE_INDEX__UNIVERSAL || (combined && (c == date || c == time)))
 			continue;
 		add(b, sep);
-		cond_sql(b, c, pn_fold, side_filter);
+		if (c->key->match == STORE_INDEX_MATCH_CODE_SEQ)
+			code_cond(b, q, i, c);
+		else if (is_pn_filter(c))
+			pn_cond(b, q, i, c, pn_fold && c->key->folded != NULL);
+		else
+			cond_sql(b, c, pn_fold, side_filter);
 		sep = " AND ";
 	}
 	if (combined) {
 		add(b, sep);
 		combined_cond(b, date, time);
 	}
-	if (f->limit > 0) {
+	/* rows filtered in C: SQL cannot count the matches */
+	if (f->limit > 0 && q->n_filters == 0) {
 		/* One row past the limit tells "more would match" (ARCA_ELIMIT). */
 		add(b, " LIMIT ");
 		param_int(b, f->limit < INT64_MAX ? (sqlite3_int64)f->limit + 1 : INT64_MAX);
@@ -430,6 +529,30 @@ int store_index__sqlite_query_open(store_index_query **out, store_index *idx, co
 	return 0;
 }
 
+/* 1 when the current row passes every filter, 0 when not. */
+static int row_passes(const struct sqlite_query *q)
+{
+	for (size_t i = 0; i < q->n_filters; i++) {
+		const struct row_filter *rf = &q->filters[i];
+		const char *v = q->base.values[rf->col];
+		char *folded = NULL;
+		bool ok;
+
+		if (rf->code) {
+			if (!store_index__code_match(rf->pattern, v))
+				return 0;
+			continue;
+		}
+		if (rf->fold && store_index__pn_fold(v, &folded) < 0)
+			return ARCA_ENOMEM;
+		ok = store_index__pn_match(rf->pattern, folded != NULL ? folded : v);
+		free(folded);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
 int store_index__sqlite_query_next(store_index_query *base, bool *has_row)
 {
 	struct sqlite_query *q = (struct sqlite_query *)base;
@@ -437,28 +560,37 @@ int store_index__sqlite_query_next(store_index_query *base, bool *has_row)
 
 	if (q->done)
 		return 0;
-	rc = sqlite3_step(q->st);
-	if (rc == SQLITE_DONE) {
-		q->done = true;
-		sqlite3_reset(q->st); /* ends the read transaction now */
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		q->done = true;
-		rc = store_index__stmt_error(q->st, rc, "query");
-		sqlite3_reset(q->st);
-		return rc;
+	for (;;) {
+		rc = sqlite3_step(q->st);
+		if (rc == SQLITE_DONE) {
+			q->done = true;
+			sqlite3_reset(q->st); /* ends the read transaction now */
+			return 0;
+		}
+		if (rc != SQLITE_ROW) {
+			q->done = true;
+			rc = store_index__stmt_error(q->st, rc, "query");
+			sqlite3_reset(q->st);
+			return rc;
+		}
+		for (size_t i = 0; i < q->base.ncols; i++) {
+			const unsigned char *v = sqlite3_column_text(q->st, (int)i);
+
+			q->base.values[i] = v != NULL ? (const char *)v : "";
+		}
+		if ((rc = row_passes(q)) < 0) {
+			q->done = true;
+			sqlite3_reset(q->st);
+			return rc;
+		}
+		if (rc == 1)
+			break;
 	}
 	if (q->base.limit > 0 && q->base.rows == q->base.limit) {
 		q->done = true;
 		sqlite3_reset(q->st);
 		return arca_error_set(ARCA_ELIMIT, "query: more than %llu matches (the configured limit)",
 				      (unsigned long long)q->base.limit);
-	}
-	for (size_t i = 0; i < q->base.ncols; i++) {
-		const unsigned char *v = sqlite3_column_text(q->st, (int)i);
-
-		q->base.values[i] = v != NULL ? (const char *)v : "";
 	}
 	q->base.rows++;
 	*has_row = true;
@@ -486,6 +618,8 @@ void store_index__sqlite_query_free(store_index_query *base)
 		sqlite3_reset(q->st);
 	if (q->conn != NULL)
 		store_index__reader_release(q->ix, q->conn);
+	for (size_t i = 0; i < q->n_filters; i++)
+		free(q->filters[i].pattern);
 	free(q->base.tags);
 	free(q->base.values);
 	free(q);

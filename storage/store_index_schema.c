@@ -142,6 +142,12 @@ static const char schema_v2[] =
 	" PRIMARY KEY (record_pk, seq)) WITHOUT ROWID;"
 	"CREATE INDEX quality_hits_rule ON quality_hits (rule, action);";
 
+/* Version 3: code sequences kept for sequence matching (PS3.4 C.2.2.2.6),
+ * each as its items in one text value (store_index_keys.c). */
+static const char schema_v3[] =
+	"ALTER TABLE studies ADD COLUMN procedure_codes TEXT;"
+	"ALTER TABLE series ADD COLUMN anatomic_regions TEXT;";
+
 struct migration {
 	const char *what;
 	const char *sql;
@@ -151,6 +157,7 @@ struct migration {
 static const struct migration migrations[STORE_INDEX__SCHEMA_VERSION] = {
 	{"create the schema", schema_v1},
 	{"add the quality records", schema_v2},
+	{"add the code sequences", schema_v3},
 };
 
 int store_index__schema_apply(sqlite3 *db)

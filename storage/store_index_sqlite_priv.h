@@ -15,7 +15,7 @@
 #include "store_index_priv.h"
 
 /* Current schema version (PRAGMA user_version); see store_index_schema.c. */
-#define STORE_INDEX__SCHEMA_VERSION 2
+#define STORE_INDEX__SCHEMA_VERSION 3
 
 /* Prepared statements kept per connection, least recently used evicted. */
 #define STORE_INDEX__CACHE_SIZE 48

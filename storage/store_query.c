@@ -133,9 +133,18 @@ static int find_response(find_cursor *fc, pacs_ds *out)
 		if (PACS_TAG_GROUP(tag) <= 0x0002 || is_added_key(tag))
 			continue;
 		if (pacs_elem_is_sequence(e)) {
-			/* PS3.4 C.2.2.2.6: sequence matching is not performed;
-			 * the key is returned empty */
-			rc = pacs_ds_set_sequence(out, tag, NULL);
+			/* PS3.4 C.2.2.2.6: a code sequence the index keeps is
+			 * returned (its matching items, the requested keys);
+			 * any other sequence key is returned empty */
+			const char *sv = NULL;
+
+			if (store_index_key_lookup(tag, &k) == 0 && k.match == STORE_INDEX_MATCH_CODE_SEQ &&
+			    (int)k.level <= (int)fc->level)
+				sv = store_index_query_value(fc->q, tag);
+			if (sv != NULL && !is_ascii(sv))
+				utf8 = true;
+			rc = store_index_code_answer(out, tag, sv,
+						     pacs_elem_item_count(e) > 0 ? pacs_elem_item(e, 0) : NULL);
 			continue;
 		}
 		if (store_index_key_lookup(tag, &k) == 0 && (int)k.level <= (int)fc->level)

@@ -82,6 +82,7 @@ static void test_sample_gives_defaults(void **state)
 	assert_int_equal(c.port, 11112);
 	assert_true(c.calling_any);
 	assert_true(c.check_called_ae);
+	assert_false(c.pn_case_sensitive);
 	assert_int_equal(c.max_pdu, 256 * 1024);
 	assert_true(c.artim_timeout == 30 && c.idle_timeout == 300 && c.shutdown_timeout == 30);
 	assert_int_equal(c.workers, 8);
@@ -125,6 +126,7 @@ static void test_every_key(void **state)
 		"[index]\n"
 		"backend = sqlite\n"
 		"path = /var/lib/arca/index.db\n"
+		"pn_case_sensitive = yes\n"
 		"[access]\n"
 		"calling_ae = CT1, MR 2 ; the MR\n"
 		"calling_ae = VIEWER\n"
@@ -168,6 +170,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c.zstd_level, 19);
 	assert_true(c.encrypt);
 	assert_string_equal(c.index_path, "/var/lib/arca/index.db");
+	assert_true(c.pn_case_sensitive);
 	assert_false(c.calling_any);
 	assert_int_equal(c.n_calling_aes, 3);
 	assert_string_equal(c.calling_aes[1], "MR 2");

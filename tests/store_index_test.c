@@ -329,7 +329,12 @@ static void test_key_catalogue(void **state)
 		n++;
 	}
 	assert_int_equal(unique, 4); /* one per level */
-	assert_int_equal(n, 40);
+	assert_int_equal(n, 42);
+	assert_int_equal(store_index_key_lookup(PACS_TAG_ProcedureCodeSequence, &k), 0);
+	assert_int_equal(k.level, STORE_INDEX_STUDY);
+	assert_int_equal(k.match, STORE_INDEX_MATCH_CODE_SEQ);
+	assert_int_equal(store_index_key_lookup(PACS_TAG_AnatomicRegionSequence, &k), 0);
+	assert_int_equal(k.level, STORE_INDEX_SERIES);
 }
 
 /* ---- put, get, versions ---- */
@@ -357,7 +362,7 @@ static void test_put_get(void **state)
 	assert_int_equal(store_index_get(f->idx, "1.2.1.1.2", 2, &s), ARCA_ENOTFOUND);
 	assert_int_equal(store_index_get(f->idx, "9.9.9", 0, &s), ARCA_ENOTFOUND);
 	assert_int_equal(store_index_schema_version(f->idx, &version), 0);
-	assert_int_equal(version, 2);
+	assert_int_equal(version, 3);
 }
 
 static void test_idempotent_and_versions(void **state)
@@ -503,11 +508,82 @@ static void test_match_person_names(void **state)
 	STUDY_Q("Müller^Jürgen|1.2.4", {PACS_TAG_PatientName, "MÜLLER*"});
 	STUDY_Q("Müller^Jürgen|1.2.4", {PACS_TAG_PatientName, "müller^jürgen"});
 	STUDY_Q("Doe^Jane|PID5|1.2.6\nDoe^John|PID5|1.2.7", {PACS_TAG_PatientName, "*^J*"}, {PACS_TAG_PatientID, "PID5"});
-	STUDY_Q("", {PACS_TAG_PatientName, "SMITH"});
+	/* Component-wise: "SMITH" is the family name, and the empty given name
+	 * matches any (PS3.4 C.2.2.2.1); SMITHERS is another family name. */
+	STUDY_Q("Smith^John|1.2.1\nSmith^John|1.2.2\nSmith^John|1.2.9", {PACS_TAG_PatientName, "SMITH"});
 	/* ReferringPhysicianName is a PN too. */
 	STUDY_Q("House^Gregory|1.2.1\nhouse^greg|1.2.3", {PACS_TAG_ReferringPhysicianName, "HOUSE^GREG*"});
 	/* Universal matching returns the value; a lone "*" is universal too. */
 	STUDY_Q("1.2.8|O[Brien]^X", {PACS_TAG_StudyInstanceUID, "1.2.8"}, {PACS_TAG_PatientName, "*"});
+}
+
+/* Names with every component and all three component groups. */
+static const struct spec pn_archive[] = {
+	{"PN1", NULL, "Yamada^Tarou=\u5C71\u7530^\u592A\u90CE=\u3084\u307E\u3060^\u305F\u308D\u3046", NULL, "M",
+	 "3.1", NULL, NULL, NULL, NULL, NULL, "3.1.1", "CT", "1", "3.1.1.1", CT_CLASS, "1", 0xA1},
+	{"PN2", NULL, "Smith^John^Paul^Dr^Jr", NULL, "M", "3.2", NULL, NULL, NULL, NULL, "Watson^John^H", "3.2.1",
+	 "CT", "1", "3.2.1.1", CT_CLASS, "1", 0xA2},
+	{"PN3", NULL, "Smithson^Johanna", NULL, "F", "3.3", NULL, NULL, NULL, NULL, NULL, "3.3.1", "CT", "1",
+	 "3.3.1.1", CT_CLASS, "1", 0xA3},
+	{"PN4", NULL, "Jones^John", NULL, "M", "3.4", NULL, NULL, NULL, NULL, NULL, "3.4.1", "CT", "1", "3.4.1.1",
+	 CT_CLASS, "1", 0xA4},
+	{"PN5", NULL, "de la Cruz^Mar\u00EDa Jos\u00E9", NULL, "F", "3.5", NULL, NULL, NULL, NULL, NULL, "3.5.1",
+	 "CT", "1", "3.5.1.1", CT_CLASS, "1", 0xA5},
+};
+
+#define PN_Q(expected_studies, pattern)                                                             \
+	STUDY_Q(expected_studies, {PACS_TAG_StudyInstanceUID, NULL}, {PACS_TAG_PatientName, pattern})
+
+/* PS3.4 C.2.2.2.1 and C.2.2.2.4, component by component: each component
+ * of each group has its own single value or wildcard match; components
+ * and groups the query leaves empty match anything. */
+static void test_match_person_names_componentwise(void **state)
+{
+	struct fixture *f = *state;
+	const char *yamada = "Yamada^Tarou=\u5C71\u7530^\u592A\u90CE=\u3084\u307E\u3060^\u305F\u308D\u3046";
+	char exp[256];
+
+	put_all(f->idx, pn_archive, N(pn_archive), STORE_INDEX_NEW);
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr", "SMITH");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr\n3.3|Smithson^Johanna", "smith*");
+	/* '*' stays inside its component: "S*N" is a family name ending in N */
+	PN_Q("3.3|Smithson^Johanna", "S*N");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr\n3.4|Jones^John", "^JOHN");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr\n3.3|Smithson^Johanna\n3.4|Jones^John", "^joh*");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr\n3.4|Jones^John", "^J?HN");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr", "?MITH^JOHN");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr", "*^*^PAUL");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr", "^^^DR");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr", "^^^^jr");
+	PN_Q("", "Jones^John^X");
+	PN_Q("", "SMITH^JOHN^PAUL^DR^SR");
+	/* ideographic and phonetic groups (PS3.5 6.2.1.2) */
+	snprintf(exp, sizeof(exp), "3.1|%s", yamada);
+	PN_Q(exp, "=\u5C71\u7530^\u592A\u90CE");
+	PN_Q(exp, "==\u3084\u307E*");
+	PN_Q(exp, "YAMADA=\u5C71*");
+	PN_Q(exp, "yamada^tarou");
+	PN_Q("", "YAMADA=\u5DDD*");
+	/* case folding beyond ASCII; a space inside a component is literal */
+	PN_Q("3.5|de la Cruz^Mar\u00EDa Jos\u00E9", "DE LA CRUZ^MAR\u00CDA*");
+	PN_Q("3.5|de la Cruz^Mar\u00EDa Jos\u00E9", "de la*^* JOS\u00C9");
+	PN_Q("", "DE LA CRUZ^MARIA*");
+	/* more than one PN key: each is matched on its own */
+	STUDY_Q("3.2|Smith^John^Paul^Dr^Jr|Watson^John^H", {PACS_TAG_StudyInstanceUID, NULL},
+		{PACS_TAG_PatientName, "^JOHN"}, {PACS_TAG_ReferringPhysicianName, "WATSON"});
+}
+
+static void test_pn_case_sensitive_componentwise(void **state)
+{
+	struct fixture *f = *state;
+
+	store_index_free(f->idx);
+	assert_int_equal(open_index(f, STORE_INDEX_KEEP_FIRST, true), 0);
+	put_all(f->idx, pn_archive, N(pn_archive), STORE_INDEX_NEW);
+	PN_Q("", "SMITH");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr", "Smith");
+	PN_Q("3.2|Smith^John^Paul^Dr^Jr\n3.4|Jones^John", "^John");
+	PN_Q("", "^john");
 }
 
 static void test_pn_case_sensitive_option(void **state)
@@ -828,7 +904,7 @@ static void test_reopen(void **state)
 		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=99' 2>/dev/null", f->path);
 		if (system(cmd) == 0) {
 			assert_int_equal(open_index(f, STORE_INDEX_KEEP_FIRST, false), ARCA_EUNSUPPORTED);
-			snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=2'", f->path);
+			snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=3'", f->path);
 			assert_int_equal(system(cmd), 0);
 		}
 	}
@@ -951,8 +1027,9 @@ static void test_keys_from_ds(void **state)
 		assert_int_equal(store_index_put(f->idx, b, 1, &r), 0);
 		assert_int_equal(r.err, 0);
 	}
-	/* An identifier in Latin-1 finds it; its sequence and unknown keys are
-	 * left to the caller. */
+	/* An identifier in Latin-1 finds it; an empty code sequence key is
+	 * universal (its column comes back empty: none stored), unknown keys
+	 * are left to the caller. */
 	assert_int_equal(pacs_ds_new(&id), 0);
 	assert_int_equal(pacs_ds_set_string(id, PACS_TAG_SpecificCharacterSet, PACS_VR_CS, "ISO_IR 100"), 0);
 	assert_int_equal(pacs_ds_set_string(id, PACS_TAG_QueryRetrieveLevel, PACS_VR_CS, "STUDY"), 0);
@@ -964,12 +1041,227 @@ static void test_keys_from_ds(void **state)
 	assert_int_equal(store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_STUDY), 0);
 	assert_int_equal(store_index_find_from_ds(find, id), 0);
 	got = rows_of(f->idx, find);
-	assert_string_equal(got, "Müller^Jürgen|1.3.1");
+	assert_string_equal(got, "|Müller^Jürgen|1.3.1");
 	free(got);
 	store_index_find_free(find);
 	store_index_instance_free(inst);
 	pacs_ds_free(ds);
 	pacs_ds_free(id);
+}
+
+/* ---- sequence matching (PS3.4 C.2.2.2.6) ---- */
+
+struct code {
+	const char *value, *scheme, *meaning;
+};
+
+/* An instance of study "5.<n>" with Procedure Code Sequence items, read
+ * from a data set as ingest does. */
+static void put_coded(store_index *idx, int n, const struct code *codes, size_t n_codes, const char *region)
+{
+	char uid[32];
+	store_index_instance *inst;
+	pacs_ds *ds, *item;
+	store_index_put_result r;
+
+	assert_int_equal(pacs_ds_new(&ds), 0);
+	snprintf(uid, sizeof(uid), "CODED%d", n);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG_PatientID, PACS_VR_LO, uid), 0);
+	snprintf(uid, sizeof(uid), "5.%d", n);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG_StudyInstanceUID, PACS_VR_UI, uid), 0);
+	snprintf(uid, sizeof(uid), "5.%d.1", n);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG_SeriesInstanceUID, PACS_VR_UI, uid), 0);
+	snprintf(uid, sizeof(uid), "5.%d.1.1", n);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG_SOPInstanceUID, PACS_VR_UI, uid), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG_SOPClassUID, PACS_VR_UI, CT_CLASS), 0);
+	assert_int_equal(pacs_ds_set_sequence(ds, PACS_TAG_ProcedureCodeSequence, NULL), 0);
+	for (size_t i = 0; i < n_codes; i++) {
+		assert_int_equal(pacs_ds_add_item(ds, PACS_TAG_ProcedureCodeSequence, &item), 0);
+		assert_int_equal(pacs_ds_set_string(item, PACS_TAG_CodeValue, PACS_VR_SH, codes[i].value), 0);
+		assert_int_equal(pacs_ds_set_string(item, PACS_TAG_CodingSchemeDesignator, PACS_VR_SH, codes[i].scheme), 0);
+		assert_int_equal(pacs_ds_set_string(item, PACS_TAG_CodeMeaning, PACS_VR_LO, codes[i].meaning), 0);
+	}
+	if (region != NULL) {
+		assert_int_equal(pacs_ds_add_item(ds, PACS_TAG_AnatomicRegionSequence, &item), 0);
+		assert_int_equal(pacs_ds_set_string(item, PACS_TAG_CodeValue, PACS_VR_SH, region), 0);
+		assert_int_equal(pacs_ds_set_string(item, PACS_TAG_CodingSchemeDesignator, PACS_VR_SH, "SCT"), 0);
+	}
+	assert_int_equal(store_index_instance_new(&inst), 0);
+	assert_int_equal(store_index_instance_from_ds(inst, ds), 0);
+	snprintf(store_index_instance_storage(inst)->transfer_syntax, STORE_INDEX_UID_MAX + 1, "%s", ELE);
+	{
+		const store_index_instance *b[1] = {inst};
+		assert_int_equal(store_index_put(idx, b, 1, &r), 0);
+		assert_int_equal(r.err, 0);
+	}
+	store_index_instance_free(inst);
+	pacs_ds_free(ds);
+}
+
+/* Study UIDs matching an identifier with one Procedure Code Sequence item
+ * of the given keys (NULL: absent, "": a return key), sorted, space-
+ * separated; with answer, the sequence returned for the first match is
+ * dumped as "value/scheme/meaning;..." into answer. */
+static char *coded_query(store_index *idx, uint32_t seq, const char *value, const char *scheme, const char *meaning,
+			 bool no_item, char *answer, size_t answer_size)
+{
+	store_index_find *find;
+	store_index_query *q;
+	pacs_ds *id, *item = NULL;
+	char *out = calloc(1, 512);
+	bool row;
+
+	assert_non_null(out);
+	assert_int_equal(pacs_ds_new(&id), 0);
+	assert_int_equal(pacs_ds_set_string(id, PACS_TAG_StudyInstanceUID, PACS_VR_UI, ""), 0);
+	assert_int_equal(pacs_ds_set_sequence(id, seq, NULL), 0);
+	if (!no_item) {
+		assert_int_equal(pacs_ds_add_item(id, seq, &item), 0);
+		if (value != NULL)
+			assert_int_equal(pacs_ds_set(item, PACS_TAG_CodeValue, PACS_VR_SH, value, (uint32_t)strlen(value)), 0);
+		if (scheme != NULL)
+			assert_int_equal(pacs_ds_set(item, PACS_TAG_CodingSchemeDesignator, PACS_VR_SH, scheme,
+						     (uint32_t)strlen(scheme)), 0);
+		if (meaning != NULL)
+			assert_int_equal(pacs_ds_set(item, PACS_TAG_CodeMeaning, PACS_VR_LO, meaning, (uint32_t)strlen(meaning)), 0);
+	}
+	assert_int_equal(store_index_find_new(&find, STORE_INDEX_STUDY_ROOT,
+					      seq == PACS_TAG_AnatomicRegionSequence ? STORE_INDEX_SERIES : STORE_INDEX_STUDY), 0);
+	if (seq == PACS_TAG_AnatomicRegionSequence)
+		assert_int_equal(store_index_find_add(find, PACS_TAG_SeriesInstanceUID, NULL), 0);
+	if (store_index_find_from_ds(find, id) < 0)
+		fail_msg("find_from_ds: %s", arca_error_last());
+	assert_int_equal(store_index_query_open(&q, idx, find), 0);
+	if (answer != NULL)
+		answer[0] = '\0';
+	while (store_index_query_next(q, &row) == 0 && row) {
+		strcat(out, out[0] != '\0' ? " " : "");
+		strcat(out, store_index_query_value(q, PACS_TAG_StudyInstanceUID));
+		if (answer != NULL && answer[0] == '\0') {
+			pacs_ds *rsp;
+			const pacs_elem *e;
+
+			assert_int_equal(pacs_ds_new(&rsp), 0);
+			assert_int_equal(store_index_code_answer(rsp, seq, store_index_query_value(q, seq),
+								 item != NULL && pacs_ds_count(item) > 0 ? item : NULL), 0);
+			e = pacs_ds_find(rsp, seq);
+			assert_non_null(e);
+			for (size_t i = 0; i < pacs_elem_item_count(e); i++) {
+				const pacs_ds *it = pacs_elem_item(e, i);
+				char v[3][80];
+				const uint32_t tags[3] = {PACS_TAG_CodeValue, PACS_TAG_CodingSchemeDesignator, PACS_TAG_CodeMeaning};
+
+				for (int t = 0; t < 3; t++)
+					if (pacs_ds_find(it, tags[t]) == NULL)
+						snprintf(v[t], sizeof(v[t]), "-");
+					else if (pacs_ds_get_string(it, tags[t], 0, v[t], sizeof(v[t])) < 0)
+						v[t][0] = '\0';
+				snprintf(answer + strlen(answer), answer_size - strlen(answer), "%s/%s/%s;", v[0], v[1], v[2]);
+			}
+			if (answer[0] == '\0')
+				snprintf(answer, answer_size, "(none)");
+			pacs_ds_free(rsp);
+		}
+	}
+	store_index_query_free(q);
+	store_index_find_free(find);
+	pacs_ds_free(id);
+	/* sort the space-separated list (at most a few UIDs) */
+	{
+		char *parts[16], *save = NULL, *tok, *copy = strdup(out);
+		size_t n = 0;
+
+		assert_non_null(copy);
+		for (tok = strtok_r(copy, " ", &save); tok != NULL && n < 16; tok = strtok_r(NULL, " ", &save))
+			parts[n++] = tok;
+		qsort(parts, n, sizeof(*parts), cmp_str);
+		out[0] = '\0';
+		for (size_t i = 0; i < n; i++) {
+			strcat(out, i > 0 ? " " : "");
+			strcat(out, parts[i]);
+		}
+		free(copy);
+	}
+	return out;
+}
+
+#define CODED_Q(expected, ...)                                                                   \
+	do {                                                                                      \
+		char *got_ = coded_query(f->idx, PACS_TAG_ProcedureCodeSequence, __VA_ARGS__, false, NULL, 0); \
+		if (strcmp(got_, expected) != 0)                                                  \
+			fail_msg("coded query: got '%s', expected '%s'", got_, expected);        \
+		free(got_);                                                                       \
+	} while (0)
+
+static void test_match_code_sequences(void **state)
+{
+	struct fixture *f = *state;
+	const struct code chest[] = {{"RPID16", "RADLEX", "CT CHEST"}};
+	const struct code two[] = {{"24627-2", "LN", "Chest CT"}, {"RPID22", "RADLEX", "CT HEAD"}};
+	const struct code head[] = {{"RPID22", "RADLEX", "CT HEAD"}};
+	char answer[512], *got;
+
+	put_coded(f->idx, 1, chest, 1, "51185008");
+	put_coded(f->idx, 2, two, 2, NULL);
+	put_coded(f->idx, 3, head, 1, "69536005");
+	put_coded(f->idx, 4, NULL, 0, NULL); /* no codes at all */
+	/* one key; two keys of one item; keys that only different items have */
+	CODED_Q("5.1", "RPID16", NULL, NULL);
+	CODED_Q("5.2 5.3", "RPID22", "RADLEX", NULL);
+	CODED_Q("", "RPID22", "LN", NULL);
+	CODED_Q("5.2", "24627-2", "", NULL);
+	/* wildcards within a key; literal matching is case-sensitive */
+	CODED_Q("5.1", NULL, NULL, "C* CH*");
+	CODED_Q("5.2", NULL, NULL, "Ch*");
+	CODED_Q("5.2 5.3", "RPID2?", NULL, NULL);
+	CODED_Q("", "rpid22", NULL, NULL);
+	/* an item of return keys only, or no item, is universal */
+	CODED_Q("5.1 5.2 5.3 5.4", "", "", "");
+	got = coded_query(f->idx, PACS_TAG_ProcedureCodeSequence, NULL, NULL, NULL, true, NULL, 0);
+	assert_string_equal(got, "5.1 5.2 5.3 5.4");
+	free(got);
+	/* returned: the matching items with the requested keys only ... */
+	got = coded_query(f->idx, PACS_TAG_ProcedureCodeSequence, "RPID22", NULL, "", false, answer, sizeof(answer));
+	assert_string_equal(got, "5.2 5.3");
+	assert_true(strcmp(answer, "RPID22/-/CT HEAD;") == 0);
+	free(got);
+	/* ... and every stored item when the key is universal */
+	got = coded_query(f->idx, PACS_TAG_ProcedureCodeSequence, "", "", "", false, answer, sizeof(answer));
+	free(got);
+	got = coded_query(f->idx, PACS_TAG_ProcedureCodeSequence, "24627-2", NULL, NULL, false, answer, sizeof(answer));
+	assert_string_equal(answer, "24627-2/-/-;");
+	free(got);
+	{
+		pacs_ds *rsp;
+		const pacs_elem *e;
+		char v[64];
+
+		assert_int_equal(pacs_ds_new(&rsp), 0);
+		assert_int_equal(store_index_code_answer(rsp, PACS_TAG_ProcedureCodeSequence,
+							 "24627-2\x1fLN\x1f\x1f" "Chest CT\x1f\x1f\x1e" "RPID22\x1fRADLEX\x1f\x1f" "CT HEAD\x1f\x1f",
+							 NULL), 0);
+		e = pacs_ds_find(rsp, PACS_TAG_ProcedureCodeSequence);
+		assert_int_equal(pacs_elem_item_count(e), 2);
+		assert_int_equal(pacs_ds_get_string(pacs_elem_item(e, 1), PACS_TAG_CodeMeaning, 0, v, sizeof(v)), 0);
+		assert_string_equal(v, "CT HEAD");
+		assert_null(pacs_ds_find(pacs_elem_item(e, 0), PACS_TAG_CodingSchemeVersion));
+		/* nothing stored: an empty sequence */
+		assert_int_equal(store_index_code_answer(rsp, PACS_TAG_ProcedureCodeSequence, NULL, NULL), 0);
+		assert_int_equal(pacs_elem_item_count(pacs_ds_find(rsp, PACS_TAG_ProcedureCodeSequence)), 0);
+		pacs_ds_free(rsp);
+	}
+	/* series level: Anatomic Region Sequence */
+	got = coded_query(f->idx, PACS_TAG_AnatomicRegionSequence, "69536005", "SCT", NULL, false, NULL, 0);
+	assert_string_equal(got, "5.3");
+	free(got);
+	/* two items in a matching key are refused */
+	{
+		store_index_find *find;
+
+		assert_int_equal(store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_STUDY), 0);
+		assert_int_equal(store_index_find_add(find, PACS_TAG_ProcedureCodeSequence, "A\x1f\x1e" "B"), ARCA_EINVAL);
+		store_index_find_free(find);
+	}
 }
 
 /* ---- readers during writes ---- */
@@ -1087,6 +1379,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_person_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pn_case_sensitive_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_match_person_names_componentwise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pn_case_sensitive_componentwise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_match_code_sequences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_wildcard_escaping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_dates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_times, setup, teardown),

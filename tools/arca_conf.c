@@ -600,6 +600,7 @@ static int conf_handler(void *user, const char *section, const char *key, const 
 
 /* [chain] keys (their own bit). */
 #define SEEN_QUERY_EVENTS (1u << 28)
+#define SEEN_PN_CASE (1u << 29)
 
 static int on_chain(parse_ctx *p, const char *key, const char *v)
 {
@@ -646,6 +647,9 @@ static int conf_handler_section(parse_ctx *p, const char *section, const char *k
 		if (strcasecmp(key, "path") == 0)
 			return once(p, &p->seen, SEEN_INDEX_PATH, "index", key) &&
 			       set_path(p, "index", key, v, c->index_path, sizeof(c->index_path));
+		if (strcasecmp(key, "pn_case_sensitive") == 0)
+			return once(p, &p->seen, SEEN_PN_CASE, "index", key) &&
+			       parse_bool(p, "index", key, v, &c->pn_case_sensitive);
 		return unknown_key(p, "index", key);
 	}
 	if (strncasecmp(section, "peer ", 5) == 0) {

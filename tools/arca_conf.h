@@ -68,6 +68,7 @@ typedef struct arca_conf {
 	/* [index] (reserved: the index arrives with the storage issue) */
 	char index_backend[16];
 	char index_path[PATH_MAX];
+	bool pn_case_sensitive;             /* C-FIND person names: case-sensitive (default no) */
 
 	/* [access] */
 	bool calling_any;                   /* no allow-list */

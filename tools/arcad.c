@@ -194,6 +194,7 @@ static int serve(const arca_conf *conf, bool verbose)
 	arcad_storage store;
 	arcad_chain *chain = NULL;
 	store_index *qidx = NULL;
+	store_index_options qopts;
 	store_query *sq = NULL;
 	pacs_query query;
 	struct ev_loop *loop;
@@ -218,7 +219,9 @@ static int serve(const arca_conf *conf, bool verbose)
 		store_ingest_cas_set_batch_hook(store.cas, arcad_chain_store_batch, chain);
 	/* Query/Retrieve answers from the index ([index] path), read through
 	 * its own connections (store_index.h: several may share the file) */
-	if (store_index_open(&qidx, conf->index_path, NULL) < 0 ||
+	store_index_options_init(&qopts);
+	qopts.pn_case_sensitive = conf->pn_case_sensitive; /* [index] pn_case_sensitive */
+	if (store_index_open(&qidx, conf->index_path, &qopts) < 0 ||
 	    store_query_new(&sq, qidx, store.cas != NULL ? store_ingest_cas_store(store.cas) : NULL, conf->ae) < 0) {
 		fprintf(stderr, "arcad: cannot open the index %s: %s\n", conf->index_path, arca_error_last());
 		store_index_free(qidx);
