@@ -21,7 +21,8 @@
 #      values equal; one pending line per sub-operation but the last.
 #   4. arca move to a second arcad [peer]: 0x0000; the second arcad
 #      answers C-FIND with 4 instances and arca get from it gives the
-#      same values.
+#      same values; it has [index] pn_case_sensitive = yes: a lower-case
+#      name finds nothing there, and does on the first.
 #   5. arca move to an AE title that is no [peer]: exit 1, 0xA801 named.
 #   6. arca move to a [peer] that is down: exit 1, 0xA702, the 4 failed
 #      SOP Instance UIDs named.
@@ -56,6 +57,10 @@ for r in "$root:$port:ARCA" "$broot:$bport:ARCB"; do
 	# keep instances as they come: the test compares them with the originals
 	sed -i 's/^rules = .*/rules = none/' "${r%%:*}/arca.conf"
 done
+# B matches person names case-sensitively ([index] pn_case_sensitive)
+sed -i 's/^;pn_case_sensitive = no/pn_case_sensitive = yes/' "$broot/arca.conf"
+grep -q '^pn_case_sensitive = yes' "$broot/arca.conf" || fail "arca.conf of B has no pn_case_sensitive line"
+
 cat >>"$root/arca.conf" <<CONF
 
 [peer dest]
@@ -280,6 +285,16 @@ else
 	fail "arca move to the second arcad: exit $rc, it holds '$nb', get exit $rcb"
 	net_show "$NET_TMP/moveb.out"
 	net_show "$NET_TMP/arcadb.log"
+fi
+
+# the second arcad matches person names case-sensitively, the first not
+lower=$("$ARCA" find "ARCB@127.0.0.1:$bport" -k PatientName=test^net* | wc -l)
+upper=$("$ARCA" find "ARCB@127.0.0.1:$bport" -k PatientName=Test^Net* | wc -l)
+lowera=$("$ARCA" find "ARCA@127.0.0.1:$port" -k PatientName=test^net* -k StudyInstanceUID="$study" | wc -l)
+if [ "$lower" = 0 ] && [ "$upper" = 1 ] && [ "$lowera" = 1 ]; then
+	ok "[index] pn_case_sensitive = yes: test^net* finds nothing, Test^Net* the study (case-insensitive by default)"
+else
+	fail "pn_case_sensitive: lower $lower, upper $upper, default $lowera"
 fi
 
 # ---- 5. unknown destination

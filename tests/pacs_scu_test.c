@@ -23,6 +23,7 @@
 
 #include "arca_err.h"
 #include "pacs_dimse.h"
+#include "pacs_ds.h"
 #include "pacs_pdu.h"
 #include "pacs_scu.h"
 #include "pacs_ts.h"
@@ -40,7 +41,13 @@ enum script {
 	SC_ABORT_MID,     /* accept, read the C-STORE command, send A-ABORT */
 	SC_WRONG_MSG_ID,  /* accept, answer the C-ECHO with another message ID */
 	SC_SILENT,        /* read the RQ, answer nothing */
+	SC_GET,           /* accept with the SCP role for CT, answer a C-GET with two sub-operations */
+	SC_MOVE,          /* accept, answer a C-MOVE with pending responses until a C-CANCEL */
 };
+
+#define UID_STUDY_GET "1.2.840.10008.5.1.4.1.2.2.3"
+#define UID_STUDY_MOVE "1.2.840.10008.5.1.4.1.2.2.2"
+#define GET_DATA_LEN 70000u /* sent in two fragments of 60000 and 10000 */
 
 typedef struct acceptor {
 	int listen_fd;
@@ -60,6 +67,12 @@ typedef struct acceptor {
 	int got_abort;
 	int got_release;
 	int failed; /* the acceptor's own I/O or decode failed */
+	/* C-GET / C-MOVE scripts */
+	int role_items;           /* SCP/SCU Role Selection items in the RQ */
+	uint16_t store_status[2]; /* the C-STORE-RSPs received */
+	char move_dest[17];
+	int got_cancel;
+	uint16_t cancel_for, retrieve_msg_id;
 } acceptor;
 
 /* ------------------------------------------------------------ acceptor I/O */
@@ -186,6 +199,64 @@ static int read_message(acceptor *a, int fd, uint32_t max, pacs_dimse_cmd *cmd, 
 	return 0;
 }
 
+/* Sends data set bytes on context pc as one PDV (last or not). */
+static void send_data(acceptor *a, int fd, uint8_t pc, const uint8_t *data, size_t len, bool last)
+{
+	pacs_buf b;
+	const pacs_pdv pdv = { .pctx_id = pc, .flags = last ? PACS_PDV_LAST : 0, .data = data, .len = len };
+
+	pacs_buf_init(&b, 1u << 20);
+	ACHECK(pacs_pdu_encode_pdata(&b, &pdv, 1));
+	send_buf(fd, &b);
+	pacs_buf_free(&b);
+}
+
+static void send_counts(acceptor *a, int fd, uint8_t pc, const pacs_dimse_cmd *rq, uint16_t status, uint16_t rem,
+			uint16_t done, uint16_t failed, bool data)
+{
+	pacs_dimse_cmd rsp;
+
+	ACHECK(pacs_dimse_cmd_response(&rsp, rq, status));
+	if (status == 0xFF00 || status == PACS_DIMSE_CANCEL)
+		ACHECK(pacs_dimse_cmd_set_u16(&rsp, PACS_DIMSE_F_REMAINING, rem));
+	ACHECK(pacs_dimse_cmd_set_u16(&rsp, PACS_DIMSE_F_COMPLETED, done));
+	ACHECK(pacs_dimse_cmd_set_u16(&rsp, PACS_DIMSE_F_FAILED, failed));
+	ACHECK(pacs_dimse_cmd_set_u16(&rsp, PACS_DIMSE_F_WARNING, 0));
+	rsp.has_data_set = data;
+	send_command(a, fd, pc, &rsp);
+	if (data) {
+		/* PS3.4 C.4.3.1.3.2: (0008,0058) UI "2.25.2" in Implicit VR LE
+		 * (the syntax accepted for the model's context) */
+		static const uint8_t failed_list[] = {0x08, 0x00, 0x58, 0x00, 6, 0, 0, 0, '2', '.', '2', '5', '.', '2'};
+		send_data(a, fd, pc, failed_list, sizeof(failed_list), true);
+	}
+}
+
+/* One C-STORE sub-operation of the C-GET on context pc; the response's
+ * status is kept in a->store_status[i]. */
+static void get_suboperation(acceptor *a, int fd, uint8_t pc, int i, const char *instance)
+{
+	static uint8_t data[GET_DATA_LEN];
+	pacs_dimse_cmd rq, rsp;
+	uint8_t rpc = 0;
+
+	for (size_t k = 0; k < sizeof(data); k++)
+		data[k] = (uint8_t)(k * 13u);
+	pacs_dimse_cmd_init(&rq, PACS_DIMSE_C_STORE_RQ);
+	ACHECK(pacs_dimse_cmd_set_u16(&rq, PACS_DIMSE_F_MESSAGE_ID, (uint16_t)(100 + i)));
+	ACHECK(pacs_dimse_cmd_set_u16(&rq, PACS_DIMSE_F_PRIORITY, 0));
+	ACHECK(pacs_dimse_cmd_set_str(&rq, PACS_DIMSE_F_AFFECTED_SOP_CLASS, UID_CT));
+	ACHECK(pacs_dimse_cmd_set_str(&rq, PACS_DIMSE_F_AFFECTED_SOP_INSTANCE, instance));
+	rq.has_data_set = true;
+	send_command(a, fd, pc, &rq);
+	send_data(a, fd, pc, data, 60000, false);
+	send_data(a, fd, pc, data + 60000, GET_DATA_LEN - 60000, true);
+	if (read_message(a, fd, 0, &rsp, &rpc) < 0 || rsp.command != PACS_DIMSE_C_STORE_RSP ||
+	    rsp.message_id_responded != 100 + i || rpc != pc)
+		a->failed = 1;
+	a->store_status[i] = rsp.status;
+}
+
 static void answer_release(acceptor *a, int fd)
 {
 	uint8_t type;
@@ -267,6 +338,13 @@ static void *acceptor_main(void *arg)
 		}
 		ac.pctx = pcs;
 		ac.n_pctx = rq->n_pctx;
+		/* PS3.7 D.3.3.4: the SCP role for CT taken, for MR refused */
+		a->role_items = (int)rq->user_info.n_roles;
+		pacs_pdu_role roles[2] = { { UID_CT, 0, 1 }, { "1.2.840.10008.5.1.4.1.1.4", 0, 0 } };
+		if (a->script == SC_GET) {
+			ac.user_info.roles = roles;
+			ac.user_info.n_roles = 2;
+		}
 		ac.user_info.max_length = max;
 		ac.user_info.impl_class_uid = "2.25.99";
 		ACHECK(pacs_pdu_encode_assoc_ac(&b, &ac));
@@ -302,6 +380,39 @@ static void *acceptor_main(void *arg)
 		send_command(a, fd, pc, &rsp);
 		answer_release(a, fd);
 		break;
+	case SC_GET:
+		/* contexts: 1 the GET model, 3 CT, 5 MR */
+		if (read_message(a, fd, max, &cmd, &pc) < 0 || cmd.command != PACS_DIMSE_C_GET_RQ) {
+			a->failed = 1;
+			break;
+		}
+		a->retrieve_msg_id = cmd.message_id;
+		get_suboperation(a, fd, 3, 0, "2.25.1");
+		send_counts(a, fd, pc, &cmd, 0xFF00, 1, 1, 0, false);
+		/* on the GET model's context: not a storage context */
+		get_suboperation(a, fd, 1, 1, "2.25.2");
+		send_counts(a, fd, pc, &cmd, PACS_DIMSE_WARNING_COERCION, 0, 1, 1, true);
+		answer_release(a, fd);
+		break;
+	case SC_MOVE: {
+		pacs_dimse_cmd cancel;
+		uint8_t cpc = 0;
+
+		if (read_message(a, fd, max, &cmd, &pc) < 0 || cmd.command != PACS_DIMSE_C_MOVE_RQ) {
+			a->failed = 1;
+			break;
+		}
+		a->retrieve_msg_id = cmd.message_id;
+		memcpy(a->move_dest, cmd.move_destination, sizeof(a->move_dest));
+		send_counts(a, fd, pc, &cmd, 0xFF00, 9, 1, 0, false);
+		if (read_message(a, fd, max, &cancel, &cpc) == 0 && cancel.command == PACS_DIMSE_C_CANCEL_RQ) {
+			a->got_cancel = 1;
+			a->cancel_for = cancel.message_id_responded;
+		}
+		send_counts(a, fd, pc, &cmd, PACS_DIMSE_CANCEL, 8, 2, 0, false);
+		answer_release(a, fd);
+		break;
+	}
 	case SC_ABORT_MID: {
 		/* the command and the first data fragments, then an A-ABORT */
 		uint8_t *first = NULL;
@@ -594,6 +705,145 @@ static void test_refused(void **state)
 	pacs_scu_free(scu);
 }
 
+/* ------------------------------------------------------------ C-GET, C-MOVE */
+
+static int count_pending(void *ctx, const pacs_dimse_cmd *rsp)
+{
+	int *n = ctx;
+
+	(*n)++;
+	return rsp->remaining == 9 ? 1 : 0; /* SC_MOVE: cancel after the first */
+}
+
+static void test_get_suboperations(void **state)
+{
+	acceptor a;
+	static const char *const ts_ex[] = { PACS_TS_EXPLICIT_LE };
+	const pacs_scu_pctx pc[] = { { UID_STUDY_GET, ts_both, 2 }, { UID_CT, ts_ex, 1 },
+				     { "1.2.840.10008.5.1.4.1.1.4", ts_ex, 1 } };
+	const pacs_pdu_role roles[] = { { UID_CT, 0, 1 }, { "1.2.840.10008.5.1.4.1.1.4", 0, 1 } };
+	char dir[] = "/tmp/pacs_scu_test.XXXXXX", path[128];
+	pacs_scu_retrieve_result res;
+	pacs_scu_file_sink *sink;
+	pacs_scu_opts o;
+	pacs_scu *scu = NULL;
+	pacs_ds *id;
+	uint8_t *file;
+	FILE *f;
+	long size;
+	int pending = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	start_acceptor(&a, SC_GET);
+	pacs_scu_opts_init(&o);
+	o.host = "127.0.0.1";
+	o.port = a.port;
+	o.called_ae = "ACCEPTOR";
+	o.pctx = pc;
+	o.n_pctx = 3;
+	o.roles = roles;
+	o.n_roles = 2;
+	o.dimse_timeout_ms = 3000;
+	assert_int_equal(pacs_scu_new(&scu, &o), 0);
+	assert_int_equal(pacs_scu_associate(scu), 0);
+	assert_true(pacs_scu_scp_role_accepted(scu, UID_CT));
+	assert_false(pacs_scu_scp_role_accepted(scu, "1.2.840.10008.5.1.4.1.1.4"));
+	assert_int_equal(pacs_scu_file_sink_new(&sink, dir, "ACCEPTOR"), 0);
+	assert_int_equal(pacs_ds_new(&id), 0);
+	assert_int_equal(pacs_ds_set_string(id, 0x00080052u, PACS_VR_CS, "STUDY"), 0);
+	assert_int_equal(pacs_ds_set_string(id, 0x0020000Du, PACS_VR_UI, "2.25"), 0);
+	assert_int_equal(pacs_scu_get(scu, UID_STUDY_GET, id, pacs_scu_file_sink_handler(sink), count_pending,
+				      &pending, &res), 0);
+	/* the final response: B000, counts, the Failed SOP Instance UID List */
+	assert_int_equal(res.rsp.status, PACS_DIMSE_WARNING_COERCION);
+	assert_int_equal(res.rsp.completed, 1);
+	assert_int_equal(res.rsp.failed, 1);
+	assert_int_equal(res.n_failed, 1);
+	assert_string_equal(res.failed_uids, "2.25.2");
+	assert_int_equal(res.pending, 1);
+	assert_int_equal(pending, 1);
+	assert_int_equal(pacs_scu_file_sink_count(sink), 1);
+	assert_null(pacs_scu_file_sink_error(sink));
+	assert_int_equal(pacs_scu_release(scu), 0);
+	pacs_scu_retrieve_result_clear(&res);
+	pacs_scu_free(scu);
+	pacs_ds_free(id);
+	join_acceptor(&a);
+	assert_int_equal(a.failed, 0);
+	assert_int_equal(a.role_items, 2);
+	/* PS3.4 C.4.3.3: stored; refused 0122H on a context not for its class */
+	assert_int_equal(a.store_status[0], 0x0000);
+	assert_int_equal(a.store_status[1], PACS_DIMSE_SOP_CLASS_NOT_SUPPORTED);
+	/* the file: preamble, DICM, meta group, then the bytes as received */
+	snprintf(path, sizeof(path), "%s/2.25.1.dcm", dir);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	file = malloc((size_t)size);
+	assert_non_null(file);
+	assert_int_equal(fread(file, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	assert_int_equal(pacs_scu_file_sink_bytes(sink), (uint64_t)size);
+	assert_memory_equal(&file[128], "DICM", 4);
+	{
+		uint32_t glen = (uint32_t)file[140] | (uint32_t)file[141] << 8 | (uint32_t)file[142] << 16 |
+				(uint32_t)file[143] << 24;
+		size_t ds = 144 + glen;
+		bool same = (size_t)size == ds + GET_DATA_LEN;
+
+		for (size_t k = 0; same && k < GET_DATA_LEN; k++)
+			same = file[ds + k] == (uint8_t)(k * 13u);
+		assert_true(same);
+		assert_non_null(memmem(&file[144], glen, "2.25.1", 6));
+		assert_non_null(memmem(&file[144], glen, PACS_TS_EXPLICIT_LE, strlen(PACS_TS_EXPLICIT_LE)));
+		assert_non_null(memmem(&file[144], glen, "ACCEPTOR", 8));
+	}
+	free(file);
+	pacs_scu_file_sink_free(sink);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/2.25.2.dcm", dir);
+	assert_int_not_equal(access(path, F_OK), 0); /* refused: no file */
+	assert_int_equal(rmdir(dir), 0);             /* no temporary left */
+}
+
+static void test_move_cancel(void **state)
+{
+	acceptor a;
+	const pacs_scu_pctx pc[] = { { UID_STUDY_MOVE, ts_both, 2 } };
+	pacs_scu_retrieve_result res;
+	pacs_ds *id;
+	int pending = 0;
+
+	(void)state;
+	start_acceptor(&a, SC_MOVE);
+	pacs_scu *scu = client(&a, pc, 1);
+	assert_int_equal(pacs_scu_associate(scu), 0);
+	assert_int_equal(pacs_ds_new(&id), 0);
+	assert_int_equal(pacs_ds_set_string(id, 0x00080052u, PACS_VR_CS, "STUDY"), 0);
+	assert_int_equal(pacs_ds_set_string(id, 0x0020000Du, PACS_VR_UI, "2.25"), 0);
+	assert_int_equal(pacs_scu_move(scu, UID_STUDY_MOVE, "BAD\\AE", id, count_pending, &pending, &res), ARCA_EINVAL);
+	assert_int_equal(pacs_scu_move(scu, UID_STUDY_MOVE, "DEST", id, count_pending, &pending, &res), 0);
+	assert_int_equal(res.rsp.status, PACS_DIMSE_CANCEL);
+	assert_int_equal(res.rsp.remaining, 8);
+	assert_int_equal(res.rsp.completed, 2);
+	assert_true(res.cancelled);
+	assert_null(res.failed_uids);
+	assert_int_equal(pacs_scu_release(scu), 0);
+	pacs_scu_retrieve_result_clear(&res);
+	pacs_scu_free(scu);
+	pacs_ds_free(id);
+	join_acceptor(&a);
+	assert_int_equal(a.failed, 0);
+	assert_string_equal(a.move_dest, "DEST");
+	/* PS3.7 9.3.4.3: the C-CANCEL-RQ names the C-MOVE-RQ */
+	assert_int_equal(a.got_cancel, 1);
+	assert_int_equal(a.cancel_for, a.retrieve_msg_id);
+	assert_int_equal(a.got_release, 1);
+}
+
 static void test_bad_options(void **state)
 {
 	const pacs_scu_pctx pc[] = { { UID_VERIFICATION, ts_both, 2 } };
@@ -636,6 +886,8 @@ int main(void)
 		cmocka_unit_test(test_silent_peer),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_get_suboperations),
+		cmocka_unit_test(test_move_cancel),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
