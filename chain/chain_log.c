@@ -57,6 +57,7 @@ struct chain_log {
 	size_t head, tail, cap;
 	uint64_t next_index;            /* index of the next append */
 	uint64_t durable;               /* entries durable on the ref */
+	uint64_t wanted;                /* chain_log_wait is waiting for entries below this */
 	int failed;                     /* 0, or the error that failed the log */
 	char failed_msg[256];
 	bool stop;
@@ -312,7 +313,10 @@ static void *flusher_main(void *arg)
 			pthread_cond_wait(&log->work_cond, &log->mu);
 			continue;
 		}
-		if (queued < log->batch_entries) {
+		/* The timer gathers entries nobody waits for; an entry someone
+		 * waits on (a C-STORE answer held for its store event) goes now:
+		 * the caller batches already (the ingest's group commit). */
+		if (queued < log->batch_entries && log->wanted <= log->q[log->head].index) {
 			int64_t due = log->q[log->head].queued_ns + (int64_t)log->batch_ms * 1000000;
 			if (now_ns(CLOCK_MONOTONIC) < due) {
 				struct timespec ts = { .tv_sec = due / 1000000000, .tv_nsec = due % 1000000000 };
@@ -406,6 +410,10 @@ int chain_log_wait(chain_log *log, uint64_t index)
 	if (index >= log->next_index) {
 		rc = arca_error_set(ARCA_EINVAL, "log entry %" PRIu64 " was never appended", index);
 	} else {
+		if (log->durable <= index && index + 1 > log->wanted) {
+			log->wanted = index + 1;
+			pthread_cond_signal(&log->work_cond);
+		}
 		while (log->durable <= index && log->failed == 0)
 			pthread_cond_wait(&log->durable_cond, &log->mu);
 		if (log->durable <= index)

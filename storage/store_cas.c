@@ -43,6 +43,8 @@ static int options_check(store_cas_options *o)
 				      o->chunk_max, STORE_CAS_CHUNK_MAX);
 	if (o->sync != STORE_CAS_SYNC_EACH && o->sync != STORE_CAS_SYNC_DEFERRED)
 		return arca_error_set(ARCA_EINVAL, "unknown sync mode %d", (int)o->sync);
+	if (o->barrier != STORE_CAS_BARRIER_FDATASYNC && o->barrier != STORE_CAS_BARRIER_SYNCFS)
+		return arca_error_set(ARCA_EINVAL, "unknown sync barrier %d", (int)o->barrier);
 	return 0;
 }
 
@@ -59,8 +61,9 @@ static int make_layout_dir(const char *dir, const char *parent)
 
 /* Temp files in chunks/tmp belong to whoever has the store open; they are
  * only stale when nobody has.  Every opener holds a shared flock on
- * root/cas.lock; one that can take it exclusively is alone, removes the
- * leftovers of crashed writers, then goes back to shared. */
+ * root/cas.lock; one that can take it exclusively is alone, finishes or
+ * removes the leftovers of crashed writers (store_cas__recover_tmp), then
+ * goes back to shared. */
 static int lock_and_clean(store_cas *cas)
 {
 	char path[PATH_MAX];
@@ -71,7 +74,7 @@ static int lock_and_clean(store_cas *cas)
 	if (cas->lock_fd < 0)
 		return arca_error_set(ARCA_EIO, "cannot open lock file %s: %s", path, strerror(errno));
 	if (flock(cas->lock_fd, LOCK_EX | LOCK_NB) == 0)
-		rc = store_cas__remove_stale_tmp(cas);
+		rc = store_cas__recover_tmp(cas);
 	else if (errno != EWOULDBLOCK)
 		return arca_error_set(ARCA_EIO, "cannot lock %s: %s", path, strerror(errno));
 	while (flock(cas->lock_fd, LOCK_SH) != 0) {
@@ -115,14 +118,16 @@ int store_cas_open(store_cas **out, const char *root, const store_cas_options *o
 	}
 	if (rc == 0)
 		rc = make_layout_dir(cas->tmp_dir, cas->chunks);
-	if (rc == 0)
-		rc = lock_and_clean(cas);
+	/* The key and zstd first: recovering a crashed writer's temp files
+	 * reads them as chunks. */
 	if (rc == 0)
 		rc = store_cas__crypt_new(&cas->crypt);
 	if (rc == 0)
 		rc = store_cas__crypt_load_key(cas->crypt, cas->root, cas->tmp_dir, cas->opts.encrypt);
 	if (rc == 0)
 		rc = store_cas__zstd_new(&cas->zstd, cas->opts.zstd_level);
+	if (rc == 0)
+		rc = lock_and_clean(cas);
 	if (rc < 0) {
 		store_cas_free(cas);
 		return rc;
@@ -244,9 +249,32 @@ static int dir_created_each(store_cas *cas, const char *parent)
 	return store_cas_fsync_dir(parent);
 }
 
+/* Deferred mode needs no directory fsync for a new ab/ or ab/cd/: the
+ * chunk's durable copy until the file system commits the rename is its
+ * temp file in chunks/tmp, and recovery recreates the directories. */
 static int dir_created_deferred(store_cas *cas, const char *parent)
 {
-	return store_cas__dir_dirty(cas, parent);
+	(void)cas;
+	(void)parent;
+	return 0;
+}
+
+/* chunks/tmp/tmp-<address>-XXXXXX: the address in the name lets recovery
+ * finish the rename after a crash (store_cas__recover_tmp). */
+static int tmp_create_named(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], char tmp[PATH_MAX],
+			    int *fd_out)
+{
+	char hex[STORE_CAS_HEX_LEN + 1];
+	int fd;
+
+	store_cas_hash_to_hex(hash, hex);
+	snprintf(tmp, PATH_MAX, "%s/" STORE_CAS_TMP_PREFIX "%s-XXXXXX", cas->tmp_dir, hex);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return arca_error_set(ARCA_EIO, "cannot create a temp file in %s: %s", cas->tmp_dir,
+				      strerror(errno));
+	*fd_out = fd;
+	return 0;
 }
 
 static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const encoded *e,
@@ -266,13 +294,19 @@ static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], c
 	rc = store_cas__make_dirs(cas, hash, deferred ? dir_created_deferred : dir_created_each);
 	if (rc < 0)
 		return rc;
-	rc = store_cas_fsync_tmp_create(cas->tmp_dir, tmp, sizeof(tmp), &fd);
+	rc = deferred ? tmp_create_named(cas, hash, tmp, &fd)
+		      : store_cas_fsync_tmp_create(cas->tmp_dir, tmp, sizeof(tmp), &fd);
 	if (rc < 0)
 		return rc;
 	rc = store_cas_fsync_write_all(fd, iov, 3, tmp);
 	if (rc < 0)
 		goto fail;
 	if (deferred) {
+		/* Start the write-back now (asynchronous), so that the sync's
+		 * fdatasync finds the pages on their way to the disk while the
+		 * rest of the instance is still being processed. */
+		if (cas->opts.barrier == STORE_CAS_BARRIER_FDATASYNC)
+			store_cas__writeback_start(fd);
 		rc = store_cas__pending_add(cas, hash, fd, tmp, &want_sync);
 		if (rc == ARCA_EEXISTS)
 			return 0; /* a concurrent put of the same chunk is pending */
@@ -394,23 +428,18 @@ static int read_full(int fd, uint8_t *buf, size_t len, const char *path)
 	return 0;
 }
 
-int store_cas_get(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
-		  uint8_t **data, size_t *len)
+int store_cas__read_fd(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
+		       const char *path, uint8_t **data, size_t *len)
 {
-	char path[PATH_MAX];
 	uint8_t check[STORE_CAS_HASH_LEN];
 	uint8_t *buf = NULL, *plain = NULL;
 	store_cas_header h;
 	struct stat st;
 	size_t size;
-	int fd = -1;
 	int rc;
 
 	*data = NULL;
 	*len = 0;
-	rc = open_chunk(cas, hash, path, &fd);
-	if (rc < 0)
-		return rc;
 	if (fstat(fd, &st) != 0) {
 		rc = arca_error_set(ARCA_EIO, "cannot stat chunk file %s: %s", path, strerror(errno));
 		goto out;
@@ -475,10 +504,25 @@ int store_cas_get(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 		plain = NULL;
 	}
 out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	free(plain);
+	return rc;
+}
+
+int store_cas_get(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+		  uint8_t **data, size_t *len)
+{
+	char path[PATH_MAX];
+	int fd = -1;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	rc = open_chunk(cas, hash, path, &fd);
+	if (rc < 0)
+		return rc;
+	rc = store_cas__read_fd(cas, hash, fd, path, data, len);
+	close(fd);
 	return rc;
 }
 

@@ -10,8 +10,12 @@
  * Durability: a put either returns with the chunk durable (STORE_CAS_SYNC_EACH)
  * or leaves it pending until store_cas_sync() (STORE_CAS_SYNC_DEFERRED, group
  * commit).  A chunk file only ever appears under its final name after its
- * bytes were fsync'ed, so a crash or power loss never leaves a torn chunk at
- * an address.
+ * bytes were made durable, so a crash or power loss never leaves a torn chunk
+ * at an address.  In deferred mode a synced chunk is durable in its temp file
+ * (named after its address, in a directory that was fsync'ed) before it is
+ * renamed; the rename itself is made durable by the file system's next
+ * commit, or redone from the temp file by the next store_cas_open after a
+ * crash (docs/storage-format.md section 4).
  *
  * Thread safety: one store_cas may be used by many threads at once for
  * put, get, exists, stat, verify, remove and sync; two puts of the same
@@ -58,6 +62,18 @@ typedef enum store_cas_sync_mode {
 	STORE_CAS_SYNC_DEFERRED = 1
 } store_cas_sync_mode;
 
+/* How store_cas_sync makes the files of a batch durable (deferred mode). */
+typedef enum store_cas_barrier {
+	/* fdatasync(2) of every file of the batch, issued in parallel from a
+	 * few threads so that the file system merges them into few journal
+	 * commits; only the store's own files are flushed. */
+	STORE_CAS_BARRIER_FDATASYNC = 0,
+	/* One syncfs(2) of the store's file system: cheapest when the store
+	 * has its file system to itself, but it also waits for every other
+	 * program's dirty data on that file system. */
+	STORE_CAS_BARRIER_SYNCFS = 1
+} store_cas_barrier;
+
 typedef struct store_cas_options {
 	/* zstd level for new chunks, ZSTD_minCLevel()..ZSTD_maxCLevel(); 0 = 3. */
 	int zstd_level;
@@ -73,6 +89,8 @@ typedef struct store_cas_options {
 	 * reaches it runs store_cas_sync() itself (bounds open files);
 	 * 0 = 256. */
 	size_t max_pending;
+	/* Deferred mode: the data barrier of store_cas_sync. */
+	store_cas_barrier barrier;
 } store_cas_options;
 
 /* Plain and stored size of one chunk. */
@@ -87,9 +105,12 @@ typedef struct store_cas_info {
 void store_cas_options_init(store_cas_options *opts);
 
 /* Opens (creating if needed: root itself, root/chunks, root/chunks/tmp) the
- * store at root; opts NULL means the defaults.  Removes temp files left by a
- * crashed writer when no other process has the store open.  *out is the
- * caller's (store_cas_free). */
+ * store at root; opts NULL means the defaults.  When no other process has
+ * the store open, finishes what a crashed writer left in root/chunks/tmp:
+ * a temp file named after its address whose content checks out (CRC,
+ * authentication, SHA-256) is renamed into place, as the sync that wrote
+ * it would have; anything else there is removed.  *out is the caller's
+ * (store_cas_free). */
 int store_cas_open(store_cas **out, const char *root, const store_cas_options *opts);
 
 /* Makes pending chunks durable (as store_cas_sync, errors ignored: call
@@ -108,8 +129,10 @@ int store_cas_hash(const void *data, size_t len, uint8_t out_hash[STORE_CAS_HASH
 int store_cas_put(store_cas *cas, const void *data, size_t len,
 		  uint8_t out_hash[STORE_CAS_HASH_LEN], bool *out_new);
 
-/* Makes every chunk put (in deferred mode) before this call durable: fsyncs
- * the temp files, renames them into place, fsyncs the directories.  On
+/* Makes every chunk put (in deferred mode) before this call durable: one
+ * data barrier for all the temp files (fdatasync of each in parallel, or
+ * syncfs: options.barrier), one fsync of the temp directory, then renames
+ * them into place (docs/storage-format.md section 4).  On
  * failure the chunks of the failed batch are not stored (their temp files
  * are removed) and the caller must not acknowledge them.  A no-op in
  * STORE_CAS_SYNC_EACH mode. */

@@ -9,7 +9,6 @@
  * one readdir instead of a walk of up to 65,536 directories. */
 #include "store_cas_priv.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,30 +98,5 @@ int store_cas__make_dirs(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 		rc = store_cas_fsync_mkdir(leaf, 0750, &created);
 	if (rc == 0 && created)
 		rc = dir_created(cas, fan);
-	return rc;
-}
-
-int store_cas__remove_stale_tmp(const store_cas *cas)
-{
-	static const size_t prefix_len = sizeof(STORE_CAS_TMP_PREFIX) - 1;
-	DIR *d = opendir(cas->tmp_dir);
-	struct dirent *e;
-	char path[PATH_MAX];
-	int rc = 0;
-
-	if (d == NULL)
-		return arca_error_set(ARCA_EIO, "cannot read %s: %s", cas->tmp_dir,
-				      strerror(errno));
-	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, STORE_CAS_TMP_PREFIX, prefix_len) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", cas->tmp_dir, e->d_name);
-		if (unlink(path) != 0 && errno != ENOENT) {
-			rc = arca_error_set(ARCA_EIO, "cannot remove stale temp file %s: %s",
-					    path, strerror(errno));
-			break;
-		}
-	}
-	closedir(d);
 	return rc;
 }

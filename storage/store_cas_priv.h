@@ -61,8 +61,11 @@ void store_cas__fan_dir(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_
 int store_cas__make_dirs(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 			 int (*dir_created)(store_cas *cas, const char *parent));
 
-/* Removes every temp file in root/chunks/tmp (crash leftovers). */
-int store_cas__remove_stale_tmp(const store_cas *cas);
+/* Crash leftovers in root/chunks/tmp (store_cas_sync.c): a temp file
+ * named after its address (tmp-<hex>-XXXXXX) whose content checks out is
+ * synced and renamed into place; every other temp file is removed.  Only
+ * called by an opener that is alone (cas.lock held exclusively). */
+int store_cas__recover_tmp(store_cas *cas);
 
 /* ---- crypto (store_cas_crypt.c): SHA-256, the key file, sealing ---- */
 
@@ -107,6 +110,16 @@ int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, 
  * for a frame that does not hold exactly that. */
 int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
 			       size_t plain_len, const char *path);
+
+/* Reads the chunk file open at fd (its name path, for messages) and checks
+ * it as store_cas_get does: CRC, authentication, length, SHA-256 = hash.
+ * *data is malloc'ed (the caller's).  Does not close fd. */
+int store_cas__read_fd(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
+		       const char *path, uint8_t **data, size_t *len);
+
+/* Starts the write-back of fd's dirty pages without waiting
+ * (sync_file_range(SYNC_FILE_RANGE_WRITE) where there is one). */
+void store_cas__writeback_start(int fd);
 
 /* ---- the store object (store_cas.c, store_cas_sync.c) ---- */
 

@@ -1,21 +1,40 @@
-/* store_cas_sync.c - deferred durability (group commit).
+/* store_cas_sync.c - deferred durability (group commit) and crash
+ * recovery.
  *
- * In STORE_CAS_SYNC_DEFERRED mode a put writes the chunk to a temp file and
- * records it here, with its descriptor still open.  store_cas_sync then
- * fsyncs every recorded file, renames each into place, and fsyncs each
- * directory touched once: a batch of N chunks costs N file fsyncs but only
- * as many directory fsyncs as distinct directories, and callers (many
- * instances, many associations) share one sync.
+ * In STORE_CAS_SYNC_DEFERRED mode a put writes the chunk to a temp file
+ * chunks/tmp/tmp-<address>-XXXXXX, starts its write-back, and records it
+ * here with its descriptor still open.  store_cas_sync then, for the whole
+ * batch (every instance of every association that committed meanwhile):
  *
- * Renaming only after the fsync keeps the store's invariant: a file under a
- * chunk's final name always holds the complete chunk, even after a power
- * loss, so deduplication can trust a name's existence. */
+ *   1. one data barrier: fdatasync of every file, issued from a few
+ *      threads at once so that the file system merges them into a few
+ *      journal commits (or a single syncfs, options.barrier);
+ *   2. one fsync of chunks/tmp: the temp names are durable, so every
+ *      chunk of the batch is now durable under a name that says its
+ *      address;
+ *   3. the renames into chunks/ab/cd/, without directory fsyncs.
+ *
+ * After 3 the store is complete in memory and the caller may index the
+ * batch.  A rename not yet committed by the file system when the power
+ * fails is redone by the next store_cas_open (store_cas__recover_tmp):
+ * the temp file is still there, complete, named after its address (a
+ * rename is atomic in a journaling file system: the file is under one name
+ * or the other).  So a batch costs one parallel round of fdatasyncs and
+ * one directory fsync, instead of a fsync per file and per directory one
+ * after another.
+ *
+ * Renaming only after the data barrier keeps the store's invariant: a file
+ * under a chunk's final name always holds the complete chunk, even after a
+ * power loss, so deduplication can trust a name's existence. */
 #include "store_cas_priv.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arca_err.h"
@@ -178,20 +197,119 @@ void store_cas__pending_release(store_cas *cas)
 	dirs_release(&cas->dirs);
 }
 
+/* ---- the data barrier ---- */
+
+/* Threads issuing fdatasync at once, the caller's included: enough for the
+ * device to see several requests and the journal to merge their commits. */
+#define SYNC_THREADS 4
+
+typedef struct sync_round {
+	store_cas_pending *v;
+	size_t n;
+	size_t next;
+	pthread_mutex_t mu;
+	int rc;
+	char msg[256];
+} sync_round;
+
+static void *sync_worker(void *arg)
+{
+	sync_round *r = arg;
+
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&r->mu);
+		i = r->next++;
+		pthread_mutex_unlock(&r->mu);
+		if (i >= r->n)
+			break;
+		/* fdatasync: the data and what is needed to read it back (size,
+		 * blocks); the name is made durable by the directory fsync.  No
+		 * retry: after a failure the kernel may have dropped the pages. */
+		if (fdatasync(r->v[i].fd) != 0) {
+			int err = errno;
+			pthread_mutex_lock(&r->mu);
+			if (r->rc == 0) {
+				r->rc = ARCA_EIO;
+				snprintf(r->msg, sizeof(r->msg), "cannot fdatasync %s: %s", r->v[i].tmp,
+					 strerror(err));
+			}
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+	return NULL;
+}
+
+static int barrier_fdatasync(store_cas_pending_list *batch)
+{
+	pthread_t t[SYNC_THREADS - 1];
+	size_t started = 0, want;
+	sync_round r;
+
+	memset(&r, 0, sizeof(r));
+	r.v = batch->v;
+	r.n = batch->n;
+	pthread_mutex_init(&r.mu, NULL);
+	want = batch->n < SYNC_THREADS ? batch->n : SYNC_THREADS;
+	/* A helper that cannot be started only makes the round slower. */
+	for (; started + 1 < want; started++)
+		if (pthread_create(&t[started], NULL, sync_worker, &r) != 0)
+			break;
+	sync_worker(&r);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&r.mu);
+	if (r.rc < 0)
+		return arca_error_set(r.rc, "%s", r.msg);
+	return 0;
+}
+
+static int barrier_syncfs(const store_cas *cas)
+{
+	int fd = open(cas->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return arca_error_set(ARCA_EIO, "cannot open %s: %s", cas->tmp_dir, strerror(errno));
+	if (syncfs(fd) != 0)
+		rc = arca_error_set(ARCA_EIO, "cannot syncfs the file system of %s: %s", cas->tmp_dir,
+				    strerror(errno));
+	close(fd);
+	return rc;
+}
+
+void store_cas__writeback_start(int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Advisory: an error here shows again at the fdatasync. */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+#endif
+}
+
 static int commit_batch(store_cas *cas, store_cas_pending_list *batch, store_cas_dir_list *dirs)
 {
-	char final[PATH_MAX], leaf[PATH_MAX];
+	char final[PATH_MAX];
 	size_t renamed = 0;
 	int rc = 0;
 
-	/* 1. Every file's bytes reach the disk before any name appears. */
+	/* 1. Every file's bytes reach the disk before any name appears;
+	 * 2. and their temp names, which recovery renames from. */
+	if (batch->n > 0) {
+		if (cas->opts.barrier == STORE_CAS_BARRIER_SYNCFS) {
+			rc = barrier_syncfs(cas);
+		} else {
+			rc = barrier_fdatasync(batch);
+			if (rc == 0)
+				rc = store_cas_fsync_dir(cas->tmp_dir);
+		}
+	}
 	for (size_t i = 0; i < batch->n; i++) {
-		if (rc == 0)
-			rc = store_cas_fsync_fd(batch->v[i].fd, batch->v[i].tmp);
 		close(batch->v[i].fd);
 		batch->v[i].fd = -1;
 	}
-	/* 2. Names.  EEXIST: the same chunk arrived meanwhile (another
+	/* 3. Names.  EEXIST: the same chunk arrived meanwhile (another
 	 * process, or a put in sync-each mode); ours is a duplicate. */
 	for (; rc == 0 && renamed < batch->n; renamed++) {
 		store_cas_pending *p = &batch->v[renamed];
@@ -201,24 +319,132 @@ static int commit_batch(store_cas *cas, store_cas_pending_list *batch, store_cas
 		r = store_cas_fsync_rename_noreplace(p->tmp, final);
 		if (r == ARCA_EEXISTS)
 			unlink(p->tmp);
-		else if (r < 0)
+		else if (r < 0) {
 			rc = r;
-		if (r < 0 && r != ARCA_EEXISTS)
 			break;
-		store_cas__leaf_dir(cas, p->hash, leaf);
-		r = dirs_add(dirs, leaf);
-		if (r < 0)
-			rc = r;
+		}
 	}
 	/* A failed batch is not stored: drop what was not renamed. */
 	for (size_t i = renamed; i < batch->n; i++)
 		unlink(batch->v[i].tmp);
-	/* 3. The directories, also after a failure, for what was renamed. */
+	/* Directories of removals (store_cas_remove), also after a failure. */
 	for (size_t i = 0; i < dirs->n; i++) {
 		int r = store_cas_fsync_dir(dirs->v[i]);
 		if (r < 0 && rc == 0)
 			rc = r;
 	}
+	return rc;
+}
+
+/* ---- crash recovery ---- */
+
+/* The address in a temp file name tmp-<64 lower-case hex>-XXXXXX. */
+static bool tmp_address(const char *name, uint8_t hash[STORE_CAS_HASH_LEN])
+{
+	static const size_t prefix_len = sizeof(STORE_CAS_TMP_PREFIX) - 1;
+	char hex[STORE_CAS_HEX_LEN + 1];
+
+	if (strlen(name) != prefix_len + STORE_CAS_HEX_LEN + 7 || name[prefix_len + STORE_CAS_HEX_LEN] != '-')
+		return false;
+	memcpy(hex, name + prefix_len, STORE_CAS_HEX_LEN);
+	hex[STORE_CAS_HEX_LEN] = '\0';
+	for (size_t i = 0; i < STORE_CAS_HEX_LEN; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return false;
+	return store_cas_hash_from_hex(hex, hash) == 0;
+}
+
+static int dir_created_now(store_cas *cas, const char *parent)
+{
+	(void)cas;
+	return store_cas_fsync_dir(parent);
+}
+
+/* Does the header at fd say the chunk is sealed while no key is loaded?
+ * Such a file cannot be checked; it is left alone, never removed. */
+static bool sealed_without_key(const store_cas *cas, int fd)
+{
+	uint8_t h[STORE_CAS_HEADER_LEN];
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+
+	return n == (ssize_t)sizeof(h) && (h[5] & STORE_CAS_FLAG_AES256GCM) != 0 &&
+	       !store_cas__crypt_has_key(cas->crypt);
+}
+
+/* One leftover with an address in its name: what the crashed sync had made
+ * durable (or had not) is told by its content, never by its name alone. */
+static int recover_one(store_cas *cas, const char *path, const uint8_t hash[STORE_CAS_HASH_LEN])
+{
+	char final[PATH_MAX], leaf[PATH_MAX];
+	uint8_t *data = NULL;
+	struct stat st;
+	size_t len = 0;
+	int fd, rc;
+
+	store_cas__chunk_path(cas, hash, final);
+	if (stat(final, &st) == 0) {
+		unlink(path); /* renamed by link + unlink, or a duplicate */
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : arca_error_set(ARCA_EIO, "cannot open %s: %s", path, strerror(errno));
+	if (sealed_without_key(cas, fd)) {
+		close(fd);
+		return 0;
+	}
+	rc = store_cas__read_fd(cas, hash, fd, path, &data, &len);
+	free(data);
+	if (rc == ARCA_EPROTO || rc == ARCA_ECRYPTO) {
+		/* Torn or empty: its sync never finished, so no instance that
+		 * uses it was acknowledged. */
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	if (rc == 0)
+		rc = store_cas_fsync_fd(fd, path);
+	close(fd);
+	if (rc == 0)
+		rc = store_cas__make_dirs(cas, hash, dir_created_now);
+	if (rc == 0) {
+		rc = store_cas_fsync_rename_noreplace(path, final);
+		if (rc == ARCA_EEXISTS) {
+			unlink(path);
+			return 0;
+		}
+	}
+	if (rc == 0) {
+		store_cas__leaf_dir(cas, hash, leaf);
+		rc = store_cas_fsync_dir(leaf);
+	}
+	return rc;
+}
+
+int store_cas__recover_tmp(store_cas *cas)
+{
+	static const size_t prefix_len = sizeof(STORE_CAS_TMP_PREFIX) - 1;
+	DIR *d = opendir(cas->tmp_dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	uint8_t hash[STORE_CAS_HASH_LEN];
+	int rc = 0;
+
+	if (d == NULL)
+		return arca_error_set(ARCA_EIO, "cannot read %s: %s", cas->tmp_dir, strerror(errno));
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, STORE_CAS_TMP_PREFIX, prefix_len) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", cas->tmp_dir, e->d_name);
+		if (tmp_address(e->d_name, hash)) {
+			rc = recover_one(cas, path, hash);
+		} else if (unlink(path) != 0 && errno != ENOENT) {
+			/* a put's or a key's temp file of the old kind */
+			rc = arca_error_set(ARCA_EIO, "cannot remove stale temp file %s: %s", path,
+					    strerror(errno));
+		}
+	}
+	closedir(d);
 	return rc;
 }
 

@@ -805,6 +805,144 @@ static void test_deferred_sync(void **state)
 		free(data[i]);
 }
 
+
+/* ---- recovery of a crashed group commit ---- */
+
+/* What a power loss after a sync's data barrier but before the file
+ * system committed its renames leaves: complete chunks in chunks/tmp under
+ * tmp-<address>-XXXXXX.  The next open finishes them; a torn or mislabelled
+ * temp file (its sync never finished: nothing using it was acknowledged)
+ * is removed, never renamed. */
+static void test_recover_tmp(void **state)
+{
+	struct fixture *f = *state;
+	char src_root[PATH_MAX], hex[STORE_CAS_HEX_LEN + 1];
+	char good[PATH_MAX], torn[PATH_MAX], liar[PATH_MAX], dup[PATH_MAX], tmp_dir[PATH_MAX];
+	uint8_t h[4][STORE_CAS_HASH_LEN];
+	uint8_t *data[4], *bytes;
+	size_t len, bad;
+	bool exists;
+	store_cas *cas;
+
+	/* Real chunk files, made by a store elsewhere. */
+	snprintf(src_root, sizeof(src_root), "%s/source", f->dir);
+	cas = open_store(src_root, false, STORE_CAS_SYNC_EACH);
+	for (int i = 0; i < 4; i++) {
+		data[i] = random_bytes(30000 + (size_t)i, 700 + (uint64_t)i);
+		memset(data[i], 0, 10000); /* compressible: a zstd body */
+		put_ok(cas, data[i], 30000 + (size_t)i, h[i], true);
+	}
+	store_cas_free(cas);
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	put_ok(cas, data[3], 30003, h[3], true); /* already in place */
+	store_cas_free(cas);
+
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/chunks/tmp", f->root);
+	/* 0: complete, its rename lost */
+	{
+		char src[PATH_MAX];
+		store_cas_hash_to_hex(h[0], hex);
+		snprintf(src, sizeof(src), "%s/chunks/%.2s/%.2s/%s", src_root, hex, hex + 2, hex);
+		bytes = read_file(src, &len);
+		snprintf(good, sizeof(good), "%s/tmp-%s-AbC123", tmp_dir, hex);
+		write_file(good, bytes, len, 0600);
+		/* 1: torn, half written */
+		free(bytes);
+		store_cas_hash_to_hex(h[1], hex);
+		snprintf(src, sizeof(src), "%s/chunks/%.2s/%.2s/%s", src_root, hex, hex + 2, hex);
+		bytes = read_file(src, &len);
+		snprintf(torn, sizeof(torn), "%s/tmp-%s-xYz789", tmp_dir, hex);
+		write_file(torn, bytes, len / 2, 0600);
+		/* 2: named after chunk 2 but holding chunk 1 */
+		store_cas_hash_to_hex(h[2], hex);
+		snprintf(liar, sizeof(liar), "%s/tmp-%s-qqqqqq", tmp_dir, hex);
+		write_file(liar, bytes, len, 0600);
+		free(bytes);
+		/* 3: its final name exists already */
+		store_cas_hash_to_hex(h[3], hex);
+		snprintf(src, sizeof(src), "%s/chunks/%.2s/%.2s/%s", src_root, hex, hex + 2, hex);
+		bytes = read_file(src, &len);
+		snprintf(dup, sizeof(dup), "%s/tmp-%s-dup000", tmp_dir, hex);
+		write_file(dup, bytes, len, 0600);
+		free(bytes);
+	}
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	assert_int_equal(count_dir(tmp_dir), 0);
+	assert_int_equal(store_cas_exists(cas, h[0], &exists), 0);
+	assert_true(exists);
+	get_equals(cas, h[0], data[0], 30000);
+	get_equals(cas, h[3], data[3], 30003);
+	assert_int_equal(store_cas_exists(cas, h[1], &exists), 0);
+	assert_false(exists);
+	assert_int_equal(store_cas_exists(cas, h[2], &exists), 0);
+	assert_false(exists);
+	assert_int_equal(count_chunks(cas, &bad), 2);
+	assert_int_equal(bad, 0);
+	store_cas_free(cas);
+	for (int i = 0; i < 4; i++)
+		free(data[i]);
+}
+
+/* Deferred puts name their temp files after the address, and both
+ * barriers commit a batch whole. */
+static void deferred_round(const char *root, store_cas_barrier barrier)
+{
+	store_cas_options o;
+	store_cas *cas = NULL;
+	uint8_t h[12][STORE_CAS_HASH_LEN];
+	uint8_t *data[12];
+	char tmp_dir[PATH_MAX], cmd[PATH_MAX + 64], hex[STORE_CAS_HEX_LEN + 1], path[PATH_MAX];
+	size_t bad;
+
+	store_cas_options_init(&o);
+	o.sync = STORE_CAS_SYNC_DEFERRED;
+	o.barrier = barrier;
+	if (store_cas_open(&cas, root, &o) != 0)
+		fail_msg("store_cas_open: %s", arca_error_last());
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/chunks/tmp", store_cas_root(cas));
+	for (int i = 0; i < 12; i++) {
+		data[i] = random_bytes(70000, 900 + (uint64_t)i + 20 * (uint64_t)barrier);
+		put_ok(cas, data[i], 70000, h[i], true);
+	}
+	store_cas_hash_to_hex(h[5], hex);
+	snprintf(cmd, sizeof(cmd), "%s/tmp-%s-*", tmp_dir, hex);
+	{
+		char sh[PATH_MAX + 128];
+		snprintf(sh, sizeof(sh), "ls %s >/dev/null 2>&1", cmd);
+		assert_int_equal(system(sh), 0);
+	}
+	assert_int_equal(count_dir(tmp_dir), 12);
+	assert_int_equal(store_cas_sync(cas), 0);
+	assert_int_equal(count_dir(tmp_dir), 0);
+	assert_int_equal(count_chunks(cas, &bad), 12);
+	assert_int_equal(bad, 0);
+	for (int i = 0; i < 12; i++) {
+		chunk_file(cas, h[i], path);
+		assert_true(file_exists(path));
+		get_equals(cas, h[i], data[i], 70000);
+		free(data[i]);
+	}
+	store_cas_free(cas);
+}
+
+static void test_barriers(void **state)
+{
+	struct fixture *f = *state;
+	char root[PATH_MAX];
+	store_cas_options o;
+	store_cas *cas = NULL;
+
+	snprintf(root, sizeof(root), "%s/fdatasync", f->dir);
+	deferred_round(root, STORE_CAS_BARRIER_FDATASYNC);
+	snprintf(root, sizeof(root), "%s/syncfs", f->dir);
+	deferred_round(root, STORE_CAS_BARRIER_SYNCFS);
+	store_cas_options_init(&o);
+	o.barrier = (store_cas_barrier)7;
+	assert_int_equal(store_cas_open(&cas, root, &o), ARCA_EINVAL);
+	assert_null(cas);
+	assert_non_null(strstr(arca_error_last(), "barrier"));
+}
+
 /* ---- iterator ---- */
 
 static int cmp_hash(const void *a, const void *b)
@@ -1046,6 +1184,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_barriers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iterator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_rate, setup, teardown),
 	};
