@@ -1,5 +1,6 @@
-/* store_commit.c - one committer thread, batches of commits, one
- * durability round per batch (store_commit.h). */
+/* store_commit.c - the group committer: a syncer thread and a recorder
+ * thread in a pipeline, batches of commits, one durability round per batch
+ * (store_commit.h). */
 #include "store_commit.h"
 
 #include <pthread.h>
@@ -19,16 +20,22 @@ struct store_commit {
 	void *ctx;
 	size_t max_batch, max_queue;
 
-	pthread_t thread;
+	pthread_t syncer, recorder;
 	pthread_mutex_t mu;
-	pthread_cond_t work;   /* committer: something queued, or stop */
-	pthread_cond_t done;   /* waiters: a batch finished, or room in the queue */
+	pthread_cond_t work;    /* syncer: something queued, a kick, or stop */
+	pthread_cond_t synced;  /* recorder: something synced, or the syncer ended */
+	pthread_cond_t done;    /* waiters: items released, or room in the queue */
+	/* submitted, chunks not yet synced */
 	store_commit_item *head, *tail;
 	size_t queued;
-	bool kicked;           /* a sync-only round was asked for */
+	/* chunks durable, waiting for the index transaction */
+	store_commit_item *s_head, *s_tail;
+	bool kicked;            /* a sync-only round was asked for */
 	bool stop;
+	bool syncer_ended;
 	store_commit_stats stats;
-	store_commit_item **batch; /* max_batch slots, committer only */
+	store_commit_item **sync_batch;   /* max_batch slots, syncer only */
+	store_commit_item **record_batch; /* max_batch slots, recorder only */
 };
 
 static double now_seconds(void)
@@ -63,62 +70,39 @@ static void fail_batch(store_commit_item *const *items, size_t n, int rc)
 	}
 }
 
-static void commit_batch(store_commit *c, size_t n)
+/* Under c->mu: the waiters of items[0..n) may go. */
+static void release(store_commit *c, store_commit_item *const *items, size_t n)
 {
-	double t0 = now_seconds(), t1, t2;
-	int rc;
-
-	/* 1. chunks and manifests, 2. the records that point at them */
-	rc = store_cas_sync(c->cas);
-	t1 = now_seconds();
-	if (rc < 0)
-		fail_batch(c->batch, n, rc);
-	else if (c->record != NULL && (rc = c->record(c->ctx, c->batch, n)) < 0)
-		fail_batch(c->batch, n, rc);
-	t2 = now_seconds();
-
-	pthread_mutex_lock(&c->mu);
-	c->stats.batches++;
-	c->stats.items += n;
-	if (n > c->stats.largest)
-		c->stats.largest = n;
-	c->stats.hist[hist_slot(n)]++;
-	c->stats.sync_seconds += t1 - t0;
-	c->stats.record_seconds += t2 - t1;
-	/* 3. release the waiters */
 	for (size_t i = 0; i < n; i++)
-		c->batch[i]->done = true;
+		items[i]->done = true;
 	pthread_cond_broadcast(&c->done);
-	pthread_mutex_unlock(&c->mu);
 }
 
-static void *committer(void *arg)
+/* Stage 1 (the syncer thread): everything submitted is taken at once and
+ * its chunks and manifests made durable with one store_cas_sync, then
+ * handed to the recorder.  While the recorder runs the index transaction
+ * (and the chain's wait) of one batch, the syncer already syncs the next:
+ * with many associations the two rounds overlap instead of adding up. */
+static void *syncer_main(void *arg)
 {
 	store_commit *c = arg;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		size_t n = 0;
+		double t0, t1;
+		int rc;
+
 		while (c->head == NULL && !c->kicked && !c->stop)
 			pthread_cond_wait(&c->work, &c->mu);
-		if (c->head == NULL && c->kicked) {
-			c->kicked = false;
-			pthread_mutex_unlock(&c->mu);
-			/* a failure is sticky in the store: the next commit reports it */
-			(void)store_cas_sync(c->cas);
-			pthread_mutex_lock(&c->mu);
-			c->stats.sync_only++;
-			continue;
-		}
-		if (c->head == NULL)
+		if (c->head == NULL && !c->kicked)
 			break; /* stopping and nothing left */
 		c->kicked = false; /* this round syncs everything anyway */
-		/* everything queued now, up to max_batch: one round for all */
 		while (c->head != NULL && n < c->max_batch) {
 			store_commit_item *it = c->head;
 			c->head = it->next;
 			it->next = NULL;
-			c->batch[n++] = it;
+			c->sync_batch[n++] = it;
 		}
 		if (c->head == NULL)
 			c->tail = NULL;
@@ -126,8 +110,81 @@ static void *committer(void *arg)
 		/* room in the queue for those waiting to submit */
 		pthread_cond_broadcast(&c->done);
 		pthread_mutex_unlock(&c->mu);
-		commit_batch(c, n);
+
+		t0 = now_seconds();
+		/* a failure is sticky in the store: a sync-only round's error
+		 * reaches the next commit through its own sync */
+		rc = store_cas_sync(c->cas);
+		t1 = now_seconds();
+		if (rc < 0)
+			fail_batch(c->sync_batch, n, rc);
+
 		pthread_mutex_lock(&c->mu);
+		c->stats.sync_seconds += t1 - t0;
+		if (n == 0)
+			c->stats.sync_only++;
+		else
+			c->stats.sync_rounds++;
+		if (rc < 0) {
+			release(c, c->sync_batch, n);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (c->s_tail != NULL)
+				c->s_tail->next = c->sync_batch[i];
+			else
+				c->s_head = c->sync_batch[i];
+			c->s_tail = c->sync_batch[i];
+		}
+		if (n > 0)
+			pthread_cond_signal(&c->synced);
+	}
+	c->syncer_ended = true;
+	pthread_cond_signal(&c->synced);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* Stage 2 (the recorder thread): the records of what is synced, up to
+ * max_batch, in one index transaction; then the waiters go.  Only this
+ * thread calls record(), so the callback keeps its one-writer contract. */
+static void *recorder_main(void *arg)
+{
+	store_commit *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		size_t n = 0;
+		double t0, t1;
+		int rc = 0;
+
+		while (c->s_head == NULL && !c->syncer_ended)
+			pthread_cond_wait(&c->synced, &c->mu);
+		if (c->s_head == NULL)
+			break;
+		while (c->s_head != NULL && n < c->max_batch) {
+			store_commit_item *it = c->s_head;
+			c->s_head = it->next;
+			it->next = NULL;
+			c->record_batch[n++] = it;
+		}
+		if (c->s_head == NULL)
+			c->s_tail = NULL;
+		pthread_mutex_unlock(&c->mu);
+
+		t0 = now_seconds();
+		if (c->record != NULL && (rc = c->record(c->ctx, c->record_batch, n)) < 0)
+			fail_batch(c->record_batch, n, rc);
+		t1 = now_seconds();
+
+		pthread_mutex_lock(&c->mu);
+		c->stats.batches++;
+		c->stats.items += n;
+		if (n > c->stats.largest)
+			c->stats.largest = n;
+		c->stats.hist[hist_slot(n)]++;
+		c->stats.record_seconds += t1 - t0;
+		release(c, c->record_batch, n);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -148,22 +205,38 @@ int store_commit_new(store_commit **out, store_cas *cas, store_commit_record_fn 
 	c->ctx = ctx;
 	c->max_batch = opts != NULL && opts->max_batch > 0 ? opts->max_batch : DEFAULT_MAX_BATCH;
 	c->max_queue = opts != NULL && opts->max_queue > 0 ? opts->max_queue : DEFAULT_MAX_QUEUE;
-	c->batch = calloc(c->max_batch, sizeof(*c->batch));
-	if (c->batch == NULL) {
+	c->sync_batch = calloc(c->max_batch, sizeof(*c->sync_batch));
+	c->record_batch = calloc(c->max_batch, sizeof(*c->record_batch));
+	if (c->sync_batch == NULL || c->record_batch == NULL) {
+		free(c->sync_batch);
+		free(c->record_batch);
 		free(c);
 		return arca_error_set(ARCA_ENOMEM, "no memory for the group committer");
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->work, NULL);
+	pthread_cond_init(&c->synced, NULL);
 	pthread_cond_init(&c->done, NULL);
-	err = pthread_create(&c->thread, NULL, committer, c);
+	err = pthread_create(&c->recorder, NULL, recorder_main, c);
+	if (err == 0) {
+		err = pthread_create(&c->syncer, NULL, syncer_main, c);
+		if (err != 0) {
+			pthread_mutex_lock(&c->mu);
+			c->syncer_ended = true;
+			pthread_cond_signal(&c->synced);
+			pthread_mutex_unlock(&c->mu);
+			pthread_join(c->recorder, NULL);
+		}
+	}
 	if (err != 0) {
 		pthread_cond_destroy(&c->done);
+		pthread_cond_destroy(&c->synced);
 		pthread_cond_destroy(&c->work);
 		pthread_mutex_destroy(&c->mu);
-		free(c->batch);
+		free(c->sync_batch);
+		free(c->record_batch);
 		free(c);
-		return arca_error_set(ARCA_ENOMEM, "cannot start the committer thread: %s", strerror(err));
+		return arca_error_set(ARCA_ENOMEM, "cannot start the committer threads: %s", strerror(err));
 	}
 	*out = c;
 	return 0;
@@ -177,11 +250,15 @@ void store_commit_free(store_commit *c)
 	c->stop = true;
 	pthread_cond_signal(&c->work);
 	pthread_mutex_unlock(&c->mu);
-	pthread_join(c->thread, NULL);
+	/* the syncer drains the queue, then the recorder what it synced */
+	pthread_join(c->syncer, NULL);
+	pthread_join(c->recorder, NULL);
 	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->synced);
 	pthread_cond_destroy(&c->work);
 	pthread_mutex_destroy(&c->mu);
-	free(c->batch);
+	free(c->sync_batch);
+	free(c->record_batch);
 	free(c);
 }
 
@@ -243,5 +320,6 @@ void store_commit_stats_format(const store_commit_stats *st, char *buf, size_t s
 			n += (size_t)snprintf(buf + n, size - n, " %s:%llu", names[i],
 					      (unsigned long long)st->hist[i]);
 	if (n < size)
-		snprintf(buf + n, size - n, "; sync %.2f s, index %.2f s", st->sync_seconds, st->record_seconds);
+		snprintf(buf + n, size - n, "; %llu sync rounds %.2f s, index %.2f s",
+			 (unsigned long long)st->sync_rounds, st->sync_seconds, st->record_seconds);
 }

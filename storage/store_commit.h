@@ -3,24 +3,28 @@
  *
  * A commit (on a server worker thread) has put its chunks and its manifest
  * in deferred mode (store_cas.h) and prepared its index record; it then
- * calls store_commit_run, which queues it and waits.  One committer thread
- * takes everything queued at once (up to max_batch), and for the whole
- * batch:
+ * calls store_commit_run, which queues it and waits.  Two threads work in
+ * a pipeline:
  *
- *   1. store_cas_sync: every chunk and manifest of the batch (and anything
- *      else pending) becomes durable, one fsync per file and directory;
- *   2. record(): the batch's records are written durably in one go (one
- *      index transaction);
- *   3. every waiting commit is released with its outcome; only then does
- *      the server answer its C-STORE.
+ *   1. the syncer takes everything queued at once (up to max_batch) and
+ *      runs store_cas_sync: every chunk and manifest of the batch (and
+ *      anything else pending) becomes durable (one parallel round of
+ *      fdatasyncs and one directory fsync, store_cas.h);
+ *   2. the recorder takes what is synced (up to max_batch) and calls
+ *      record(): the batch's records are written durably in one go (one
+ *      index transaction, and whatever the hook adds: arcad waits there
+ *      for the chain's store event);
+ *   3. every waiting commit of that batch is released with its outcome;
+ *      only then does the server answer its C-STORE.
  *
  * So chunks and manifests are durable before the index row that points at
- * them, and the index row before the C-STORE success.  While a batch is
- * being committed the next one gathers in the queue: with many
- * associations a batch costs one round of syncs whatever its size, and
- * with one association there is no added wait (a lone commit starts at
- * once).  The batch size is at most the number of threads committing at
- * once: the server's worker count.
+ * them, and the index row before the C-STORE success.  While the recorder
+ * writes one batch, the syncer syncs the next, and the next batch after
+ * that gathers in the queue: with many associations a batch costs one
+ * round of syncs whatever its size and the two rounds overlap; with one
+ * association there is no added wait (a lone commit starts at once, no
+ * timer anywhere).  The batch size is at most the number of threads
+ * committing at once: the server's worker count.
  *
  * The queue is bounded (max_queue): store_commit_run waits for room. */
 #ifndef STORE_COMMIT_H
@@ -67,16 +71,17 @@ typedef struct store_commit_stats {
 	/* batches of size 1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, more */
 	uint64_t hist[STORE_COMMIT_HIST];
 	uint64_t sync_only;     /* rounds that only synced (store_commit_kick) */
+	uint64_t sync_rounds;   /* store_cas_sync rounds for commits */
 	double sync_seconds;    /* in store_cas_sync */
 	double record_seconds;  /* in record() */
 } store_commit_stats;
 
-/* Starts the committer thread.  cas is borrowed (must outlive c); record
+/* Starts the committer threads.  cas is borrowed (must outlive c); record
  * may be NULL (chunks only).  opts NULL = defaults.  *out is the caller's. */
 int store_commit_new(store_commit **out, store_cas *cas, store_commit_record_fn record, void *ctx,
 		     const store_commit_options *opts);
 
-/* Commits what is queued, stops the thread, frees.  No store_commit_run may
+/* Commits what is queued, stops the threads, frees.  No store_commit_run may
  * be running.  Accepts NULL. */
 void store_commit_free(store_commit *c);
 
@@ -86,9 +91,9 @@ int store_commit_run(store_commit *c, store_commit_item *item);
 
 /* Asks for a round that only syncs the chunk store (no wait, any thread,
  * also the event loop's): a large instance streaming in calls it every few
- * hundred chunks, so that its chunks are synced by the committer and not by
- * the put that reaches store_cas_options.max_pending, which may be on the
- * loop thread. */
+ * hundred chunks, so that its chunks are synced by the syncer thread and
+ * not by the put that reaches store_cas_options.max_pending, which may be
+ * on the loop thread. */
 void store_commit_kick(store_commit *c);
 
 void store_commit_stats_get(store_commit *c, store_commit_stats *out);
