@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arca_cmd.h"
 #include "arca_conf.h"
@@ -342,6 +343,16 @@ int arca_cmd_quality(int argc, char **argv)
 	if (arca_node_load_conf(&conf, root) < 0) {
 		fprintf(stderr, CMD ": %s\n", arca_error_last());
 		return ARCA_EXIT_USAGE;
+	}
+	if (access(conf.index_path, F_OK) != 0) {
+		/* nothing received yet (arcad creates the index): an empty
+		 * report, and no index created by a report */
+		store_quality_report empty;
+		memset(&empty, 0, sizeof(empty));
+		empty.filter = f;
+		if (json ? print_json(&empty) < 0 : (print_table(&empty), false))
+			status = ARCA_EXIT_USAGE;
+		goto done;
 	}
 	if (store_index_open(&idx, conf.index_path, NULL) < 0 || store_quality_report_get(idx, &f, &rep) < 0) {
 		fprintf(stderr, CMD ": %s: %s\n", root, arca_error_last());

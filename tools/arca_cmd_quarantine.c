@@ -714,6 +714,8 @@ static int cmd_drop(const arca_conf *conf, const char *qdir, const char *uid)
 		q->outcome = STORE_QUALITY_DROPPED;
 		q->status = (uint16_t)e.status;
 		snprintf(q->comment, sizeof(q->comment), "%s", e.comment);
+		/* an archive whose index does not exist yet gets one: the
+		 * record belongs to the report of this archive */
 		if (store_index_open(&idx, conf->index_path, NULL) < 0 ||
 		    store_quality_put(idx, (const store_quality_record *const *)&q, 1) < 0)
 			fprintf(stderr, CMD " drop: %s is dropped; its quality record was not written: %s\n", uid,
