@@ -18,6 +18,7 @@
 struct loader {
 	git_repository *repo;
 	chain_merkle *tree;
+	chain_log__keys *keys;  /* key changes seen */
 	uint64_t next;          /* index the next batch must start at */
 	const char *dir[3];     /* names of the directories on the current path */
 	chain_log__batch_fn fn; /* told of each batch, or NULL */
@@ -55,7 +56,9 @@ static int load_batch(struct loader *ld, const git_tree_entry *te)
 			rc = arca_error_set(ARCA_EPROTO, "batch %s holds more entries than its name says", name);
 			break;
 		}
-		rc = chain_merkle_append_leaf(ld->tree, data + start, line_len);
+		rc = ld->tree != NULL ? chain_merkle_append_leaf(ld->tree, data + start, line_len) : 0;
+		if (rc == 0)
+			rc = chain_log__keys_note(ld->keys, first + count, data + start, line_len);
 		if (rc < 0)
 			break;
 		count++;
@@ -102,8 +105,9 @@ static int load_dir(struct loader *ld, const git_tree *dir, int depth)
 }
 
 static int check_checkpoint(git_repository *repo, const git_tree *root, const char *node,
-			    const chain_key *key, chain_merkle *tree)
+			    const chain_log__keys *keys, chain_merkle *tree)
 {
+	const chain_key *key = chain_log__keys_at(keys, chain_merkle_size(tree));
 	const git_tree_entry *te = git_tree_entry_byname(root, "checkpoint");
 	chain_checkpoint *cp = NULL;
 	git_blob *blob = NULL;
@@ -125,7 +129,8 @@ static int check_checkpoint(git_repository *repo, const git_tree *root, const ch
 	}
 	rc = chain_checkpoint_verify(cp, key, node);
 	if (rc < 0) {
-		rc = arca_error_prefix(ARCA_ECRYPTO, "the log's checkpoint is not signed by the node key");
+		rc = arca_error_prefix(ARCA_ECRYPTO, "the log's checkpoint is not signed by the node key%s",
+				       keys->n > 0 ? " in force at its size" : "");
 		goto out;
 	}
 	if (chain_checkpoint_size(cp) != chain_merkle_size(tree)) {
@@ -147,10 +152,12 @@ out:
 	return rc;
 }
 
-int chain_log__load(git_repository *repo, const char *ref, const char *node, const chain_key *key,
+/* Reads the tip's tree: every batch (leaves into tree unless it is NULL,
+ * key changes into keys); with tree, checks the tip's checkpoint too. */
+static int load_tip(git_repository *repo, const char *ref, const char *node, chain_log__keys *keys,
 		    chain_merkle *tree, bool *has_tip, git_oid *tip, chain_log__batch_fn fn, void *arg)
 {
-	struct loader ld = { .repo = repo, .tree = tree, .next = 0, .fn = fn, .arg = arg };
+	struct loader ld = { .repo = repo, .tree = tree, .keys = keys, .next = 0, .fn = fn, .arg = arg };
 	git_reference *r = NULL;
 	git_commit *commit = NULL;
 	git_tree *root = NULL, *entries = NULL;
@@ -186,8 +193,10 @@ int chain_log__load(git_repository *repo, const char *ref, const char *node, con
 		goto out;
 	}
 	rc = load_dir(&ld, entries, 0);
-	if (rc == 0)
-		rc = check_checkpoint(repo, root, node, key, tree);
+	if (rc == 0 && tree != NULL)
+		rc = check_checkpoint(repo, root, node, keys, tree);
+	if (rc == 0 && tree != NULL)
+		rc = chain_log__keys_check_current(keys);
 	if (rc == 0)
 		*has_tip = true;
 out:
@@ -196,4 +205,26 @@ out:
 	git_commit_free(commit);
 	git_reference_free(r);
 	return rc;
+}
+
+int chain_log__load(git_repository *repo, const char *ref, const char *node, const chain_key *key,
+		    chain_merkle *tree, bool *has_tip, git_oid *tip, chain_log__batch_fn fn, void *arg)
+{
+	chain_log__keys keys;
+	int rc;
+
+	*has_tip = false;
+	if ((rc = chain_log__keys_init(&keys, key)) < 0)
+		return rc;
+	rc = load_tip(repo, ref, node, &keys, tree, has_tip, tip, fn, arg);
+	chain_log__keys_release(&keys);
+	return rc;
+}
+
+int chain_log__load_keys(git_repository *repo, const char *ref, chain_log__keys *keys)
+{
+	bool has_tip;
+	git_oid tip;
+
+	return load_tip(repo, ref, NULL, keys, NULL, &has_tip, &tip, NULL, NULL);
 }

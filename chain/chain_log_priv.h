@@ -106,6 +106,34 @@ int chain_log__store_packed(chain_log__store *st, const char *name);
  * failed merge leaves the packs as they were). */
 int chain_log__store_maintain(chain_log__store *st, bool (*busy)(void *arg), void *arg);
 
+/* ---- chain_log_keys.c: the key in force at each size ---- */
+
+typedef struct chain_log__key_change {
+	uint64_t index;               /* the arca:key-change entry */
+	uint8_t old_public[32], new_public[32];
+	chain_key *old_key, *new_key; /* verify-only, owned */
+} chain_log__key_change;
+
+typedef struct chain_log__keys {
+	const chain_key *given;       /* the caller's key, borrowed */
+	uint8_t given_pub[32];
+	chain_log__key_change *changes; /* in index order */
+	size_t n, cap;
+} chain_log__keys;
+
+int chain_log__keys_init(chain_log__keys *k, const chain_key *given);
+void chain_log__keys_release(chain_log__keys *k);
+/* Records e if it is a key change (ARCA_ECRYPTO if its old key is not the
+ * key in force before it). */
+int chain_log__keys_note_entry(chain_log__keys *k, const chain_entry *e);
+/* The same from an entry's bytes at index; only key changes are parsed. */
+int chain_log__keys_note(chain_log__keys *k, uint64_t index, const uint8_t *line, size_t len);
+/* The key that signs the checkpoint of a tree of size entries (borrowed). */
+const chain_key *chain_log__keys_at(const chain_log__keys *k, uint64_t size);
+/* 0 if the caller's key is the key in force after the last entry noted;
+ * ARCA_ECRYPTO naming both keys if not. */
+int chain_log__keys_check_current(const chain_log__keys *k);
+
 /* ---- chain_log_load.c: reading the tree at the tip ---- */
 
 /* Told of each batch file as it is read: its range and blob id. */
@@ -113,9 +141,17 @@ typedef int (*chain_log__batch_fn)(void *arg, uint64_t first, uint64_t last, con
 
 /* Reads the ref (absent: an empty log), every batch file of the tip's
  * tree in order, appends each entry's leaf to tree, and checks the tip's
- * checkpoint (origin, signature by key, size, root) against it.  Sets
+ * checkpoint (origin, signature by the key in force at its size, size,
+ * root) against it; key must be the key in force after the last entry
+ * (chain_log_keys.c).  Sets
  * *has_tip / tip.  fn (may be NULL) is called once per batch. */
 int chain_log__load(git_repository *repo, const char *ref, const char *node, const chain_key *key,
 		    chain_merkle *tree, bool *has_tip, git_oid *tip, chain_log__batch_fn fn, void *arg);
+
+/* Only the key changes of the tip's tree, into keys (initialised by the
+ * caller with its key): what chain_log_verify_repo needs before it walks
+ * the history, since a checkpoint's key may be named by a later entry.
+ * On a structural error the changes read so far stay in keys. */
+int chain_log__load_keys(git_repository *repo, const char *ref, chain_log__keys *keys);
 
 #endif

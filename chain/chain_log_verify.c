@@ -12,7 +12,8 @@
  *     commit message names that range;
  *   - each line of it is an entry in canonical form (chain_entry_parse)
  *     carrying the expected index and the node's name;
- *   - the checkpoint parses, is the node's, is signed by the node key, and
+ *   - the checkpoint parses, is the node's, is signed by the node key in
+ *     force at its size (chain_log_keys.c: key changes), and
  *     holds the tree size and root after this batch.
  *
  * The first broken batch stops the walk (what follows can no longer be
@@ -35,6 +36,8 @@ struct verifier {
 	git_repository *repo;
 	const char *node;
 	const chain_key *key;
+	chain_log__keys keys;          /* the key in force at each size (chain_log_keys.c) */
+	size_t key_changes;            /* key changes met on the walk so far */
 	chain_merkle *tree;
 	uint64_t next;                 /* index the next batch starts at */
 	char commit[GIT_OID_HEXSZ + 1];
@@ -183,6 +186,20 @@ static int check_entries(struct verifier *v, const git_tree_entry *te, uint64_t 
 				   " (entries removed, added or reordered)", e->index);
 		else if (strcmp(e->node, v->node) != 0)
 			rc = fault(v, ARCA_EPROTO, index, "the entry is of node %s", e->node);
+		else if (e->event == CHAIN_EVENT_KEY_CHANGE) {
+			/* the walk meets the key changes read from the tip */
+			const chain_log__key_change *kc =
+				v->key_changes < v->keys.n ? &v->keys.changes[v->key_changes] : NULL;
+			if (kc == NULL || kc->index != index || memcmp(kc->new_public, e->key->new_public, 32) != 0) {
+				/* the tip stopped reading before it: say why it
+				 * does not chain, if that is why */
+				if (kc == NULL && chain_log__keys_note_entry(&v->keys, e) < 0)
+					rc = fault(v, arca_error_last_code(), index, "%s", arca_error_last());
+				else
+					rc = fault(v, ARCA_EPROTO, index, "a key change that the tip's tree does not hold");
+			}
+			v->key_changes++;
+		}
 		chain_entry_free(e);
 		if (rc < 0)
 			break;
@@ -225,11 +242,14 @@ static int check_checkpoint(struct verifier *v, const git_tree_entry *te, uint64
 			   chain_checkpoint_origin(cp));
 		goto out;
 	}
-	rc = chain_checkpoint_verify(cp, v->key, v->node);
+	/* the key in force at this size: the node's, or the one its last
+	 * key change before the batch's end names (docs/chain-format.md 10) */
+	rc = chain_checkpoint_verify(cp, chain_log__keys_at(&v->keys, size), v->node);
 	if (rc < 0) {
 		rc = fault(v, ARCA_ECRYPTO, CHAIN_LOG_NO_INDEX,
-			   "the checkpoint of size %" PRIu64 " is not signed by the node key (%s)",
-			   chain_checkpoint_size(cp), arca_error_last());
+			   "the checkpoint of size %" PRIu64 " is not signed by the node key%s (%s)",
+			   chain_checkpoint_size(cp), v->keys.n > 0 ? " in force at that size" : "",
+			   arca_error_last());
 		goto out;
 	}
 	if (chain_checkpoint_size(cp) != size) {
@@ -405,7 +425,7 @@ int chain_log_verify_repo(const char *repo_path, const char *node, const chain_k
 	snprintf(ref, sizeof(ref), "%s%s", CHAIN_LOG_REF_PREFIX, node);
 	if ((rc = chain__git_open(&v.repo, repo_path, false)) < 0)
 		goto out;
-	if ((rc = chain_merkle_new(&v.tree)) < 0)
+	if ((rc = chain_merkle_new(&v.tree)) < 0 || (rc = chain_log__keys_init(&v.keys, key)) < 0)
 		goto out;
 	rc = git_reference_lookup(&r, v.repo, ref);
 	if (rc < 0) {
@@ -418,6 +438,10 @@ int chain_log_verify_repo(const char *repo_path, const char *node, const chain_k
 		rc = fault(&v, ARCA_EPROTO, CHAIN_LOG_NO_INDEX, "%s is a symbolic ref", ref);
 		goto out;
 	}
+	/* a checkpoint's key may be named by a later key change: read them
+	 * all from the tip first (docs/chain-format.md 10).  A tip that does
+	 * not read whole is a fault the walk below finds and places. */
+	(void)chain_log__load_keys(v.repo, ref, &v.keys);
 	if ((rc = collect_commits(&v, git_reference_target(r), &ids, &n)) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -445,6 +469,15 @@ int chain_log_verify_repo(const char *repo_path, const char *node, const chain_k
 		if (stats != NULL)
 			stats->batches++;
 	}
+	if (v.key_changes != v.keys.n) {
+		rc = fault(&v, ARCA_EPROTO, CHAIN_LOG_NO_INDEX, "the tip's tree holds key changes the history does not");
+		goto out;
+	}
+	/* the key given must be the one in force now */
+	if (chain_log__keys_check_current(&v.keys) < 0) {
+		rc = fault(&v, ARCA_ECRYPTO, CHAIN_LOG_NO_INDEX, "%s", arca_error_last());
+		goto out;
+	}
 	if (stats != NULL) {
 		stats->entries = chain_merkle_size(v.tree);
 		rc = chain_merkle_root(v.tree, stats->entries, stats->root);
@@ -456,6 +489,7 @@ out:
 	git_tree_free(proot);
 	git_reference_free(r);
 	chain_merkle_free(v.tree);
+	chain_log__keys_release(&v.keys);
 	git_repository_free(v.repo);
 	chain__git_shutdown();
 	return rc;

@@ -225,6 +225,137 @@ static int verify(struct fx *f, struct faults *fs, chain_log_stats *st)
 	return chain_log_verify_repo(f->repo, NODE, f->key, collect, fs, st);
 }
 
+/* ---- node key changes (docs/chain-format.md 10) ---- */
+
+/* Appends an arca:key-change from `from` to `to` (not flushed). */
+static void append_key_change(chain_log *log, const chain_key *from, const chain_key *to, uint64_t *idx)
+{
+	chain_key_change kc;
+	chain_entry e;
+
+	assert_int_equal(chain_key_public(from, kc.old_public), 0);
+	assert_int_equal(chain_key_fingerprint(from, kc.old_fp), 0);
+	assert_int_equal(chain_key_public(to, kc.new_public), 0);
+	assert_int_equal(chain_key_fingerprint(to, kc.new_fp), 0);
+	memset(&e, 0, sizeof(e));
+	e.time_ms = T0 + 100000;
+	e.event = CHAIN_EVENT_KEY_CHANGE;
+	e.action = CHAIN_ACTION_UPDATE;
+	e.actor_user = "admin";
+	e.key = &kc;
+	assert_int_equal(chain_log_append(log, &e, NULL, NULL, idx), 0);
+}
+
+static int open_with(struct fx *f, chain_log **log, const chain_key *key)
+{
+	chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = key, .batch_entries = 100 };
+
+	return chain_log_open(log, &c);
+}
+
+/* The log after a key change: checkpoints up to the change verify with
+ * the old key, later ones with the new; opening, viewing and verifying
+ * want the new key and refuse the old one. */
+static void test_key_change(void **state)
+{
+	struct fx *f = *state;
+	chain_log *log = NULL;
+	chain_log_view *v = NULL;
+	chain_log_stats st;
+	struct faults fs;
+	uint64_t idx = 0;
+
+	build_log(f, 5, 5);
+	open_log(f, &log, 100, false);
+	append_key_change(log, f->key, f->other_key, &idx);
+	assert_int_equal(idx, 5);
+	assert_int_equal(chain_log_flush(log), 0);
+	assert_int_equal(chain_log_close(log), 0);
+	/* the old key is no longer the log's: refused everywhere */
+	assert_int_equal(verify(f, &fs, NULL), ARCA_ECRYPTO);
+	assert_non_null(strstr(fs.reason[0], "the log's key is now"));
+	assert_int_equal(open_with(f, &log, f->key), ARCA_ECRYPTO);
+	assert_non_null(strstr(arca_error_last(), "finish the interrupted rotation"));
+	assert_null(log);
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), ARCA_ECRYPTO);
+	/* the new one verifies the whole log, the last checkpoint (size 6)
+	 * still signed with the old key */
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->other_key, collect, &fs, &st), 0);
+	assert_int_equal(st.entries, 6);
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->other_key), 0);
+	assert_int_equal(chain_log_view_size(v), 6);
+	chain_log_view_free(v);
+	/* the writer with the new key signs what follows */
+	assert_int_equal(open_with(f, &log, f->other_key), 0);
+	append_range(log, 6, 9);
+	assert_int_equal(chain_log_flush(log), 0);
+	assert_int_equal(chain_log_verify(log, collect, &fs), 0);
+	assert_int_equal(chain_log_close(log), 0);
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->other_key, collect, &fs, &st), 0);
+	assert_int_equal(st.entries, 9);
+	assert_int_equal(st.batches, 3);
+	assert_int_equal(verify(f, &fs, NULL), ARCA_ECRYPTO);
+}
+
+/* A checkpoint after the key change signed by the old key (a writer that
+ * did not switch) is refused, naming its size. */
+static void test_key_change_old_key_signs_after(void **state)
+{
+	struct fx *f = *state;
+	chain_log *log = NULL;
+	chain_log_view *v = NULL;
+	struct faults fs;
+	uint64_t idx = 0;
+
+	build_log(f, 3, 3);
+	open_log(f, &log, 100, false);
+	append_key_change(log, f->key, f->other_key, &idx);
+	assert_int_equal(chain_log_flush(log), 0);
+	append_range(log, 4, 6); /* still signed with f->key */
+	assert_int_equal(chain_log_flush(log), 0);
+	assert_int_equal(chain_log_close(log), 0);
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->other_key, collect, &fs, NULL), ARCA_ECRYPTO);
+	assert_int_equal(fs.n, 1);
+	assert_non_null(strstr(fs.reason[0], "checkpoint of size 6 is not signed by the node key in force"));
+	assert_int_equal(open_with(f, &log, f->other_key), ARCA_ECRYPTO);
+	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->other_key), ARCA_ECRYPTO);
+	/* nor by anybody else's key */
+	assert_int_equal(verify(f, &fs, NULL), ARCA_ECRYPTO);
+}
+
+/* Key changes must chain: the old key of a change is the key in force. */
+static void test_key_change_not_chained(void **state)
+{
+	struct fx *f = *state;
+	chain_key *third = NULL;
+	chain_log *log = NULL;
+	struct faults fs;
+	uint8_t seed[32];
+	uint64_t idx = 0;
+
+	memset(seed, 7, sizeof(seed));
+	assert_int_equal(chain_key_from_seed(&third, seed), 0);
+	build_log(f, 2, 2);
+	open_log(f, &log, 100, false);
+	append_key_change(log, f->key, f->other_key, &idx);
+	assert_int_equal(chain_log_flush(log), 0);
+	assert_int_equal(chain_log_close(log), 0);
+	assert_int_equal(open_with(f, &log, f->other_key), 0);
+	/* names f->key as the old key, but other_key is in force */
+	append_key_change(log, f->key, third, &idx);
+	assert_int_equal(idx, 3);
+	assert_int_equal(chain_log_flush(log), 0);
+	assert_int_equal(chain_log_close(log), 0);
+	memset(&fs, 0, sizeof(fs));
+	assert_int_equal(chain_log_verify_repo(f->repo, NODE, third, collect, &fs, NULL), ARCA_ECRYPTO);
+	assert_non_null(strstr(fs.reason[0], "key change at entry 3"));
+	assert_int_equal(open_with(f, &log, third), ARCA_ECRYPTO);
+	chain_key_free(third);
+}
+
 /* ---- basic behaviour ---- */
 
 static size_t count_files(const char *dir, const char *suffix)
@@ -1411,6 +1542,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_packs_merged, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_log, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_view, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_key_change, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_key_change_old_key_signs_after, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_key_change_not_chained, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_append_refuses, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_writer_lock, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_durable_after_ref_update, fx_setup, fx_teardown),

@@ -50,8 +50,7 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* The login name, for an event without an actor. */
-static void login_name(char *buf, size_t size)
+void arca_event_user(char *buf, size_t size)
 {
 	struct passwd pw, *res = NULL;
 	char pwbuf[4096];
@@ -204,8 +203,11 @@ int arca_event_record_index(const arca_conf *conf, chain_entry *e, const char *p
 	e->node = conf->node;
 	if (e->time_ms == 0)
 		e->time_ms = now_ms(CLOCK_REALTIME);
+	/* a key change is `arca node rotate-key`'s alone: it switches keys */
+	if (e->event == CHAIN_EVENT_KEY_CHANGE)
+		return arca_error_set(ARCA_EINVAL, "a key change is recorded by arca node rotate-key only");
 	if (e->actor_ae == NULL && e->actor_user == NULL) {
-		login_name(user, sizeof(user));
+		arca_event_user(user, sizeof(user));
 		e->actor_user = user;
 	}
 	/* the patient only as the keyed pseudonym (docs/chain-format.md

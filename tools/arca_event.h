@@ -7,6 +7,7 @@
 #define ARCA_EVENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arca_conf.h"
@@ -30,5 +31,9 @@ int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient
 #define ARCA_EVENT_SPOOLED UINT64_MAX
 int arca_event_record_index(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
 			    bool *durable, uint64_t *index);
+
+/* The actor an event of this command gets when it names none: the login
+ * name (or the effective user's name, or "uid N"). */
+void arca_event_user(char *buf, size_t size);
 
 #endif

@@ -244,3 +244,40 @@ int arca_node_load_conf(arca_conf *c, const char *root)
 				      root, path, root);
 	return arca_conf_load(c, path);
 }
+
+int arca_node_switch_key(const char *root, const chain_key *old, const chain_key *next)
+{
+	char keys[PATH_MAX], key_path[PATH_MAX], next_path[PATH_MAX], pub_path[PATH_MAX], tmp[PATH_MAX];
+	char kept[PATH_MAX], rel[64 + CHAIN_KEY_FP_HEX_LEN];
+	char fp[CHAIN_KEY_FP_HEX_LEN];
+	struct stat st;
+	int rc;
+
+	if ((rc = chain_key_fingerprint_hex(old, fp)) < 0)
+		return rc;
+	snprintf(rel, sizeof(rel), ARCA_NODE_KEYS_DIR "/node-%s.pub", fp);
+	if ((rc = arca_node_path(keys, sizeof(keys), root, ARCA_NODE_KEYS_DIR)) < 0 ||
+	    (rc = arca_node_path(key_path, sizeof(key_path), root, ARCA_NODE_KEY_FILE)) < 0 ||
+	    (rc = arca_node_path(next_path, sizeof(next_path), root, ARCA_NODE_NEXT_KEY_FILE)) < 0 ||
+	    (rc = arca_node_path(pub_path, sizeof(pub_path), root, ARCA_NODE_PUB_FILE)) < 0 ||
+	    (rc = arca_node_path(tmp, sizeof(tmp), root, ARCA_NODE_PUB_FILE ".tmp")) < 0 ||
+	    (rc = arca_node_path(kept, sizeof(kept), root, rel)) < 0)
+		return rc;
+	/* 1. the old public key, for auditors of the old checkpoints */
+	if (lstat(kept, &st) != 0 && (rc = save_public(old, kept)) < 0)
+		return rc;
+	/* 2. the new public key (written aside, then renamed over) */
+	unlink(tmp);
+	if ((rc = save_public(next, tmp)) < 0)
+		return rc;
+	if (rename(tmp, pub_path) != 0) {
+		rc = arca_error_set(ARCA_EIO, "cannot rename %s to %s: %s", tmp, pub_path, strerror(errno));
+		unlink(tmp);
+		return rc;
+	}
+	/* 3. last, the new private key in place (rename replaces atomically):
+	 * until then node.key.next says that the switch is unfinished */
+	if (lstat(next_path, &st) == 0 && rename(next_path, key_path) != 0)
+		return arca_error_set(ARCA_EIO, "cannot rename %s to %s: %s", next_path, key_path, strerror(errno));
+	return fsync_dir(keys);
+}

@@ -11,7 +11,9 @@
  *   ROOT/chain/log.git       the bare repository of the node's log
  *                            (docs/chain-format.md 7)
  *
- * Every file is created once (O_EXCL) and never overwritten. */
+ * Every file is created once (O_EXCL) and never overwritten, but for
+ * node.key and node.pub, which `arca node rotate-key` replaces (the old
+ * public key kept as keys/node-<fingerprint>.pub). */
 #ifndef ARCA_NODE_H
 #define ARCA_NODE_H
 
@@ -23,6 +25,8 @@
 #define ARCA_NODE_KEYS_DIR "keys"
 #define ARCA_NODE_KEY_FILE "keys/node.key"
 #define ARCA_NODE_PUB_FILE "keys/node.pub"
+/* A new key during `arca node rotate-key` (docs/chain-format.md 10). */
+#define ARCA_NODE_NEXT_KEY_FILE "keys/node.key.next"
 #define ARCA_NODE_CONSORTIUM_FILE "keys/consortium.key"
 #define ARCA_NODE_CHAIN_DIR "chain"
 #define ARCA_NODE_LOG_REPO "chain/log.git"
@@ -39,6 +43,14 @@ int arca_node_check_name(const char *node);
  * keys are never replaced.  On failure the key files this call created are
  * removed again. */
 int arca_node_create(const char *root, const char *node);
+
+/* The last step of a key rotation, once the key change is durable on the
+ * log: keeps old's public key as ROOT/keys/node-<its 64 hex fingerprint>.pub,
+ * replaces node.pub with next's public key (written aside, fsynced,
+ * renamed), renames ROOT/keys/node.key.next (which holds next) to
+ * node.key, last, and fsyncs ROOT/keys.  Until then node.key.next marks
+ * the switch unfinished; each step can be done again after a crash. */
+int arca_node_switch_key(const char *root, const chain_key *old, const chain_key *next);
 
 /* ROOT/rel into buf; ARCA_EINVAL if it does not fit. */
 int arca_node_path(char *buf, size_t size, const char *root, const char *rel);

@@ -325,7 +325,13 @@ int arca_spool_read(chain_entry **out, const char *root, const char *name, const
 	}
 	if ((rc = chain_entry_parse_unindexed(out, buf + magic, got - magic - 1)) < 0)
 		goto out;
-	if (strcmp((*out)->node, node) != 0) {
+	if ((*out)->event == CHAIN_EVENT_KEY_CHANGE) {
+		/* only `arca node rotate-key` records one, and it switches the
+		 * key the log is signed with: never through arcad */
+		rc = arca_error_set(ARCA_EPROTO, "a key change, which only arca node rotate-key records");
+		chain_entry_free(*out);
+		*out = NULL;
+	} else if (strcmp((*out)->node, node) != 0) {
 		rc = arca_error_set(ARCA_EPROTO, "an event of node \"%s\", not of this node \"%s\"", (*out)->node,
 				    node);
 		chain_entry_free(*out);
