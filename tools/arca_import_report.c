@@ -4,9 +4,11 @@
 #include "arca_import_priv.h"
 
 #include <jansson.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arca_err.h"
 #include "arca_event.h"
@@ -135,7 +137,11 @@ out:
 int arca_import__events(arca_import *im)
 {
 	store_index *idx = store_ingest_cas_index(im->cas);
+	struct passwd *pw = getpwuid(geteuid());
+	char user[CHAIN_ENTRY_TEXT_MAX + 1];
 
+	/* who ran the import, beside the AE title the records carry */
+	snprintf(user, sizeof(user), "%s", pw != NULL && pw->pw_name != NULL ? pw->pw_name : "unknown");
 	for (size_t i = 0; i < im->n_studies; i++) {
 		import_study *s = &im->studies[i];
 		chain_entry e;
@@ -149,6 +155,7 @@ int arca_import__events(arca_import *im)
 		e.action = CHAIN_ACTION_CREATE;
 		e.outcome = CHAIN_OUTCOME_SUCCESS;
 		e.actor_ae = im->ae;
+		e.actor_user = user;
 		e.study_uid = s->uid;
 		if ((rc = arca_import__study_hash(idx, s->uid, e.study_hash, &e.instances)) < 0) {
 			snprintf(im->event_error, sizeof(im->event_error), "study %s: %s", s->uid, arca_error_last());
