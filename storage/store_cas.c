@@ -203,6 +203,8 @@ static int encode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const 
 	size_t zlen = 0;
 	int rc;
 
+	uint8_t *planes = NULL;
+
 	memset(e, 0, sizeof(*e));
 	e->sealed = cas->opts.encrypt;
 	/* One buffer serves the frame, or the sealed copy of a raw chunk. */
@@ -211,13 +213,25 @@ static int encode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const 
 		if (e->own == NULL)
 			return arca_error_set(ARCA_ENOMEM, "out of memory for a %zu-byte chunk", len);
 	}
+	/* 16-bit samples as two byte planes: on CT and MR the frame is 20%
+	 * smaller and zstd faster (docs/storage-format.md section 8).  The
+	 * split costs one pass over the chunk. */
+	if (cap > 0 && store_cas__looks_like_samples16(data, len)) {
+		planes = malloc(len);
+		if (planes != NULL)
+			store_cas__planes_split(data, len, planes);
+	}
 	if (cap > 0) {
-		rc = store_cas__zstd_compress(cas->zstd, data, len, e->own, cap, &zlen);
+		rc = store_cas__zstd_compress(cas->zstd, planes != NULL ? planes : data, len, e->own, cap,
+					      &zlen);
+		free(planes);
 		if (rc < 0)
 			return rc;
 	}
 	if (zlen > 0) {
 		h.flags |= STORE_CAS_FLAG_ZSTD;
+		if (planes != NULL)
+			h.flags |= STORE_CAS_FLAG_PLANES16;
 		h.stored_len = zlen;
 		e->body = e->own;
 		e->body_len = zlen;
@@ -488,6 +502,19 @@ int store_cas__read_fd(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], i
 						path);
 		if (rc < 0)
 			goto out;
+		if (h.flags & STORE_CAS_FLAG_PLANES16) {
+			/* the sealed frame's buffer is free now: join into it */
+			uint8_t *joined = h.plain_len <= size ? buf : malloc(h.plain_len);
+			if (joined == NULL) {
+				rc = arca_error_set(ARCA_ENOMEM, "out of memory for chunk %s", path);
+				goto out;
+			}
+			store_cas__planes_join(plain, h.plain_len, joined);
+			free(plain);
+			plain = joined;
+			if (joined == buf)
+				buf = NULL;
+		}
 	} else {
 		memmove(buf, body, h.plain_len);
 		plain = buf;

@@ -103,6 +103,11 @@ int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 		return arca_error_set(ARCA_EPROTO,
 				      "chunk file %s: plain length %" PRIu64 " exceeds the cap %zu",
 				      path, plain_len, STORE_CAS_CHUNK_MAX);
+	if ((flags & STORE_CAS_FLAG_PLANES16) != 0 &&
+	    ((flags & STORE_CAS_FLAG_ZSTD) == 0 || plain_len % 2 != 0))
+		return arca_error_set(ARCA_EPROTO,
+				      "chunk file %s: byte planes flag on a %s chunk of %" PRIu64 " bytes",
+				      path, (flags & STORE_CAS_FLAG_ZSTD) ? "compressed" : "raw", plain_len);
 	if (flags & STORE_CAS_FLAG_ZSTD) {
 		/* Compression is only kept when it shrinks the chunk. */
 		if (stored_len == 0 || stored_len >= plain_len)
@@ -127,4 +132,51 @@ int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	out->stored_len = stored_len;
 	out->crc = crc;
 	return 0;
+}
+
+void store_cas__planes_split(const uint8_t *src, size_t len, uint8_t *dst)
+{
+	size_t half = len / 2;
+
+	for (size_t i = 0; i < half; i++) {
+		dst[i] = src[2 * i];
+		dst[half + i] = src[2 * i + 1];
+	}
+}
+
+void store_cas__planes_join(const uint8_t *src, size_t len, uint8_t *dst)
+{
+	size_t half = len / 2;
+
+	for (size_t i = 0; i < half; i++) {
+		dst[2 * i] = src[i];
+		dst[2 * i + 1] = src[half + i];
+	}
+}
+
+bool store_cas__looks_like_samples16(const uint8_t *data, size_t len)
+{
+	/* 32 runs of 128 bytes spread over the chunk: 2048 samples. */
+	enum { RUNS = 32, RUN = 128 };
+	bool seen_lo[256] = { false }, seen_hi[256] = { false };
+	unsigned n_lo = 0, n_hi = 0;
+
+	if (len < 2 * RUNS * RUN || len % 2 != 0)
+		return false;
+	for (size_t r = 0; r < RUNS; r++) {
+		size_t at = (len / RUNS) * r & ~(size_t)1;
+		for (size_t i = at; i + 1 < at + RUN && i + 1 < len; i += 2) {
+			if (!seen_lo[data[i]]) {
+				seen_lo[data[i]] = true;
+				n_lo++;
+			}
+			if (!seen_hi[data[i + 1]]) {
+				seen_hi[data[i + 1]] = true;
+				n_hi++;
+			}
+		}
+	}
+	/* 12-bit CT: high bytes 0-15 (or 0xFF/0x00 around zero), low bytes
+	 * anything; interleaved 8-bit data has no such asymmetry. */
+	return n_hi * 4 <= n_lo && n_hi <= 64;
 }

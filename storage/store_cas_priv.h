@@ -21,7 +21,11 @@
 #define STORE_CAS_TAG_LEN 16          /* AES-256-GCM tag after the body */
 #define STORE_CAS_FLAG_ZSTD 0x01u      /* body is one zstd frame */
 #define STORE_CAS_FLAG_AES256GCM 0x02u /* body is sealed, tag follows */
-#define STORE_CAS_FLAGS_KNOWN (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_AES256GCM)
+/* With ZSTD: the frame holds the chunk as two byte planes (bytes 0, 2,
+ * 4, ... then 1, 3, 5, ...): 16-bit samples compress better and faster
+ * that way (docs/storage-format.md section 2). */
+#define STORE_CAS_FLAG_PLANES16 0x04u
+#define STORE_CAS_FLAGS_KNOWN (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_AES256GCM | STORE_CAS_FLAG_PLANES16)
 
 typedef struct store_cas_header {
 	uint8_t flags;
@@ -41,6 +45,18 @@ int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
  * skipped. */
 uint32_t store_cas__checksum(const uint8_t header[STORE_CAS_HEADER_LEN], const uint8_t *body,
 			     size_t body_len, const uint8_t *tag, size_t tag_len);
+
+/* Byte planes of 16-bit samples (store_cas_format.c): split writes the even
+ * bytes of src then the odd ones to dst; join does the reverse.  len is
+ * even; src and dst do not overlap. */
+void store_cas__planes_split(const uint8_t *src, size_t len, uint8_t *dst);
+void store_cas__planes_join(const uint8_t *src, size_t len, uint8_t *dst);
+
+/* Whether data looks like 16-bit samples whose high bytes vary much less
+ * than their low bytes (CT, MR, most 12- to 16-bit images): a sampled
+ * count of distinct values at even and odd offsets; cheap, and only a
+ * hint (a wrong guess costs compression ratio, never correctness). */
+bool store_cas__looks_like_samples16(const uint8_t *data, size_t len);
 
 /* ---- layout (store_cas_path.c) ---- */
 

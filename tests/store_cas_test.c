@@ -1114,6 +1114,68 @@ static void measure(const char *root, int level, bool encrypt, store_cas_sync_mo
 	store_cas_free(cas);
 }
 
+/* 16-bit samples are compressed as two byte planes (flag 0x04): smaller,
+ * and read back byte for byte, sealed or not; 8-bit-like data is not
+ * split; a planes flag on a raw chunk, or on an odd length, is refused. */
+static void test_planes16(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = (size_t)512 * 512 * 2;
+	uint8_t *slice = malloc(len), *bytes;
+	uint8_t h[STORE_CAS_HASH_LEN], h8[STORE_CAS_HASH_LEN], hr[STORE_CAS_HASH_LEN];
+	char path[PATH_MAX];
+	store_cas_info info;
+	size_t n;
+
+	assert_non_null(slice);
+	make_ct_slice(slice, 512, 512, 77);
+	for (int sealed = 0; sealed <= 1; sealed++) {
+		char root[PATH_MAX];
+		snprintf(root, sizeof(root), "%s/planes%d", f->dir, sealed);
+		store_cas *cas = open_store(root, sealed != 0, STORE_CAS_SYNC_EACH);
+		put_ok(cas, slice, len, h, true);
+		get_equals(cas, h, slice, len);
+		assert_int_equal(store_cas_stat(cas, h, &info), 0);
+		assert_true(info.compressed);
+		assert_true(info.stored_size < len * 6 / 10);
+		chunk_file(cas, h, path);
+		bytes = read_file(path, &n);
+		assert_int_equal(bytes[5] & 0x04, 0x04);
+		free(bytes);
+		store_cas_free(cas);
+	}
+
+	/* Bytes that look like interleaved 8-bit data: no planes. */
+	store_cas *cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	uint8_t *gray = malloc(len);
+	assert_non_null(gray);
+	for (size_t i = 0; i < len; i++)
+		gray[i] = (uint8_t)((i / 2) % 251);
+	put_ok(cas, gray, len, h8, true);
+	chunk_file(cas, h8, path);
+	bytes = read_file(path, &n);
+	assert_int_equal(bytes[5] & 0x04, 0);
+	free(bytes);
+	get_equals(cas, h8, gray, len);
+
+	/* The flag where it cannot be: a raw chunk (random bytes). */
+	uint8_t *rnd = random_bytes(20000, 4242);
+	put_ok(cas, rnd, 20000, hr, true);
+	chunk_file(cas, hr, path);
+	bytes = read_file(path, &n);
+	assert_int_equal(bytes[5], 0);
+	bytes[5] = 0x04;
+	assert_int_equal(unlink(path), 0);
+	write_file(path, bytes, n, 0600);
+	free(bytes);
+	assert_int_equal(store_cas_verify(cas, hr), ARCA_EPROTO);
+	assert_non_null(strstr(arca_error_last(), "byte planes"));
+	store_cas_free(cas);
+	free(rnd);
+	free(gray);
+	free(slice);
+}
+
 static void test_put_rate(void **state)
 {
 	struct fixture *f = *state;
@@ -1187,6 +1249,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_barriers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iterator, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planes16, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_rate, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
