@@ -28,7 +28,8 @@
 # queries by the same client (same sample, same seed: the same questions).
 #
 # Output: the machine, the load average before and after, each server's
-# lines, then a table: query, arcad N median/p99 for each size, Orthanc
+# lines and its CPU time per query (user + system, /proc/PID/stat: what a
+# query costs the server whatever the machine's load), then a table: query, arcad N median/p99 for each size, Orthanc
 # median/p99, the ratio Orthanc/arcad of the medians at the Orthanc size
 # and Orthanc-at-its-size / arcad-at-the-largest-size, and rows/query.
 # Times are milliseconds from the C-FIND-RQ sent to the final response.
@@ -83,7 +84,22 @@ if [ "$orthanc_n" != 0 ] && ! [[ " $sizes " =~ " $orthanc_n " ]]; then
 fi
 mkdir -p "$work/logs"
 results=$work/results.tsv
+cpu=$work/cpu.txt
 : >"$results"
+: >"$cpu"
+
+# a process's user + system CPU time in clock ticks (proc(5) stat 14, 15)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# cpu_line LABEL KEYS TICKS0 PID: the server's CPU per query over the
+# find_net run (3 kinds x (queries + warm-up), plus the sample query)
+cpu_line() {
+	local t1 hz
+	t1=$(cpu_ticks "$4")
+	hz=$(getconf CLK_TCK)
+	awk -v l="$1" -v k="$2" -v d="$((t1 - $3))" -v hz="$hz" -v n="$((3 * (queries + warmup) + 1))" \
+		'BEGIN { printf "%s, %s keys: server CPU %.2f ms per query (%.2f s over %d queries)\n", l, k, d * 1000 / hz / n, d / hz, n }' |
+		tee -a "$cpu"
+}
 
 qr_machine
 echo "load average at start: $(qr_load)"
@@ -119,8 +135,10 @@ for n in $sizes; do
 	qr_wait_echo ARCA "$port" "$pid" || { tail "$work/logs/arcad-$n.log"; qr_die "arcad did not start"; }
 	qr_log "arcad $n: find_net"
 	for keys in list plain; do
+		c0=$(cpu_ticks "$pid")
 		"$here/find_net" --aec ARCA --label "arcad-$n" --keys $keys --queries "$queries" --warmup "$warmup" \
 			127.0.0.1 "$port" 2>>"$work/logs/find_net.log" | tee -a "$results"
+		cpu_line "arcad-$n" $keys "$c0" "$pid"
 	done
 	echo "arcad $n: peak RSS $(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$pid/status)"
 	qr_stop "$pid"
@@ -180,14 +198,18 @@ if [ "$orthanc_n" != 0 ]; then
 	qr_log "Orthanc $orthanc_n: find_net"
 	echo "load average before Orthanc's queries: $(qr_load)"
 	for keys in list plain; do
+		c0=$(cpu_ticks "$opid")
 		"$here/find_net" --aec ORTHANC --label "orthanc-$orthanc_n" --keys $keys --queries "$queries" \
 			--warmup "$warmup" 127.0.0.1 "$oport" 2>>"$work/logs/find_net.log" | tee -a "$results"
+		cpu_line "orthanc-$orthanc_n" $keys "$c0" "$opid"
 	done
 	echo "Orthanc $orthanc_n: peak RSS $(sed -n 's/^VmHWM:[[:space:]]*//p' /proc/$opid/status)"
 	qr_stop "$opid"
 fi
 cat "$work/logs/find_net.log"
 echo "load average at the end: $(qr_load)"
+echo
+cat "$cpu"
 
 # ---- the table
 echo
