@@ -107,7 +107,7 @@ until echoscu -to 2 -aec ARCA 127.0.0.1 "$port" >/dev/null 2>&1; do
 	sleep 0.05
 done
 t0=$(now)
-storescu -aec ARCA +sd "$work/ct" 127.0.0.1 "$port" >"$work/storescu.log" 2>&1 || echo "storescu exited $?"
+storescu -aec ARCA +sd 127.0.0.1 "$port" "$work/ct" >"$work/storescu.log" 2>&1 || echo "storescu exited $?"
 t1=$(now)
 kill "$arcad_pid" && wait "$arcad_pid" 2>/dev/null
 arcad_pid=""
