@@ -6,7 +6,8 @@
 #      entry 0, DCM:110107, the user as actor, the patient only as a
 #      pseudonym;
 #   2. a spool file left while no arcad ran (written here in Python from
-#      docs/chain-format.md 9 alone) is appended when arcad starts;
+#      docs/chain-format.md 9 alone) is appended when arcad starts, and
+#      partial files (.tmp-*) over an hour old are removed;
 #   3. arcad running: an event goes through ROOT/chain/spool: the command
 #      says so, the entry is on the log with its code, actor and outcome,
 #      the spool is empty again, no patient ID on the log; two commands
@@ -109,7 +110,18 @@ with open(sys.argv[1] + "/.tmp", "wb") as f:
 else
 	fail "could not write a spool file"
 fi
+# partial files of commands that died: removed at start once over an hour old
+printf 'arca-spool 1\n{"act' >"$root/chain/spool/.tmp-1-old.ev"
+touch -d '2 hours ago' "$root/chain/spool/.tmp-1-old.ev"
+printf 'arca-spool 1\n{"act' >"$root/chain/spool/.tmp-2-new.ev"
 start_arcad 1
+if [ ! -e "$root/chain/spool/.tmp-1-old.ev" ] && [ -e "$root/chain/spool/.tmp-2-new.ev" ] &&
+	grep -q "removed 1 partial spool files" "$NET_TMP/arcad1.log"; then
+	ok "arcad removes partial spool files over an hour old, keeps a recent one"
+else
+	fail "partial spool files: $(ls -a "$root/chain/spool")"
+fi
+rm -f "$root/chain/spool/.tmp-2-new.ev"
 if until_log 'assert len(es) == 2, len(es)
 e = es[1]
 assert e["event"] == "arca:verify" and e["actor"] == {"user": "left-behind"} and e["outcome"] == 4, e

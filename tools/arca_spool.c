@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arca_err.h"
@@ -358,6 +359,33 @@ int arca_spool_reject(const char *root, const char *name)
 	if (rename(from, to) != 0)
 		return arca_error_set(ARCA_EIO, "cannot move %s to %s: %s", from, to, strerror(errno));
 	return sync_dir(dir);
+}
+
+int arca_spool_clean(const char *root, unsigned max_age, size_t *removed)
+{
+	char path[PATH_MAX];
+	time_t now = time(NULL);
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int rc, dfd;
+
+	*removed = 0;
+	if ((rc = arca_spool_path(path, sizeof(path), root, NULL)) < 0)
+		return rc;
+	dir = opendir(path);
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : arca_error_set(ARCA_EIO, "cannot read %s: %s", path, strerror(errno));
+	dfd = dirfd(dir);
+	while ((d = readdir(dir)) != NULL) {
+		if (strncmp(d->d_name, ".tmp-", 5) != 0 || fstatat(dfd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		/* a command still writing one is at most seconds old */
+		if (now - st.st_mtime > (time_t)max_age && unlinkat(dfd, d->d_name, 0) == 0)
+			(*removed)++;
+	}
+	closedir(dir);
+	return *removed > 0 ? sync_dir(path) : 0;
 }
 
 int arca_spool_remove(const char *root, const char *name)

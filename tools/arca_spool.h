@@ -6,7 +6,8 @@
  *   ROOT/chain/spool/.arcad.lock       flock'ed by arcad while it runs: a
  *                                      command that finds it held spools
  *   ROOT/chain/spool/<ms>-<pid>-<rand>.ev   one event each
- *   ROOT/chain/spool/.tmp-<name>       a file being written (ignored)
+ *   ROOT/chain/spool/.tmp-<name>       a file being written (ignored; arcad
+ *                                      removes those over an hour old)
  *   ROOT/chain/spool/rejected/<name>   a malformed file set aside
  *
  * A spool file is "arca-spool 1\n", then the entry's canonical bytes
@@ -79,6 +80,10 @@ int arca_spool_read(chain_entry **out, const char *root, const char *name, const
 
 /* Moves name to rejected/ (replacing one of the same name there). */
 int arca_spool_reject(const char *root, const char *name);
+
+/* Removes the temporary files (.tmp-*) of commands that died while
+ * writing them, if older than max_age seconds; *removed counts them. */
+int arca_spool_clean(const char *root, unsigned max_age, size_t *removed);
 
 /* Removes name once its entry is durable, and syncs the directory. */
 int arca_spool_remove(const char *root, const char *name);

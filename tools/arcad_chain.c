@@ -513,6 +513,13 @@ int arcad_chain_spool_start(arcad_chain *ch, struct ev_loop *loop)
 	ev_async_start(loop, &ch->spool_wake);
 	atomic_store(&ch->watching, true);
 	say(ch, PACS_SERVER_LOG_INFO, "chain: taking events of arca commands from %s", ch->spool_dir);
+	{
+		size_t removed = 0;
+		if (arca_spool_clean(ch->conf->root, 3600, &removed) < 0)
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: spool: %s", arca_error_last());
+		else if (removed > 0)
+			say(ch, PACS_SERVER_LOG_INFO, "chain: removed %zu partial spool files of commands that died", removed);
+	}
 	/* what commands left while no arcad ran */
 	spool_drain(ch);
 	return 0;

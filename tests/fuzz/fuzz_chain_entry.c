@@ -6,6 +6,9 @@
  *   - the parser refuses cleanly or accepts, never reading out of bounds;
  *   - an accepted entry encodes back to exactly the input bytes (one byte
  *     sequence per entry), and its value passes chain_entry_check;
+ *   - the same for the spool's unindexed form (chain_entry_parse_unindexed,
+ *     docs/chain-format.md 9), and no input parses both ways (one has the
+ *     index, the other must not);
  *   - chain_time_parse accepts only what chain_time_format gives back;
  *   - chain_node_name_check never crashes on any NUL-terminated string.
  * Build and run (clang):
@@ -39,6 +42,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(again);
 		chain_entry_free(e);
+	} else if (e != NULL) {
+		abort();
+	}
+	e = NULL;
+	if (chain_entry_parse_unindexed(&e, data, size) == 0) {
+		chain_entry *indexed = NULL;
+		if (e->index != 0 || chain_entry_check(e) != 0)
+			abort();
+		if (chain_entry_encode_unindexed(e, &again, &len) != 0)
+			abort();
+		if (len != size || memcmp(again, data, size) != 0)
+			abort();
+		free(again);
+		chain_entry_free(e);
+		if (chain_entry_parse(&indexed, data, size) == 0)
+			abort();
 	} else if (e != NULL) {
 		abort();
 	}
