@@ -4,7 +4,7 @@
 # the same stored chunk files as the machine's ceiling.  Run from the build
 # directory (an -O2 build without sanitizers) after `make bench`:
 #
-#   bench/verify.sh [--count N] [--size PX] [--rounds R] [--work DIR] [--keep]
+#   SRCDIR/bench/verify.sh [--count N] [--size PX] [--rounds R] [--work DIR] [--keep]
 #
 #   --count N    CT instances (bench/gen_ct); default 1000
 #   --size PX    rows and columns (16 bits); default 512 (0.53 MB an instance)
@@ -31,9 +31,13 @@ size=512
 rounds=3
 work=${BENCH_DIR:-/tmp/arca-bench-verify}
 keep=0
-arca=${ARCA:-$here/../tools/arca}
-arcad=${ARCAD:-$here/../tools/arcad}
-gen=${GEN_CT:-$here/gen_ct}
+# the programs of the build directory: the current one (out-of-tree
+# builds), else the one holding this script
+build=${ARCA_BUILDDIR:-$PWD}
+[ -x "$build/tools/arca" ] || build=$here/..
+arca=${ARCA:-$build/tools/arca}
+arcad=${ARCAD:-$build/tools/arcad}
+gen=${GEN_CT:-$build/bench/gen_ct}
 
 usage() {
 	sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -74,8 +78,8 @@ find "$work/ct" -name '*.dcm' | sort | xargs storescu -aec ARCA 127.0.0.1 "$port
 kill -TERM $pid
 wait $pid
 
-raw=$(find "$work/ct" -name '*.dcm' -printf '%s\n' | awk '{ s += $1 } END { print s }')
-stored=$(find "$root/chunks" -path "$root/chunks/tmp" -prune -o -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+raw=$(find "$work/ct" -name '*.dcm' -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
+stored=$(find "$root/chunks" -path "$root/chunks/tmp" -prune -o -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
 nfiles=$(find "$root/chunks" -path "$root/chunks/tmp" -prune -o -type f -print | wc -l)
 find "$root/chunks" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
 
@@ -102,9 +106,9 @@ sha_run() { # PROCS -> seconds
 }
 
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'archive: %d CT %dx%d, %.3f GB raw (Part 10 files sent), %d chunk files, %.3f GB stored (%.0f%%)\n' \
-	"$count" "$size" "$size" "$(echo "$raw / 1e9" | bc -l)" "$nfiles" "$(echo "$stored / 1e9" | bc -l)" \
-	"$(echo "100 * $stored / $raw" | bc -l)"
+awk -v c="$count" -v z="$size" -v r="$raw" -v n="$nfiles" -v s="$stored" 'BEGIN {
+	printf "archive: %d CT %dx%d, %.3f GB raw (Part 10 files sent), %d chunk files, %.3f GB stored (%.0f%%)\n",
+		c, z, z, r / 1e9, n, s / 1e9, 100 * s / r }'
 printf '%-34s %10s %16s %16s\n' "measurement (median of $rounds)" "seconds" "instance GB/s" "stored GB/s"
 for t in 1 2; do
 	: >"$work/runs"
@@ -118,5 +122,6 @@ for p in 1 2; do
 	: >"$work/runs"
 	for _ in $(seq "$rounds"); do sha_run "$p" >>"$work/runs"; done
 	s=$(median <"$work/runs")
-	printf '%-34s %10.3f %16s %16.3f\n' "sha256sum of the chunk files (x$p)" "$s" "-" "$(echo "$stored / $s / 1e9" | bc -l)"
+	printf '%-34s %10.3f %16s %16.3f\n' "sha256sum of the chunk files (x$p)" "$s" "-" \
+		"$(awk -v b="$stored" -v s="$s" 'BEGIN { print b / s / 1e9 }')"
 done

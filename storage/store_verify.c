@@ -13,6 +13,8 @@
 #include "store_verify.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -624,26 +626,28 @@ static int walk_index(verifier *v, store_verify__index *ix)
 
 /* ------------------------------------------------------------ the store walk */
 
-static void count_temp_files(verifier *v)
+int store_verify_temp_files(const char *store_root, uint64_t *files, uint64_t *bytes)
 {
 	char dir[PATH_MAX], path[2 * PATH_MAX];
 	struct dirent *d;
 	struct stat st;
 	DIR *dp;
 
-	snprintf(dir, sizeof(dir), "%s/chunks/tmp", store_cas_root(v->cas));
+	*files = *bytes = 0;
+	snprintf(dir, sizeof(dir), "%s/chunks/tmp", store_root);
 	dp = opendir(dir);
 	if (dp == NULL)
-		return;
+		return errno == ENOENT ? 0 : arca_error_set(ARCA_EIO, "cannot read %s: %s", dir, strerror(errno));
 	while ((d = readdir(dp)) != NULL) {
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		v->stats->temp_files++;
+		(*files)++;
 		if (lstat(path, &st) == 0)
-			v->stats->temp_bytes += (uint64_t)st.st_size;
+			*bytes += (uint64_t)st.st_size;
 	}
 	closedir(dp);
+	return 0;
 }
 
 static bool is_manifest(const uint8_t *data, size_t len)
@@ -738,7 +742,7 @@ int store_verify_run(store_cas *cas, const store_verify_options *opts, store_ver
 	pthread_cond_init(&v->idle, NULL);
 
 	if (opts->study == NULL)
-		count_temp_files(v);
+		(void)store_verify_temp_files(store_cas_root(cas), &stats->temp_files, &stats->temp_bytes);
 	if ((rc = store_verify__index_open(&ix, opts->index)) < 0)
 		goto out;
 	if ((rc = store_verify__index_totals(ix, opts->study, &v->progress.rows_total, &v->progress.bytes_total)) < 0)

@@ -128,7 +128,8 @@ typedef struct store_verify_stats {
 	uint64_t unreferenced_manifests;         /* of which instance manifests never indexed */
 	uint64_t unreferenced_damaged;
 	uint64_t stray;                          /* files under chunks/ that are not chunks */
-	uint64_t temp_files, temp_bytes;         /* in chunks/tmp when the walk began */
+	uint64_t temp_files, temp_bytes;         /* in chunks/tmp when the walk began: puts in
+						  * progress (see store_verify_temp_files) */
 	double seconds;
 } store_verify_stats;
 
@@ -137,6 +138,13 @@ void store_verify_options_init(store_verify_options *opts);
 /* Runs the walk on the store cas (opened by the caller) and the index at
  * opts->index.  stats (may be NULL) is filled even on error. */
 int store_verify_run(store_cas *cas, const store_verify_options *opts, store_verify_stats *stats);
+
+/* Files in <store_root>/chunks/tmp and their bytes: call it before
+ * store_cas_open, which removes the leftovers of a crashed writer when no
+ * other process has the store open (once open, what is there belongs to
+ * puts in progress).  0, or ARCA_EIO when the directory cannot be read
+ * (a missing one counts nothing). */
+int store_verify_temp_files(const char *store_root, uint64_t *files, uint64_t *bytes);
 
 /* ---- a study, in the study callback ---- */
 

@@ -341,6 +341,7 @@ int arca_cmd_verify(int argc, char **argv)
 	store_verify_options vo;
 	store_verify_stats vs;
 	json_t *doc = NULL;
+	uint64_t crash_temp = 0, crash_temp_bytes = 0;
 	run r;
 	int rc, status = 0;
 	bool faulty;
@@ -395,6 +396,9 @@ int arca_cmd_verify(int argc, char **argv)
 	if ((status = chain_part(&r, &ctx, &have_ctx, root, doc)) != 0)
 		goto out;
 
+	/* counted before the store is opened: opening it alone removes the
+	 * temp files a crashed writer left (docs/storage-format.md 5) */
+	(void)store_verify_temp_files(conf.storage_path, &crash_temp, &crash_temp_bytes);
 	store_cas_options_init(&co);
 	if ((rc = store_cas_open(&cas, conf.storage_path, &co)) < 0) {
 		fprintf(stderr, CMD ": cannot open the chunk store %s: %s\n", conf.storage_path, arca_error_last());
@@ -452,6 +456,7 @@ int arca_cmd_verify(int argc, char **argv)
 				  (json_int_t)vs.unreferenced_bytes, "unreferenced_manifests",
 				  (json_int_t)vs.unreferenced_manifests, "stray", (json_int_t)vs.stray, "temp_files",
 				  (json_int_t)vs.temp_files));
+		json_object_set_new(doc, "temp_files_before_open", json_integer((json_int_t)crash_temp));
 		json_object_set_new(doc, "seconds", json_real(vs.seconds));
 		json_object_set_new(doc, "instance_gb_per_s", json_real(gbps(vs.instance_bytes, vs.seconds)));
 		json_object_set_new(doc, "stored_gb_per_s",
@@ -467,10 +472,14 @@ int arca_cmd_verify(int argc, char **argv)
 		if (r.study == NULL)
 			printf("store: %" PRIu64 " chunks referenced (%.3f GB stored); %" PRIu64
 			       " unreferenced (%.3f MB, %" PRIu64 " of them manifests of never-indexed instances)%s; %" PRIu64
-			       " temp files\n",
+			       " temp files of puts in progress\n",
 			       vs.referenced_chunks, (double)vs.referenced_stored_bytes / 1e9, vs.unreferenced_chunks,
 			       (double)vs.unreferenced_bytes / 1e6, vs.unreferenced_manifests,
 			       vs.unreferenced_chunks > 0 ? ": garbage, arca gc removes it" : "", vs.temp_files);
+		if (r.study == NULL && crash_temp > 0)
+			printf("store: chunks/tmp held %" PRIu64 " temp files (%.3f MB) before verify opened the store, %" PRIu64
+			       " after (an opener alone removes a stopped writer's leftovers; the rest are puts in progress)\n",
+			       crash_temp, (double)crash_temp_bytes / 1e6, vs.temp_files);
 		if (faulty)
 			printf("FAULTS: %" PRIu64 " damaged instances, %" PRIu64 " damaged studies, %" PRIu64
 			       " index faults, %" PRIu64 " damaged unreferenced chunks, %" PRIu64 " stray files, %" PRIu64
