@@ -87,6 +87,7 @@ results=$work/results.tsv
 cpu=$work/cpu.txt
 : >"$results"
 : >"$cpu"
+: >"$work/logs/find_net.log"
 
 # a process's user + system CPU time in clock ticks (proc(5) stat 14, 15)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
