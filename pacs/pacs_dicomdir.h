@@ -19,7 +19,7 @@
  *
  * Writing.  pacs_dicomdir_build() makes the DICOMDIR bytes (Part 10,
  * Explicit VR Little Endian, PS3.10 8.6) for a list of instances: one
- * PATIENT record per Patient ID, one STUDY per Study Instance UID, one
+ * PATIENT record per Patient ID and issuer, one STUDY per Study Instance UID, one
  * SERIES per Series Instance UID, one IMAGE per instance, in the order
  * the instances come first, with the record offsets (PS3.3 F.3.2.1) and
  * the root record offsets (0004,1200/1202) counted in bytes from the
@@ -96,6 +96,7 @@ typedef struct pacs_dicomdir_entry {
 	const char *study_uid, *study_date, *study_time, *study_description, *study_id, *accession;
 	const char *series_uid, *modality, *series_number;
 	const char *sop_class, *sop_instance, *transfer_syntax, *instance_number;
+	const char *issuer;             /* Issuer of Patient ID: a patient is ID + issuer */
 } pacs_dicomdir_entry;
 
 /* The DICOMDIR for entries[0..n): *out (malloc'ed, the caller's: free())

@@ -82,17 +82,24 @@ static int new_record(builder *b, const char *type, pacs_ds **out)
 	return 0;
 }
 
-/* PS3.3 F.5.1 PATIENT: Patient's Name (2), Patient ID (1). */
+/* PS3.3 F.5.1 PATIENT: Patient's Name (2), Patient ID (1), and Issuer of
+ * Patient ID when there is one (a patient is its ID within its issuer). */
 static int patient_record(builder *b, const pacs_dicomdir_entry *e)
 {
-	const char *texts[] = { e->patient_name, e->patient_id };
+	const char *texts[] = { e->patient_name, e->patient_id, e->issuer };
 	pacs_ds *it;
 	int rc;
 
-	if ((rc = new_record(b, "PATIENT", &it)) < 0 || (rc = put_charset(it, texts, 2)) < 0 ||
-	    (rc = pacs_ds_set_string(it, T(0010, 0010), PACS_VR_PN, val(e->patient_name))) < 0)
+	if ((rc = new_record(b, "PATIENT", &it)) < 0 || (rc = put_charset(it, texts, 3)) < 0 ||
+	    (rc = pacs_ds_set_string(it, T(0010, 0010), PACS_VR_PN, val(e->patient_name))) < 0 ||
+	    (rc = pacs_ds_set_string(it, T(0010, 0020), PACS_VR_LO, val(e->patient_id))) < 0)
 		return rc;
-	return pacs_ds_set_string(it, T(0010, 0020), PACS_VR_LO, val(e->patient_id));
+	return e->issuer != NULL && e->issuer[0] != '\0' ? pacs_ds_set_string(it, T(0010, 0021), PACS_VR_LO, e->issuer) : 0;
+}
+
+static bool same_patient(const pacs_dicomdir_entry *a, const pacs_dicomdir_entry *b)
+{
+	return same(a->patient_id, b->patient_id) && same(a->issuer, b->issuer);
 }
 
 /* PS3.3 F.5.2 STUDY: Study Date (1), Study Time (1), Study Description (2),
@@ -191,14 +198,9 @@ static int make_records(builder *b)
 		prev_patient = prec;
 		for (size_t s = p; s < b->n && rc == 0; s++) {
 			size_t srec, prev_series = 0;
-			if (done[s] || !same(b->entries[s].patient_id, b->entries[p].patient_id))
-				continue;
-			/* the first entry of a study not yet written */
-			bool seen = false;
-			for (size_t k = p; k < s && !seen; k++)
-				seen = same(b->entries[k].patient_id, b->entries[p].patient_id) &&
-				       same(b->entries[k].study_uid, b->entries[s].study_uid);
-			if (seen)
+			/* the first entry of a study not yet written (the entries
+			 * of a study already written are all done) */
+			if (done[s] || !same_patient(&b->entries[s], &b->entries[p]))
 				continue;
 			srec = b->n_recs;
 			if ((rc = study_record(b, &b->entries[s])) < 0)
@@ -210,7 +212,7 @@ static int make_records(builder *b)
 			prev_study = srec;
 			for (size_t r = s; r < b->n && rc == 0; r++) {
 				size_t rrec, prev_image = 0;
-				if (done[r] || !same(b->entries[r].patient_id, b->entries[p].patient_id) ||
+				if (done[r] || !same_patient(&b->entries[r], &b->entries[p]) ||
 				    !same(b->entries[r].study_uid, b->entries[s].study_uid))
 					continue;
 				rrec = b->n_recs;
@@ -223,7 +225,7 @@ static int make_records(builder *b)
 				prev_series = rrec;
 				for (size_t i = r; i < b->n; i++) {
 					size_t irec;
-					if (done[i] || !same(b->entries[i].patient_id, b->entries[p].patient_id) ||
+					if (done[i] || !same_patient(&b->entries[i], &b->entries[p]) ||
 					    !same(b->entries[i].study_uid, b->entries[s].study_uid) ||
 					    !same(b->entries[i].series_uid, b->entries[r].series_uid))
 						continue;

@@ -134,13 +134,13 @@ static void test_not_a_dicomdir(void **state)
 
 static const pacs_dicomdir_entry entries[] = {
 	{ "DICOM/P1/S1/R1/I1", "PID1", "M\xc3\xbcller^Hans", "1.2.3.1", "20260102", "101500", "CT CHEST", "77",
-	  "ACC1", "1.2.3.1.1", "CT", "3", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.1.1", PACS_TS_EXPLICIT_LE, "1" },
+	  "ACC1", "1.2.3.1.1", "CT", "3", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.1.1", PACS_TS_EXPLICIT_LE, "1", "HOSP" },
 	{ "DICOM/P2/S2/R2/I1", "PID2", "Doe^Jane", "1.2.3.2", "20260103", "090000", NULL, "1", NULL, "1.2.3.2.1",
-	  "MR", "1", "1.2.840.10008.5.1.4.1.1.4", "1.2.3.2.1.1", NULL, "1" },
+	  "MR", "1", "1.2.840.10008.5.1.4.1.1.4", "1.2.3.2.1.1", NULL, "1", NULL },
 	{ "DICOM/P1/S1/R1/I2", "PID1", "M\xc3\xbcller^Hans", "1.2.3.1", "20260102", "101500", "CT CHEST", "77",
-	  "ACC1", "1.2.3.1.1", "CT", "3", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.1.2", PACS_TS_EXPLICIT_LE, "2" },
+	  "ACC1", "1.2.3.1.1", "CT", "3", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.1.2", PACS_TS_EXPLICIT_LE, "2", "HOSP" },
 	{ "DICOM/P1/S1/R2/I1", "PID1", "M\xc3\xbcller^Hans", "1.2.3.1", "20260102", "101500", "CT CHEST", "77",
-	  "ACC1", "1.2.3.1.2", "CT", "4", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.2.1", PACS_TS_EXPLICIT_LE, "1" },
+	  "ACC1", "1.2.3.1.2", "CT", "4", "1.2.840.10008.5.1.4.1.1.2", "1.2.3.1.2.1", PACS_TS_EXPLICIT_LE, "1", "HOSP" },
 };
 
 static void text(const pacs_ds *ds, uint32_t tag, char *buf, size_t size)
@@ -233,8 +233,11 @@ static void test_build_read_back(void **state)
 	assert_string_equal(buf, "ISO_IR 192");
 	text(pacs_elem_item(seq, 0), T(0010, 0010), buf, sizeof(buf));
 	assert_string_equal(buf, "M\xc3\xbcller^Hans");
+	text(pacs_elem_item(seq, 0), T(0010, 0021), buf, sizeof(buf));
+	assert_string_equal(buf, "HOSP");
 	text(pacs_elem_item(seq, 7), T(0008, 0005), buf, sizeof(buf));
 	assert_string_equal(buf, "");
+	assert_null(pacs_ds_find(pacs_elem_item(seq, 7), T(0010, 0021)));
 	text(pacs_elem_item(seq, 1), T(0020, 000D), buf, sizeof(buf));
 	assert_string_equal(buf, "1.2.3.1");
 	text(pacs_elem_item(seq, 1), T(0008, 0030), buf, sizeof(buf));
@@ -264,6 +267,37 @@ static void test_build_read_back(void **state)
 	assert_string_equal(pacs_dicomdir_at(d, 3)->path, "DICOM/P2/S2/R2/I1");
 	assert_string_equal(pacs_dicomdir_at(d, 3)->sop_instance, "1.2.3.2.1.1");
 	pacs_dicomdir_free(d);
+	free(bytes);
+}
+
+/* One Patient ID under two issuers is two patients (two PATIENT records). */
+static void test_build_issuers(void **state)
+{
+	pacs_dicomdir_entry e[2] = { entries[0], entries[0] };
+	uint8_t *bytes = NULL;
+	size_t len = 0, patients = 0;
+	pacs_ds *ds = NULL;
+	pacs_read_opts ro;
+	const pacs_elem *seq;
+	char buf[32];
+
+	(void)state;
+	e[1].issuer = "OTHER";
+	e[1].study_uid = "1.2.3.9";
+	e[1].series_uid = "1.2.3.9.1";
+	e[1].sop_instance = "1.2.3.9.1.1";
+	e[1].file_id = "DICOM/P2/S1/R1/I1";
+	assert_int_equal(pacs_dicomdir_build(&bytes, &len, "ARCA", e, 2), 0);
+	pacs_read_opts_init(&ro);
+	assert_int_equal(pacs_read_buffer(&ds, bytes, len, &ro), 0);
+	seq = pacs_ds_find(ds, T(0004, 1220));
+	assert_int_equal(pacs_elem_item_count(seq), 8);
+	for (size_t i = 0; i < 8; i++) {
+		type_of(pacs_elem_item(seq, i), buf, sizeof(buf));
+		patients += strcmp(buf, "PATIENT") == 0;
+	}
+	assert_int_equal(patients, 2);
+	pacs_ds_free(ds);
 	free(bytes);
 }
 
@@ -366,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_parse_records),
 		cmocka_unit_test(test_not_a_dicomdir),
 		cmocka_unit_test(test_build_read_back),
+		cmocka_unit_test(test_build_issuers),
 		cmocka_unit_test(test_build_refuses),
 		cmocka_unit_test(test_samples),
 	};

@@ -203,94 +203,124 @@ static void safe_name(char *out, size_t size, const char *s, const char *fallbac
 	out[n] = '\0';
 }
 
-/* Whether an earlier item of items[0..upto) with a different owner key
- * has the name at its level (prefix of rel of len bytes). */
-static bool name_taken(const items *all, size_t upto, const char *candidate, size_t len, enum key owner,
-		       const char *owner_value)
+/* Whether a folder name cand is already the first path component(s) of
+ * one of the items listed in firsts (the first item of each earlier
+ * study, or of each earlier series of this study). */
+static bool prefix_used(const items *all, const size_t *firsts, size_t n, const char *cand)
 {
-	for (size_t j = 0; j < upto; j++) {
-		const item *o = &all->v[j];
-		if (o->rel == NULL || strncmp(o->rel, candidate, len) != 0 || (o->rel[len] != '/' && o->rel[len] != '\0'))
-			continue;
-		if (owner == K_COUNT || strcmp(val(o, owner), owner_value) != 0)
+	size_t len = strlen(cand);
+
+	for (size_t k = 0; k < n; k++) {
+		const char *rel = all->v[firsts[k]].rel;
+		if (strncmp(rel, cand, len) == 0 && rel[len] == '/')
 			return true;
 	}
 	return false;
 }
 
-/* PATIENTID_STUDYDATE/SERIESNUMBER/INSTANCENUMBER.dcm, unique. */
+/* PATIENTID_STUDYDATE/SERIESNUMBER/INSTANCENUMBER.dcm, unique.  The items
+ * are sorted by study, then series: each study's and each series' items
+ * are contiguous, so a name is only compared with its own level's. */
 static int plain_names(items *all)
 {
-	for (size_t i = 0; i < all->n; i++) {
-		item *it = &all->v[i];
-		char pid[80], date[80], study[200], series[300], file[400], base[80];
-		const char *prev_study = NULL;
+	size_t *studies = calloc(all->n + 1, sizeof(*studies)), *series = calloc(all->n + 1, sizeof(*series));
+	size_t n_studies = 0, n_series = 0, series_start = 0;
+	char study[200] = "", serie[300] = "";
+	int rc = 0;
 
-		/* the study's folder: the one an earlier instance of it got */
-		for (size_t j = 0; j < i && prev_study == NULL; j++)
-			if (strcmp(val(&all->v[j], K_STUDY_UID), val(it, K_STUDY_UID)) == 0)
-				prev_study = all->v[j].rel;
-		if (prev_study != NULL) {
-			snprintf(study, sizeof(study), "%.*s", (int)strcspn(prev_study, "/"), prev_study);
-		} else {
+	if (studies == NULL || series == NULL) {
+		rc = arca_error_set(ARCA_ENOMEM, "no memory for the export's names");
+		goto out;
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		item *it = &all->v[i], *prev = i > 0 ? &all->v[i - 1] : NULL;
+		char pid[80], date[80], file[400], base[80];
+		bool new_study = prev == NULL || it->study != prev->study;
+		bool new_series = new_study || strcmp(val(prev, K_SERIES_UID), val(it, K_SERIES_UID)) != 0;
+
+		if (new_study) {
 			safe_name(pid, sizeof(pid), it->v[K_PATIENT_ID], "NOID");
 			safe_name(date, sizeof(date), it->v[K_STUDY_DATE], "NODATE");
 			snprintf(study, sizeof(study), "%s_%s", pid, date);
-			for (unsigned k = 2; name_taken(all, i, study, strlen(study), K_STUDY_UID, val(it, K_STUDY_UID)); k++)
+			for (unsigned k = 2; prefix_used(all, studies, n_studies, study); k++)
 				snprintf(study, sizeof(study), "%s_%s_%u", pid, date, k);
+			n_series = 0;
 		}
-		safe_name(base, sizeof(base), it->v[K_SERIES_NUMBER], "0");
-		snprintf(series, sizeof(series), "%s/%s", study, base);
-		for (unsigned k = 2; name_taken(all, i, series, strlen(series), K_SERIES_UID, val(it, K_SERIES_UID)); k++)
-			snprintf(series, sizeof(series), "%s/%s_%u", study, base, k);
+		if (new_series) {
+			safe_name(base, sizeof(base), it->v[K_SERIES_NUMBER], "0");
+			snprintf(serie, sizeof(serie), "%s/%s", study, base);
+			for (unsigned k = 2; prefix_used(all, series, n_series, serie); k++)
+				snprintf(serie, sizeof(serie), "%s/%s_%u", study, base, k);
+			series_start = i;
+		}
 		safe_name(base, sizeof(base), it->v[K_INSTANCE_NUMBER], val(it, K_SOP_UID));
-		snprintf(file, sizeof(file), "%s/%s.dcm", series, base);
-		for (unsigned k = 2; name_taken(all, i, file, strlen(file), K_COUNT, NULL); k++)
-			snprintf(file, sizeof(file), "%s/%s_%u.dcm", series, base, k);
-		if ((it->rel = strdup(file)) == NULL)
-			return arca_error_set(ARCA_ENOMEM, "no memory for the export's names");
+		snprintf(file, sizeof(file), "%s/%s.dcm", serie, base);
+		for (unsigned k = 2;; k++) {
+			bool used = false;
+			for (size_t j = series_start; j < i && !used; j++)
+				used = strcmp(all->v[j].rel, file) == 0;
+			if (!used)
+				break;
+			snprintf(file, sizeof(file), "%s/%s_%u.dcm", serie, base, k);
+		}
+		if ((it->rel = strdup(file)) == NULL) {
+			rc = arca_error_set(ARCA_ENOMEM, "no memory for the export's names");
+			goto out;
+		}
+		if (new_study)
+			studies[n_studies++] = i;
+		if (new_series)
+			series[n_series++] = i;
 	}
-	return 0;
+out:
+	free(studies);
+	free(series);
+	return rc;
 }
 
 /* PS3.10 8.2, 8.5: DICOM/Pnnnnnnn/Snnnnnnn/Rnnnnnnn/Innnnnnn, numbered in
- * order of appearance per level. */
+ * order of appearance per level; a patient (Patient ID + issuer) met again
+ * in a later study keeps its number. */
 static int dicomdir_names(items *all)
 {
-	unsigned p = 0, s = 0, r = 0, im = 0;
+	const item **patients = calloc(all->n + 1, sizeof(*patients));
+	unsigned n_patients = 0, p = 0, s = 0, r = 0, im = 0;
+	int rc = 0;
 
+	if (patients == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for the export's names");
 	for (size_t i = 0; i < all->n; i++) {
 		item *it = &all->v[i], *prev = i > 0 ? &all->v[i - 1] : NULL;
 		char path[PACS_DICOMDIR_PATH_MAX + 1];
-		bool new_patient = true, new_study, new_series;
+		bool new_study = prev == NULL || it->study != prev->study;
+		bool new_series = new_study || strcmp(val(prev, K_SERIES_UID), val(it, K_SERIES_UID)) != 0;
 
-		for (size_t j = 0; j < i && new_patient; j++)
-			if (strcmp(val(&all->v[j], K_PATIENT_ID), val(it, K_PATIENT_ID)) == 0 &&
-			    strcmp(val(&all->v[j], K_ISSUER), val(it, K_ISSUER)) == 0) {
-				new_patient = false;
-				/* the patient's number is in its path */
-				p = (unsigned)strtoul(all->v[j].rel + 7, NULL, 10);
+		if (new_study) {
+			p = 0;
+			for (unsigned k = 0; k < n_patients && p == 0; k++)
+				if (strcmp(val(patients[k], K_PATIENT_ID), val(it, K_PATIENT_ID)) == 0 &&
+				    strcmp(val(patients[k], K_ISSUER), val(it, K_ISSUER)) == 0)
+					p = k + 1;
+			if (p == 0) {
+				patients[n_patients++] = it;
+				p = n_patients;
 			}
-		if (new_patient) {
-			unsigned maxp = 0;
-			for (size_t j = 0; j < i; j++) {
-				unsigned q = (unsigned)strtoul(all->v[j].rel + 7, NULL, 10);
-				maxp = q > maxp ? q : maxp;
-			}
-			p = maxp + 1;
+			s++;
 		}
-		new_study = prev == NULL || strcmp(val(prev, K_STUDY_UID), val(it, K_STUDY_UID)) != 0;
-		new_series = new_study || strcmp(val(prev, K_SERIES_UID), val(it, K_SERIES_UID)) != 0;
-		s = new_study ? s + 1 : s;
 		r = new_series ? r + 1 : r;
 		im = new_series ? 1 : im + 1;
-		if (p > 9999999 || s > 9999999 || r > 9999999 || im > 9999999)
-			return arca_error_set(ARCA_ELIMIT, "too many instances for one DICOMDIR File-set");
+		if (p > 9999999 || s > 9999999 || r > 9999999 || im > 9999999) {
+			rc = arca_error_set(ARCA_ELIMIT, "too many instances for one DICOMDIR File-set");
+			break;
+		}
 		snprintf(path, sizeof(path), "DICOM/P%07u/S%07u/R%07u/I%07u", p, s, r, im);
-		if ((it->rel = strdup(path)) == NULL)
-			return arca_error_set(ARCA_ENOMEM, "no memory for the export's names");
+		if ((it->rel = strdup(path)) == NULL) {
+			rc = arca_error_set(ARCA_ENOMEM, "no memory for the export's names");
+			break;
+		}
 	}
-	return 0;
+	free(patients);
+	return rc;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -394,6 +424,7 @@ static int write_dicomdir(arca_export_out *o, const items *all, const char *ts)
 		e[i].sop_instance = it->v[K_SOP_UID];
 		e[i].transfer_syntax = ts != NULL ? ts : it->st.transfer_syntax;
 		e[i].instance_number = it->v[K_INSTANCE_NUMBER];
+		e[i].issuer = it->v[K_ISSUER];
 	}
 	rc = pacs_dicomdir_build(&bytes, &len, "ARCA", e, all->n);
 	free(e);

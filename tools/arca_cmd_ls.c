@@ -45,6 +45,8 @@ typedef struct level {
 	node *v;
 	size_t n, cap;
 	size_t last;          /* the node the previous row matched (rows come grouped) */
+	size_t *slots;        /* open addressing on (parent, keys): node index + 1, 0 empty */
+	size_t n_slots;       /* a power of two, at least twice n */
 } level;
 
 typedef struct tree {
@@ -62,6 +64,62 @@ static void level_free(level *l)
 		for (int k = 0; k < K_COUNT; k++)
 			free(l->v[i].v[k]);
 	free(l->v);
+	free(l->slots);
+}
+
+/* FNV-1a over the parent and the key values (an archive of a million
+ * instances has tens of thousands of series: no linear search). */
+static uint64_t hash_step(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t key_hash(size_t parent, const char *const *values, size_t n)
+{
+	uint64_t h = hash_step(14695981039346656037ull, &parent, sizeof(parent));
+
+	for (size_t i = 0; i < n; i++)
+		h = hash_step(h, values[i], strlen(values[i]) + 1);
+	return h;
+}
+
+static uint64_t node_hash(const node *nd, const enum key *keys, size_t n_keys)
+{
+	const char *values[4];
+
+	for (size_t i = 0; i < n_keys; i++)
+		values[i] = val(nd, keys[i]);
+	return key_hash(nd->parent, values, n_keys);
+}
+
+/* Makes room for one more node in the slots (rehashing when half full). */
+static int slots_grow(level *l, const enum key *keys, size_t n_keys)
+{
+	size_t n_slots;
+	size_t *slots;
+
+	if (2 * (l->n + 1) <= l->n_slots)
+		return 0;
+	n_slots = l->n_slots != 0 ? 2 * l->n_slots : 64;
+	slots = calloc(n_slots, sizeof(*slots));
+	if (slots == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for the listing");
+	for (size_t i = 0; i < l->n; i++) {
+		size_t at = (size_t)node_hash(&l->v[i], keys, n_keys) & (n_slots - 1);
+		while (slots[at] != 0)
+			at = (at + 1) & (n_slots - 1);
+		slots[at] = i + 1;
+	}
+	free(l->slots);
+	l->slots = slots;
+	l->n_slots = n_slots;
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -76,6 +134,7 @@ static void usage(FILE *out)
 		"exit: 0 listed, 1 --patient/--study matched nothing, 2 bad usage.\n");
 }
 
+/* Whether node n has this row's values of keys. */
 static bool same_keys(const node *n, const store_index_query *q, const enum key *keys, size_t n_keys)
 {
 	for (size_t i = 0; i < n_keys; i++) {
@@ -86,18 +145,29 @@ static bool same_keys(const node *n, const store_index_query *q, const enum key 
 	return true;
 }
 
-/* The node of this row at a level (found or added), keyed by keys, with
- * the values of from..to copied when added. */
+/* The node of this row at a level (found or added), keyed by its parent and
+ * keys, with the values of from..to copied when added. */
 static int node_of(level *l, const store_index_query *q, size_t parent, const enum key *keys, size_t n_keys,
 		   enum key from, enum key to, size_t *out)
 {
+	const char *values[4];
+	size_t at;
 	node *n;
+	int rc;
 
 	if (l->n > 0 && l->v[l->last].parent == parent && same_keys(&l->v[l->last], q, keys, n_keys)) {
 		*out = l->last;
 		return 0;
 	}
-	for (size_t i = 0; i < l->n; i++) {
+	if ((rc = slots_grow(l, keys, n_keys)) < 0)
+		return rc;
+	for (size_t i = 0; i < n_keys; i++) {
+		const char *v = store_index_query_value(q, key_tags[keys[i]]);
+		values[i] = v != NULL ? v : "";
+	}
+	at = (size_t)key_hash(parent, values, n_keys) & (l->n_slots - 1);
+	for (; l->slots[at] != 0; at = (at + 1) & (l->n_slots - 1)) {
+		size_t i = l->slots[at] - 1;
 		if (l->v[i].parent == parent && same_keys(&l->v[i], q, keys, n_keys)) {
 			*out = l->last = i;
 			return 0;
@@ -119,6 +189,7 @@ static int node_of(level *l, const store_index_query *q, size_t parent, const en
 		if (v != NULL && v[0] != '\0' && (n->v[k] = strdup(v)) == NULL)
 			return arca_error_set(ARCA_ENOMEM, "no memory for the listing");
 	}
+	l->slots[at] = l->n + 1;
 	*out = l->last = l->n++;
 	return 0;
 }
@@ -176,45 +247,93 @@ static long number(const char *s)
 	return end == s ? -1 : v;
 }
 
-/* Children of parent at level l, in display order, into idx (n of them). */
-static size_t children(const level *l, size_t parent, size_t *idx, int (*cmp)(const node *, const node *))
-{
-	size_t n = 0;
+/* A level's nodes grouped by parent (counting sort), each group in display
+ * order: the children of parent p are v[start[p]] .. v[start[p + 1] - 1]. */
+typedef struct groups {
+	const node **v;
+	size_t *start;
+} groups;
 
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->v[i].parent != parent)
-			continue;
-		/* insertion sort: lists are short */
-		size_t j = n++;
-		while (j > 0 && cmp(&l->v[idx[j - 1]], &l->v[i]) > 0) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = i;
-	}
-	return n;
+static void groups_free(groups *g)
+{
+	free(g->v);
+	free(g->start);
 }
 
-static int cmp_patient(const node *a, const node *b)
+static int group(const level *l, size_t n_parents, int (*cmp)(const void *, const void *), groups *g)
 {
+	size_t *fill;
+
+	g->v = calloc(l->n + 1, sizeof(*g->v));
+	g->start = calloc(n_parents + 2, sizeof(*g->start));
+	fill = calloc(n_parents + 1, sizeof(*fill));
+	if (g->v == NULL || g->start == NULL || fill == NULL) {
+		free(fill);
+		return arca_error_set(ARCA_ENOMEM, "no memory for the listing");
+	}
+	for (size_t i = 0; i < l->n; i++)
+		g->start[l->v[i].parent + 1]++;
+	for (size_t p = 0; p < n_parents; p++)
+		g->start[p + 1] += g->start[p];
+	for (size_t i = 0; i < l->n; i++) {
+		size_t p = l->v[i].parent;
+		g->v[g->start[p] + fill[p]++] = &l->v[i];
+	}
+	for (size_t p = 0; p < n_parents; p++)
+		qsort(g->v + g->start[p], g->start[p + 1] - g->start[p], sizeof(*g->v), cmp);
+	free(fill);
+	return 0;
+}
+
+static int cmp_patient(const void *pa, const void *pb)
+{
+	const node *a = *(const node *const *)pa, *b = *(const node *const *)pb;
 	int c = strcmp(val(a, K_PATIENT_ID), val(b, K_PATIENT_ID));
 	return c != 0 ? c : strcmp(val(a, K_ISSUER), val(b, K_ISSUER));
 }
 
-static int cmp_study(const node *a, const node *b)
+static int cmp_study(const void *pa, const void *pb)
 {
+	const node *a = *(const node *const *)pa, *b = *(const node *const *)pb;
 	int c = strcmp(val(a, K_STUDY_DATE), val(b, K_STUDY_DATE));
 	if (c == 0)
 		c = strcmp(val(a, K_STUDY_TIME), val(b, K_STUDY_TIME));
 	return c != 0 ? c : strcmp(val(a, K_STUDY_UID), val(b, K_STUDY_UID));
 }
 
-static int cmp_series(const node *a, const node *b)
+static int cmp_series(const void *pa, const void *pb)
 {
+	const node *a = *(const node *const *)pa, *b = *(const node *const *)pb;
 	long x = number(a->v[K_SERIES_NUMBER]), y = number(b->v[K_SERIES_NUMBER]);
 	if (x != y)
 		return x < y ? -1 : 1;
 	return strcmp(val(a, K_SERIES_UID), val(b, K_SERIES_UID));
+}
+
+/* The tree in display order. */
+typedef struct view {
+	const tree *t;
+	groups patients, studies, series;
+} view;
+
+static void view_free(view *v)
+{
+	groups_free(&v->patients);
+	groups_free(&v->studies);
+	groups_free(&v->series);
+}
+
+static int view_make(view *v, const tree *t)
+{
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->t = t;
+	if ((rc = group(&t->patients, 1, cmp_patient, &v->patients)) < 0 ||
+	    (rc = group(&t->studies, t->patients.n, cmp_study, &v->studies)) < 0 ||
+	    (rc = group(&t->series, t->studies.n, cmp_series, &v->series)) < 0)
+		view_free(v);
+	return rc;
 }
 
 /* ------------------------------------------------------------ output */
@@ -230,46 +349,52 @@ static void size_text(uint64_t bytes, char *buf, size_t size)
 }
 
 /* The modalities of a study's series, backslash-separated, each once. */
-static void modalities(const tree *t, size_t study, char *buf, size_t size)
+static void modalities(const view *v, size_t study, char *buf, size_t size)
 {
+	const groups *g = &v->series;
 	size_t at = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < t->series.n; i++) {
-		const char *m = val(&t->series.v[i], K_MODALITY);
+	for (size_t i = g->start[study]; i < g->start[study + 1]; i++) {
+		const char *m = val(g->v[i], K_MODALITY);
 		bool seen = false;
-		if (t->series.v[i].parent != study || m[0] == '\0')
+		if (m[0] == '\0')
 			continue;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = t->series.v[j].parent == study && strcmp(val(&t->series.v[j], K_MODALITY), m) == 0;
+		for (size_t j = g->start[study]; j < i && !seen; j++)
+			seen = strcmp(val(g->v[j], K_MODALITY), m) == 0;
 		if (!seen && at + strlen(m) + 2 < size)
 			at += (size_t)snprintf(buf + at, size - at, "%s%s", at > 0 ? "\\" : "", m);
 	}
 }
 
-static void print_text(const tree *t, size_t *a, size_t *b, size_t *c)
+static size_t index_of(const level *l, const node *n)
 {
-	size_t np = children(&t->patients, 0, a, cmp_patient);
+	return (size_t)(n - l->v);
+}
 
-	for (size_t i = 0; i < np; i++) {
-		const node *p = &t->patients.v[a[i]];
-		size_t ns = children(&t->studies, a[i], b, cmp_study);
+static void print_text(const view *v)
+{
+	const tree *t = v->t;
+
+	for (size_t i = v->patients.start[0]; i < v->patients.start[1]; i++) {
+		const node *p = v->patients.v[i];
+		size_t pi = index_of(&t->patients, p), ns = v->studies.start[pi + 1] - v->studies.start[pi];
 		char sz[32];
 		size_text(p->bytes, sz, sizeof(sz));
 		printf("patient %s%s%s  %s  %s %s  %zu stud%s, %llu instances, %s\n", val(p, K_PATIENT_ID),
 		       p->v[K_ISSUER] != NULL ? " / " : "", val(p, K_ISSUER), val(p, K_PATIENT_NAME), val(p, K_BIRTH_DATE),
 		       val(p, K_SEX), ns, ns == 1 ? "y" : "ies", (unsigned long long)p->instances, sz);
-		for (size_t j = 0; j < ns; j++) {
-			const node *s = &t->studies.v[b[j]];
-			size_t nr = children(&t->series, b[j], c, cmp_series);
+		for (size_t j = v->studies.start[pi]; j < v->studies.start[pi + 1]; j++) {
+			const node *s = v->studies.v[j];
+			size_t si = index_of(&t->studies, s), nr = v->series.start[si + 1] - v->series.start[si];
 			char mods[128];
-			modalities(t, b[j], mods, sizeof(mods));
+			modalities(v, si, mods, sizeof(mods));
 			size_text(s->bytes, sz, sizeof(sz));
 			printf("  study %s  %s %s  %s  acc %s  \"%s\"  %zu series, %llu instances, %s\n", val(s, K_STUDY_UID),
 			       val(s, K_STUDY_DATE), val(s, K_STUDY_TIME), mods, val(s, K_ACCESSION), val(s, K_STUDY_DESC), nr,
 			       (unsigned long long)s->instances, sz);
-			for (size_t k = 0; k < nr; k++) {
-				const node *r = &t->series.v[c[k]];
+			for (size_t k = v->series.start[si]; k < v->series.start[si + 1]; k++) {
+				const node *r = v->series.v[k];
 				size_text(r->bytes, sz, sizeof(sz));
 				printf("    series %s  #%s  %s  \"%s\"  %llu instances, %s\n", val(r, K_SERIES_UID),
 				       val(r, K_SERIES_NUMBER), val(r, K_MODALITY), val(r, K_SERIES_DESC),
@@ -285,16 +410,16 @@ static void set_text(json_t *o, const char *name, const node *n, enum key k)
 		json_object_set_new(o, name, json_string(n->v[k]));
 }
 
-static void print_json(const tree *t, size_t *a, size_t *b, size_t *c)
+static void print_json(const view *v)
 {
+	const tree *t = v->t;
 	json_t *all = json_array();
-	size_t np = children(&t->patients, 0, a, cmp_patient);
 	char *text;
 
-	for (size_t i = 0; i < np; i++) {
-		const node *p = &t->patients.v[a[i]];
+	for (size_t i = v->patients.start[0]; i < v->patients.start[1]; i++) {
+		const node *p = v->patients.v[i];
+		size_t pi = index_of(&t->patients, p);
 		json_t *jp = json_object(), *js = json_array();
-		size_t ns = children(&t->studies, a[i], b, cmp_study);
 		set_text(jp, "PatientID", p, K_PATIENT_ID);
 		set_text(jp, "IssuerOfPatientID", p, K_ISSUER);
 		set_text(jp, "PatientName", p, K_PATIENT_NAME);
@@ -302,12 +427,12 @@ static void print_json(const tree *t, size_t *a, size_t *b, size_t *c)
 		set_text(jp, "PatientSex", p, K_SEX);
 		json_object_set_new(jp, "instances", json_integer((json_int_t)p->instances));
 		json_object_set_new(jp, "bytes", json_integer((json_int_t)p->bytes));
-		for (size_t j = 0; j < ns; j++) {
-			const node *s = &t->studies.v[b[j]];
+		for (size_t j = v->studies.start[pi]; j < v->studies.start[pi + 1]; j++) {
+			const node *s = v->studies.v[j];
+			size_t si = index_of(&t->studies, s);
 			json_t *jst = json_object(), *jr = json_array();
-			size_t nr = children(&t->series, b[j], c, cmp_series);
 			char mods[128];
-			modalities(t, b[j], mods, sizeof(mods));
+			modalities(v, si, mods, sizeof(mods));
 			set_text(jst, "StudyInstanceUID", s, K_STUDY_UID);
 			set_text(jst, "StudyDate", s, K_STUDY_DATE);
 			set_text(jst, "StudyTime", s, K_STUDY_TIME);
@@ -316,8 +441,8 @@ static void print_json(const tree *t, size_t *a, size_t *b, size_t *c)
 			json_object_set_new(jst, "ModalitiesInStudy", json_string(mods));
 			json_object_set_new(jst, "instances", json_integer((json_int_t)s->instances));
 			json_object_set_new(jst, "bytes", json_integer((json_int_t)s->bytes));
-			for (size_t k = 0; k < nr; k++) {
-				const node *r = &t->series.v[c[k]];
+			for (size_t k = v->series.start[si]; k < v->series.start[si + 1]; k++) {
+				const node *r = v->series.v[k];
 				json_t *jse = json_object();
 				set_text(jse, "SeriesInstanceUID", r, K_SERIES_UID);
 				set_text(jse, "SeriesNumber", r, K_SERIES_NUMBER);
@@ -348,7 +473,7 @@ int arca_cmd_ls(int argc, char **argv)
 	arca_conf conf;
 	store_index *idx = NULL;
 	tree t;
-	size_t *a = NULL, *b = NULL, *c = NULL, most;
+	view v;
 	int status = ARCA_EXIT_OK;
 
 	for (int i = 1; i < argc; i++) {
@@ -401,24 +526,17 @@ int arca_cmd_ls(int argc, char **argv)
 		status = ARCA_EXIT_FAULT;
 		goto done;
 	}
-	most = t.patients.n > t.studies.n ? t.patients.n : t.studies.n;
-	most = most > t.series.n ? most : t.series.n;
-	a = calloc(most + 1, sizeof(*a));
-	b = calloc(most + 1, sizeof(*b));
-	c = calloc(most + 1, sizeof(*c));
-	if (a == NULL || b == NULL || c == NULL) {
-		fprintf(stderr, CMD ": no memory for the listing\n");
+	if (view_make(&v, &t) < 0) {
+		fprintf(stderr, CMD ": %s\n", arca_error_last());
 		status = ARCA_EXIT_USAGE;
 		goto done;
 	}
 	if (json)
-		print_json(&t, a, b, c);
+		print_json(&v);
 	else
-		print_text(&t, a, b, c);
+		print_text(&v);
+	view_free(&v);
 done:
-	free(a);
-	free(b);
-	free(c);
 	level_free(&t.patients);
 	level_free(&t.studies);
 	level_free(&t.series);
