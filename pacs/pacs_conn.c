@@ -848,6 +848,14 @@ static void on_associate_rq(void *ctx, const pacs_pdu_assoc *rq)
 	for (i = 0; i < pacs_assoc_pctx_count(c->assoc); i++)
 		if (pacs_assoc_pctx_at(c->assoc, i)->result == PACS_PDU_PCTX_ACCEPTANCE)
 			c->pctx_accepted++;
+	/* the user the identity check accepted, for the audit records */
+	if (pacs_assoc_identity_accepted(c->assoc) &&
+	    (rq->user_info.identity.type == PACS_PDU_IDENTITY_USERNAME ||
+	     rq->user_info.identity.type == PACS_PDU_IDENTITY_USERNAME_PASSCODE) &&
+	    rq->user_info.identity.primary_len <= PACS_CONN_USER_MAX) {
+		memcpy(c->user, rq->user_info.identity.primary, rq->user_info.identity.primary_len);
+		c->user[rq->user_info.identity.primary_len] = '\0';
+	}
 	c->window = conn_window(c, rq);
 	if (pacs_ul_accept(c->ul, pacs_assoc_ac(c->assoc)) < 0) {
 		conn_outcome(c, "aborted: cannot send the A-ASSOCIATE-AC: %s", arca_error_last());
@@ -1200,7 +1208,7 @@ static void conn_settle(pacs_conn *c)
 		if (c->established && !c->released)
 			s->stats.aborted++;
 		if (c->established && s->opts.assoc_end != NULL)
-			s->opts.assoc_end(s->opts.audit_ctx, c->id, c->calling_ae);
+			s->opts.assoc_end(s->opts.audit_ctx, c->id, c->calling_ae, c->user);
 		conn_log_end(c);
 		pacs_server__conn_gone(s, c);
 		conn_free(c);

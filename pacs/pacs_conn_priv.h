@@ -26,6 +26,8 @@
 #define PACS_CONN_READS_PER_EVENT 8
 #define PACS_CONN_OUTCOME_MAX 200u
 #define PACS_CONN_ADDR_MAX 64u
+/* A user name kept for the audit records (longer ones are not kept). */
+#define PACS_CONN_USER_MAX 128u
 
 struct pacs_conn {
 	pacs_server *srv;
@@ -66,6 +68,7 @@ struct pacs_conn {
 	size_t pctx_accepted, pctx_proposed;
 	char calling_ae[PACS_PDU_AE_MAX + 1];
 	char called_ae[PACS_PDU_AE_MAX + 1];
+	char user[PACS_CONN_USER_MAX + 1]; /* accepted User Identity name (PS3.7 D.3.3.7), or "" */
 	char outcome[PACS_CONN_OUTCOME_MAX]; /* first reason the association ended abnormally */
 };
 

@@ -83,6 +83,7 @@ typedef void (*pacs_server_retrieve_fn)(void *ctx, const char *calling_ae,
 typedef struct pacs_server_query_event {
 	uint64_t assoc_id;             /* the association, unique for the server's life */
 	const char *calling_ae;
+	const char *user;              /* the accepted User Identity's name, or "" */
 	const char *level;             /* "PATIENT", "STUDY", "SERIES", "IMAGE" or "" */
 	bool study_root;               /* Study Root (else Patient Root) information model */
 	uint64_t matches;              /* pending responses sent */
@@ -91,7 +92,8 @@ typedef struct pacs_server_query_event {
 typedef void (*pacs_server_query_fn)(void *ctx, const pacs_server_query_event *ev);
 /* An established association has ended (released or aborted), after the
  * last of its requests was answered. */
-typedef void (*pacs_server_assoc_end_fn)(void *ctx, uint64_t assoc_id, const char *calling_ae);
+typedef void (*pacs_server_assoc_end_fn)(void *ctx, uint64_t assoc_id, const char *calling_ae,
+					 const char *user);
 
 /* Every string and array is copied by pacs_server_new() (but query and
  * peers, borrowed). */

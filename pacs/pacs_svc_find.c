@@ -287,6 +287,7 @@ static void find_audit(pacs_op *op, uint16_t status)
 	memset(&ev, 0, sizeof(ev));
 	ev.assoc_id = op->conn->id;
 	ev.calling_ae = op->conn->calling_ae;
+	ev.user = op->conn->user;
 	ev.level = fo->level_known ? pacs_query_level_name(fo->level) : "";
 	ev.study_root = fo->model == PACS_QUERY_STUDY_ROOT;
 	ev.matches = fo->sent;

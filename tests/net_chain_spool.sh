@@ -17,7 +17,8 @@
 #      takes the next event;
 #   5. [chain] query_events: every = one DCM:110112 Query event per
 #      findscu query with its match count, by the calling AE, no query key
-#      on the log; summary = one per association (2 queries, their
+#      on the log, the user of an accepted User Identity as actor too
+#      (tests/find_identity.py); summary = one per association (2 queries, their
 #      matches summed); off = none;
 #      a bad value stops arcad (exit 2, FILE:LINE);
 #   6. `arca chain verify` exits 0 at the end; no sanitizer report.
@@ -233,6 +234,8 @@ print(json.dumps([e for e in es if e["event"] == "DCM:110112"]))' "$NET_TMP/log.
 }
 
 set_mode every
+# a User Identity accepted by [access] users is the actor's user name
+sed -i 's/^;users = .*/users = alice:secret/' "$root/arca.conf"
 start_arcad 2
 if find_study QA && find_images QB; then ok "findscu: two queries (every)"; else fail "findscu: $(tail -3 "$NET_TMP/findscu.log")"; fi
 if until_log 'q = [e for e in es if e["event"] == "DCM:110112"]
@@ -252,13 +255,24 @@ if grep -q "Test" "$NET_TMP/log.json" || grep -q "$study1" <(queries); then
 else
 	ok "no query key on the log"
 fi
+if python3 "$srcdir/tests/find_identity.py" --port "$port" --user alice --password secret --study "$study1" \
+	>"$NET_TMP/idfind.log" 2>&1 && grep -q "^matches 1$" "$NET_TMP/idfind.log" &&
+	until_log 'q = [e for e in es if e["event"] == "DCM:110112"]
+assert len(q) == 3, q
+e = q[-1]
+assert e["actor"] == {"ae": "IDFIND", "user": "alice"} and e["peer"] == "IDFIND", e
+assert e["query"] == {"matches": 1, "requests": 1}, e'; then
+	ok "a C-FIND with an accepted User Identity: the actor is the AE and the user"
+else
+	fail "query with identity: $(cat "$NET_TMP/idfind.log") $(tail -1 "$NET_TMP/check.err")"
+fi
 stop_arcad
 
 set_mode summary
 start_arcad 3
 if find_study QC --repeat 2; then ok "findscu: one association, two queries (summary)"; else fail "findscu --repeat 2"; fi
 if until_log 'q = [e for e in es if e["event"] == "DCM:110112"]
-assert len(q) == 3, q
+assert len(q) == 4, q
 e = q[-1]
 assert e["actor"] == {"ae": "QC"} and e["outcome"] == 0, e
 assert e["query"] == {"matches": 2, "requests": 2}, e'; then
@@ -269,7 +283,7 @@ fi
 if echoscu -aet NOQ -aec ARCA 127.0.0.1 "$port" >/dev/null 2>&1; then :; fi
 stop_arcad
 chain_log
-if check 'assert len([e for e in es if e["event"] == "DCM:110112"]) == 3'; then
+if check 'assert len([e for e in es if e["event"] == "DCM:110112"]) == 4'; then
 	ok "an association without C-FIND has no Query event"
 else
 	fail "query event for an association without queries"
@@ -281,7 +295,7 @@ find_study QD || fail "findscu (off)"
 stop_arcad
 chain_log
 if check 'q = [e for e in es if e["event"] == "DCM:110112"]
-assert len(q) == 3, q'; then
+assert len(q) == 4, q'; then
 	ok "query_events = off: no Query event"
 else
 	fail "off: $(tail -1 "$NET_TMP/check.err")"

@@ -315,8 +315,8 @@ static uint8_t query_outcome(uint16_t status)
 /* One Query event (PS3.15 A.5.3.7: DICOM Query, DCM 110112, action
  * Execute; the requestor is the actor and the peer).  The query keys are
  * never recorded: a query's identifier may hold a patient's name. */
-static void append_query(arcad_chain *ch, const char *calling_ae, uint32_t requests, uint64_t matches,
-			 uint8_t outcome)
+static void append_query(arcad_chain *ch, const char *calling_ae, const char *user, uint32_t requests,
+			 uint64_t matches, uint8_t outcome)
 {
 	chain_query q = { requests, matches };
 	chain_entry e;
@@ -328,6 +328,17 @@ static void append_query(arcad_chain *ch, const char *calling_ae, uint32_t reque
 	e.actor_ae = calling_ae != NULL && calling_ae[0] != '\0' ? calling_ae : ch->conf->ae;
 	e.peer = e.actor_ae;
 	e.query = &q;
+	/* the user the identity check accepted (PS3.15 A.5.3.7: the
+	 * requestor's UserID); a name the entry rules refuse (control
+	 * characters, not UTF-8) is left out rather than the event lost */
+	if (user != NULL && user[0] != '\0') {
+		e.actor_user = user;
+		e.node = ch->conf->node;
+		e.time_ms = 1; /* for the check only: the log stamps it */
+		if (chain_entry_check(&e) < 0)
+			e.actor_user = NULL;
+		e.time_ms = 0;
+	}
 	if (chain_log_append(ch->chain, &e, NULL, NULL, NULL) < 0)
 		say(ch, PACS_SERVER_LOG_WARNING, "chain: query event not appended: %s", arca_error_last());
 }
@@ -341,7 +352,7 @@ void arcad_chain_query(void *ctx, const pacs_server_query_event *ev)
 	case ARCA_CONF_QUERY_EVENTS_OFF:
 		return;
 	case ARCA_CONF_QUERY_EVENTS_EVERY:
-		append_query(ch, ev->calling_ae, 1, ev->matches, query_outcome(ev->status));
+		append_query(ch, ev->calling_ae, ev->user, 1, ev->matches, query_outcome(ev->status));
 		return;
 	case ARCA_CONF_QUERY_EVENTS_SUMMARY:
 		break;
@@ -367,7 +378,7 @@ void arcad_chain_query(void *ctx, const pacs_server_query_event *ev)
 		t->matches += ev->matches;
 }
 
-void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae)
+void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae, const char *user)
 {
 	arcad_chain *ch = ctx;
 	query_tally **pp, *t;
@@ -381,7 +392,7 @@ void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae)
 	/* every query answered: success; some failed: minor; all: serious */
 	outcome = t->failed == 0 ? CHAIN_OUTCOME_SUCCESS
 				 : t->failed < t->requests ? CHAIN_OUTCOME_MINOR_FAILURE : CHAIN_OUTCOME_SERIOUS_FAILURE;
-	append_query(ch, calling_ae, t->requests, t->matches, outcome);
+	append_query(ch, calling_ae, user, t->requests, t->matches, outcome);
 	free(t);
 }
 

@@ -40,9 +40,11 @@ void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_s
 /* pacs_server_query_fn and pacs_server_assoc_end_fn (loop thread): with
  * query_events = every, one Query event per C-FIND; with summary, the
  * association's C-FINDs are counted and one Query event is appended when
- * it ends; with off, nothing.  Not waited for. */
+ * it ends; with off, nothing.  The actor is the calling AE and, when
+ * [access] users accepted a User Identity, its user name.  Not waited
+ * for. */
 void arcad_chain_query(void *ctx, const pacs_server_query_event *ev);
-void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae);
+void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae, const char *user);
 
 /* Takes the spool's lock (arca_spool.h), appends what the spool holds,
  * then watches ROOT/chain/spool on loop (ev_stat, and a 100 ms timer for
