@@ -17,7 +17,8 @@
 #      imported (peer media); DICOMDIR files inside a folder walk skipped.
 #   6. $ARCA_SAMPLES/dicomdir/DICOMDIR (when present): its 31 referenced
 #      files imported, and the big-endian and implicit variants give 31
-#      duplicates; the samples folder imports with MR_truncated named.
+#      duplicates each; the samples folder imports with MR_truncated named;
+#      samples/pydicom as a folder, a .zip and a .tar.gz give the same counts.
 #   7. arca ls: patients, studies, series, counts (text and JSON);
 #      --study unknown exits 1.
 #   8. export of study 1 to a folder, a .tar, a .tar.gz and a .zip: the
@@ -220,6 +221,29 @@ if [ -n "$S" ] && [ -f "$S/dicomdir/DICOMDIR" ]; then
 	else
 		fail "samples folder: exit $st $(tr -d '\n ' <"$T/sa.json" | cut -c1-300)"
 	fi
+	# the same files through a .zip and a .tar.gz: the same outcome as the folder
+	if [ -d "$S/pydicom" ]; then
+		(cd "$S" && zip -qr "$T/samples.zip" pydicom && tar czf "$T/samples.tgz" pydicom)
+		for a in folder zip tgz; do
+			new_root "$T/s-$a"
+		done
+		"$ARCA" import --root "$T/s-folder" --json "$S/pydicom" >"$T/sf.json" 2>&1
+		"$ARCA" import --root "$T/s-zip" --json "$T/samples.zip" >"$T/sz.json" 2>&1
+		"$ARCA" import --root "$T/s-tgz" --json "$T/samples.tgz" >"$T/st.json" 2>&1
+		if python3 - "$T/sf.json" "$T/sz.json" "$T/st.json" <<'PY'
+import json, sys
+keys = ("imported", "duplicates", "new_versions", "quarantined", "refused", "unreadable", "not_dicom", "studies")
+f, z, t = (json.load(open(p)) for p in sys.argv[1:])
+assert f["imported"] > 10, f
+for k in keys:
+    assert f[k] == z[k] == t[k], (k, f[k], z[k], t[k])
+PY
+		then
+			ok "samples/pydicom as a folder, a .zip and a .tar.gz: the same counts ($(jget "$T/sf.json" imported) imported)"
+		else
+			fail "samples/pydicom folder vs archives differ"
+		fi
+	fi
 else
 	echo "skip: no \$ARCA_SAMPLES/dicomdir (samples part only)"
 fi
@@ -352,6 +376,15 @@ PY
 		else
 			fail "dcmmkdir +U: $before records, then $after; $(head -3 "$T/mkc.log")"
 		fi
+	fi
+	"$ARCA" export --root "$root" --study "$study1" --study "$study2" --dicomdir --out "$out/media.zip" >/dev/null 2>&1
+	mkdir -p "$out/mz" && (cd "$out/mz" && unzip -q ../media.zip)
+	a=$(cd "$out/media" && find . -type f ! -name DICOMDIR -exec sha256sum {} + | LC_ALL=C sort)
+	b=$(cd "$out/mz" && find . -type f ! -name DICOMDIR -exec sha256sum {} + | LC_ALL=C sort)
+	if [ -f "$out/mz/DICOMDIR" ] && [ "$a" = "$b" ] && [ "$(echo "$b" | grep -c .)" = 8 ]; then
+		ok "export --dicomdir to a .zip: the same File-set, DICOMDIR included"
+	else
+		fail "export --dicomdir to a .zip"
 	fi
 	root2=$T/root2
 	new_root "$root2"
