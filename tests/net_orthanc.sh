@@ -29,10 +29,10 @@
 #      came later), so that part is reported and skipped.
 #   e. arca as SCU of Orthanc: `arca find` against Orthanc's DICOM port
 #      gives the expected studies and values; `arca send` of a study arcad
-#      never had stores it in Orthanc with its values and pixels.
-# TODO(qr): `arca move` / `arca get` against Orthanc once the qr work
-# package has them (tools/arca_cmd_retrieve.c is a placeholder now; the
-# test checks and says so).
+#      never had stores it in Orthanc with its values and pixels; `arca
+#      move` asks Orthanc to send that study to arcad (exit 0, completed=1,
+#      then arcad's own C-FIND finds it); `arca get` fetches study B from
+#      Orthanc (2 files, values and pixels as sent to arcad at the start).
 #
 # Skips (77) only when Orthanc or a DCMTK tool is absent; python3 reads
 # Orthanc's JSON (curl talks to it).
@@ -369,10 +369,46 @@ else
 	fail "e. instance D.1.1 in Orthanc differs from the file arca sent"
 	diff "$NET_TMP/vs.txt" "$NET_TMP/vr.txt" 2>&1 | head -10 | sed 's/^/     | /'
 fi
-if "$ARCA" move --help >/dev/null 2>&1; then
-	echo "NOTE e. arca move/get exist now: add them to this test (TODO(qr) in its header)"
+# arca move: Orthanc (C-MOVE SCP) sends study D to arcad ("arca" in its
+# DicomModalities), PS3.4 C.4.2
+out=$("$ARCA" move "ORTHANC@127.0.0.1:$oport" --aet ARCA --dest ARCA -k StudyInstanceUID=$SD 2>&1)
+rc=$?
+last=$(echo "$out" | tail -1 | tr '\t' ' ')
+if [ "$rc" = 0 ] && echo "$last" | grep -q 'status=0x0000.*completed=1'; then
+	ok "e. arca move of study D from Orthanc to arcad: exit 0, $last"
 else
-	echo "note e. arca move / arca get against Orthanc: not implemented yet (qr work package)"
+	fail "e. arca move from Orthanc to arcad: exit $rc: $out"
+fi
+got=$("$ARCA" find "ARCA@127.0.0.1:$port" -k StudyInstanceUID=$SD -k PatientName -k NumberOfStudyRelatedInstances 2>&1 |
+	tr '\t' '\n' | sed -n -e 's/^PatientName=//p' -e 's/^NumberOfStudyRelatedInstances=//p' | tr '\n' ' ')
+expect "e. arcad now holds study D (its own C-FIND): SEND^ONLY, 1 instance" "$got" "SEND^ONLY 1 "
+# arca get: Orthanc (C-GET SCP) sends study B back on arca's association,
+# PS3.4 C.4.3
+out=$("$ARCA" get "ORTHANC@127.0.0.1:$oport" --aet ARCA -k StudyInstanceUID=$SB --out "$NET_TMP/got" --quiet 2>&1)
+rc=$?
+n=$(ls "$NET_TMP/got" 2>/dev/null | wc -l | tr -d ' ')
+if [ "$rc" = 0 ] && [ "$n" = 2 ]; then
+	ok "e. arca get of study B from Orthanc: exit 0, 2 files"
+else
+	fail "e. arca get from Orthanc: exit $rc, $n files: $out"
+fi
+same=1
+for f in b1 b2; do
+	sop=$(dcmdump -q +P 0008,0018 "$data/$f.dcm" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
+	values "$data/$f.dcm" >"$NET_TMP/v1.txt"
+	values "$NET_TMP/got/$sop.dcm" >"$NET_TMP/v2.txt" 2>/dev/null
+	pixels "$data/$f.dcm" "$NET_TMP/q1"
+	pixels "$NET_TMP/got/$sop.dcm" "$NET_TMP/q2"
+	if ! [ -s "$NET_TMP/v1.txt" ] || ! cmp -s "$NET_TMP/v1.txt" "$NET_TMP/v2.txt" || ! [ -s "$NET_TMP/q1" ] ||
+		! cmp -s "$NET_TMP/q1" "$NET_TMP/q2"; then
+		same=0
+		diff "$NET_TMP/v1.txt" "$NET_TMP/v2.txt" 2>&1 | head -6 | sed 's/^/     | /'
+	fi
+done
+if [ "$same" = 1 ]; then
+	ok "e. arca get: study B from Orthanc has the values and pixels sent to arcad at the start"
+else
+	fail "e. arca get: study B from Orthanc differs from the original"
 fi
 
 # both servers stop cleanly
