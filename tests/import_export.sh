@@ -465,7 +465,7 @@ if [ -s "$T/log.txt" ] && grep -q 'DCM:' "$T/log.txt"; then
 		grep -q "DCM:110107.* study=$study2 .*instances=4 .*peer=s2.zip\$" "$T/log.txt" &&
 		grep -q 'DCM:110107.*peer=media$' "$T/log.txt" &&
 		grep -q "DCM:110106 (Export)  R success .* study=$study1 .*instances=4 .*peer=s1.tar\$" "$T/log.txt" &&
-		[ "$(grep -c "DCM:110106 (Export) .* study=$study2 " "$T/log.txt")" = 1 ]; then
+		[ "$(grep -c "DCM:110106 (Export) .* study=$study2 " "$T/log.txt")" = 2 ]; then
 		ok "provenance: an Import event per study imported (peer = the path's name or media), an Export event per study exported"
 	else
 		fail "provenance events: $imports imports; $(grep 'DCM:1101' "$T/log.txt" | head -4)"
