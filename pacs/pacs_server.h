@@ -77,7 +77,7 @@ typedef void (*pacs_server_retrieve_fn)(void *ctx, const char *calling_ae,
 					const struct pacs_svc_retrieve_event *ev);
 
 /* One C-FIND when it has been answered (the provenance chain's Query
- * event, PS3.15 A.5.3.7): which association, who asked, how many matches
+ * event, PS3.15 A.5.3.10): which association, who asked, how many matches
  * went back and the final status.  Nothing of the identifier: its keys
  * may name a patient. */
 typedef struct pacs_server_query_event {

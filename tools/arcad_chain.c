@@ -216,7 +216,7 @@ out:
 	return rc;
 }
 
-/* One store event (PS3.15 A.5.3.10 DICOM Instances Transferred, action
+/* One store event (PS3.15 A.5.3.7 DICOM Instances Transferred, action
  * Create: the archive received them) for the study of record i. */
 static int append_store(arcad_chain *ch, store_index *idx, store_index_instance *inst, const char *study,
 			uint64_t *index)
@@ -279,7 +279,7 @@ void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_s
 	chain_entry e;
 
 	memset(&e, 0, sizeof(e));
-	/* PS3.15 A.5.3.10: DICOM Instances Transferred, action Read for the
+	/* PS3.15 A.5.3.7: DICOM Instances Transferred, action Read for the
 	 * sender */
 	e.event = CHAIN_EVENT_INSTANCES_TRANSFERRED;
 	e.action = CHAIN_ACTION_READ;
@@ -312,7 +312,7 @@ static uint8_t query_outcome(uint16_t status)
 	return CHAIN_OUTCOME_SERIOUS_FAILURE;
 }
 
-/* One Query event (PS3.15 A.5.3.7: DICOM Query, DCM 110112, action
+/* One Query event (PS3.15 A.5.3.10: DICOM Query, DCM 110112, action
  * Execute; the requestor is the actor and the peer).  The query keys are
  * never recorded: a query's identifier may hold a patient's name. */
 static void append_query(arcad_chain *ch, const char *calling_ae, const char *user, uint32_t requests,
@@ -328,7 +328,7 @@ static void append_query(arcad_chain *ch, const char *calling_ae, const char *us
 	e.actor_ae = calling_ae != NULL && calling_ae[0] != '\0' ? calling_ae : ch->conf->ae;
 	e.peer = e.actor_ae;
 	e.query = &q;
-	/* the user the identity check accepted (PS3.15 A.5.3.7: the
+	/* the user the identity check accepted (PS3.15 A.5.3.10: the
 	 * requestor's UserID); a name the entry rules refuse (control
 	 * characters, not UTF-8) is left out rather than the event lost */
 	if (user != NULL && user[0] != '\0') {
