@@ -6,7 +6,7 @@
 #
 #   1. study A (4 instances sharing one pixel chunk: the same pixels in
 #      four transfer syntaxes) and study B (1 instance) stored; verify and
-#      chain verify exit 0, also while arcad runs;
+#      chain verify exit 0 while arcad runs, also while it ingests 20 more;
 #   2. one byte of B's pixel chunk flipped: verify exits 1 naming B's
 #      instance, its series, its study and the chunk; chain verify exits 1
 #      naming B's study hash; restored: exit 0;
@@ -126,6 +126,26 @@ assert d["chain"]["result"] == "intact", d["chain"]' "$NET_TMP/json.out"; then
 	ok "--json: ok, 5 instances, 2 studies, 7 referenced chunks (dedup), chain intact"
 else
 	fail "--json: $(head -c 600 "$NET_TMP/json.out")"
+fi
+
+# verify beside an ingest in progress: rows, chunks and chain events
+# appear while it reads; nothing of that is a fault
+for i in 1 2 3 4 5; do net_gen "$NET_TMP/c" 256 "c$i" || exit 1; done
+storescu -aet TAMPER -aec ARCA 127.0.0.1 "$port" "$NET_TMP"/c/*.dcm >"$NET_TMP/store-c.log" 2>&1 &
+sender=$!
+runs=0 bad=0
+while kill -0 "$sender" 2>/dev/null || [ "$runs" -eq 0 ]; do
+	runs=$((runs + 1))
+	"$ARCA" verify --root "$root" --no-event --quiet >"$NET_TMP/concurrent.out" 2>&1 || {
+		bad=$((bad + 1))
+		net_show "$NET_TMP/concurrent.out"
+	}
+done
+wait "$sender"
+if [ "$bad" -eq 0 ]; then
+	ok "arca verify beside an ingest in progress: $runs runs, all exit 0"
+else
+	fail "arca verify beside an ingest: $bad of $runs runs exit non-zero"
 fi
 
 # ---------------------------------------------------------------- 2. flipped byte

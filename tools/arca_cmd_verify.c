@@ -19,6 +19,7 @@
  * arcad. */
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +388,12 @@ int arca_cmd_verify(int argc, char **argv)
 		return ARCA_EXIT_USAGE;
 	}
 	r.bar = !r.quiet && !r.json && isatty(STDERR_FILENO);
+	/* Every chunk read is a fresh buffer of up to 4 MiB: above glibc's
+	 * default mmap threshold each would be a new mapping, page-faulted in
+	 * and unmapped again (measured: a fifth of verify's time in the
+	 * kernel).  Keeping them on the heap lets the buffers be reused. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	if (r.json) {
 		doc = json_object();
 		r.faults = json_array();
