@@ -17,6 +17,10 @@
 #      of docs/storage-format.md 2, by python): garbage, not a fault;
 #      gc --dry-run counts it, gc refuses while arcad runs (exit 2), then
 #      removes it with arcad stopped, and keeps every referenced chunk;
+#   6b. a study whose last store event covers only its first instance
+#      (the second stored by an arcad without its key, as if killed before
+#      its chain append): a warning naming the entry, exit 0; --study, and
+#      the arca:verify event it records;
 #   7. dedup: one of A's four instances removed from the index: gc removes
 #      its manifest only, the pixel chunk the other three share survives
 #      and they still rebuild intact (verify names no damaged instance;
@@ -40,7 +44,22 @@ start_arcad() {
 	if ! net_wait_dicom "$arcad" "$port" ARCA; then
 		net_show "$NET_TMP/$1.log"
 		fail "arcad did not start ($1)"
-		net_done
+		
+# ---------------------------------------------------------------- usage
+usage_ok=0
+for args in "verify --bogus" "verify --threads 0" "verify --root" "gc --bogus" "gc extra" \
+	"verify --root $NET_TMP/nowhere" "gc --root $NET_TMP/nowhere" "chain verify --bogus"; do
+	# shellcheck disable=SC2086 # words on purpose
+	"$ARCA" $args >"$NET_TMP/usage.out" 2>&1
+	st=$?
+	if [ $st -eq 2 ] && [ "$(wc -l <"$NET_TMP/usage.out")" -eq 1 ]; then
+		usage_ok=$((usage_ok + 1))
+	else
+		fail "arca $args: exit $st, $(wc -l <"$NET_TMP/usage.out") lines: $(head -2 "$NET_TMP/usage.out")"
+	fi
+done
+[ "$usage_ok" -eq 8 ] && ok "bad usage and a missing archive: exit 2 with one line"
+net_done
 		exit 1
 	fi
 }
@@ -251,6 +270,57 @@ else
 fi
 expect_ok after-gc
 
+# ---------------------------------------------------------------- 6b. chain behind
+# study D: its first instance stored with a store event; its second by an
+# arcad without its node key (no chain events), as when arcad dies between
+# its index commit and the chain append: a warning that names the entry,
+# not a fault
+net_gen "$NET_TMP/d" 256 d || exit 1
+study_d=$(uid_of "$NET_TMP/d/d-te.dcm" 0020,000d)
+start_arcad arcad3
+storescu -aet TAMPER -aec ARCA 127.0.0.1 "$port" "$NET_TMP/d/d-te.dcm" >"$NET_TMP/store-d1.log" 2>&1 ||
+	fail "storescu d1: $(tail -2 "$NET_TMP/store-d1.log")"
+net_stop "$arcad"
+mv "$root/keys/node.key" "$NET_TMP/node.key"
+start_arcad arcad4
+storescu -aet TAMPER -aec ARCA 127.0.0.1 "$port" "$NET_TMP/d/d-ti.dcm" >"$NET_TMP/store-d2.log" 2>&1 ||
+	fail "storescu d2: $(tail -2 "$NET_TMP/store-d2.log")"
+net_stop "$arcad"
+mv "$NET_TMP/node.key" "$root/keys/node.key"
+verify behind
+if [ "$vstatus" -eq 0 ] &&
+	grep -q "^warning: study $study_d: entry [0-9]* covers its first 1 instances (hash matches); 1 more were indexed after it" \
+		"$NET_TMP/behind.out"; then
+	ok "a study the chain records with its first instance only: a warning naming the entry, exit 0"
+else
+	fail "chain behind: arca verify exits $vstatus"
+	net_show "$NET_TMP/behind.out"
+fi
+chain_verify chain-behind
+if [ "$cstatus" -eq 0 ] && grep -q "(1 studies hold instances indexed after their last store event)" "$NET_TMP/chain-behind.out"; then
+	ok "arca chain verify: exit 0, says one study holds instances indexed after its last store event"
+else
+	fail "chain behind: arca chain verify exits $cstatus: $(cat "$NET_TMP/chain-behind.out")"
+fi
+
+# ---------------------------------------------------------------- --study, and the verify event
+"$ARCA" verify --root "$root" --study "$study_b" >"$NET_TMP/study.out" 2>&1
+st=$?
+"$ARCA" chain log --root "$root" >"$NET_TMP/log.out" 2>&1
+if [ $st -eq 0 ] && grep -q "^storage: 1 instances" "$NET_TMP/study.out" &&
+	tail -1 "$NET_TMP/log.out" | grep -q "arca:verify.* E success.*study=$study_b .*instances=1"; then
+	ok "verify --study: that study only, exit 0, recorded as an arca:verify event naming it"
+else
+	fail "verify --study: exit $st: $(cat "$NET_TMP/study.out"); last entry: $(tail -1 "$NET_TMP/log.out")"
+fi
+"$ARCA" verify --root "$root" --study 2.25.999999 >"$NET_TMP/study-unknown.out" 2>&1
+st=$?
+if [ $st -eq 2 ] && grep -q "not in the index" "$NET_TMP/study-unknown.out"; then
+	ok "verify --study of an unknown study: exit 2, named"
+else
+	fail "verify --study unknown: exit $st: $(cat "$NET_TMP/study-unknown.out")"
+fi
+
 # ---------------------------------------------------------------- 7. dedup
 python3 - "$root/index.db" "$sop_a1" <<'PY'
 import sqlite3, sys
@@ -282,4 +352,19 @@ else
 	fail "dedup verify: exit $vstatus"
 	net_show "$NET_TMP/dedup.out"
 fi
+
+# ---------------------------------------------------------------- usage
+usage_ok=0
+for args in "verify --bogus" "verify --threads 0" "verify --root" "gc --bogus" "gc extra" \
+	"verify --root $NET_TMP/nowhere" "gc --root $NET_TMP/nowhere" "chain verify --bogus"; do
+	# shellcheck disable=SC2086 # words on purpose
+	"$ARCA" $args >"$NET_TMP/usage.out" 2>&1
+	st=$?
+	if [ $st -eq 2 ] && [ "$(wc -l <"$NET_TMP/usage.out")" -eq 1 ]; then
+		usage_ok=$((usage_ok + 1))
+	else
+		fail "arca $args: exit $st, $(wc -l <"$NET_TMP/usage.out") lines: $(head -2 "$NET_TMP/usage.out")"
+	fi
+done
+[ "$usage_ok" -eq 8 ] && ok "bad usage and a missing archive: exit 2 with one line"
 net_done
