@@ -115,8 +115,10 @@ static void on_study(void *ctx, const store_verify_study *s)
 		if (entry == UINT64_MAX)
 			snprintf(line, sizeof(line), "study %s: %s", uid, msg);
 		else if (v == ARCA_STUDY_DAMAGED && strcmp(sc->why_study, uid) == 0)
-			snprintf(line, sizeof(line), "fault at entry %" PRIu64 ": study %s: study hash no longer matches the store: %s (%s)",
-				 entry, uid, msg, sc->why);
+			snprintf(line, sizeof(line),
+				 "fault at entry %" PRIu64 ": study %s: study hash no longer matches the store: %s "
+				 "(%zu of its %zu instances cannot be rebuilt intact)",
+				 entry, uid, sc->why, store_verify_study_damaged(s), store_verify_study_instances(s));
 		else
 			snprintf(line, sizeof(line), "fault at entry %" PRIu64 ": study %s: %s", entry, uid, msg);
 		note_fault(sc, entry, line);
