@@ -240,8 +240,11 @@ static void name_bad_chunks(verifier *v, const store_verify__row *r, const store
 		store_cas_hash_to_hex(list[i], hex);
 		if (rc == ARCA_ENOTFOUND)
 			row_fault(v, r, STORE_VERIFY_CHUNK_MISSING, list[i], "chunk %s is missing", hex);
-		else if (rc < 0)
+		else if (rc == ARCA_ECRYPTO || rc == ARCA_EPROTO)
 			row_fault(v, r, STORE_VERIFY_CHUNK_DAMAGED, list[i], "chunk %s content mismatch: %s", hex,
+				  arca_error_last());
+		else if (rc < 0) /* EIO (permissions, the medium), ENOMEM */
+			row_fault(v, r, STORE_VERIFY_CHUNK_DAMAGED, list[i], "chunk %s cannot be read: %s", hex,
 				  arca_error_last());
 	}
 	free(list);

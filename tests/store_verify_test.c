@@ -502,6 +502,53 @@ static void test_manifest_mismatch(void **state)
 	assert_int_equal(vs.damaged_instances, 1);
 }
 
+/* Sealed chunks (AES-256-GCM at rest): read with the store's key, and a
+ * flipped byte fails the tag; without the key every chunk is unreadable,
+ * named as such, never as intact. */
+static void test_encrypted(void **state)
+{
+	fixture *f = *state;
+	store_ingest_cas_options o;
+	store_verify_stats vs;
+	uint8_t px[STORE_CAS_HASH_LEN];
+	store_cas_info info;
+	char path[256], key[128], aside[160];
+	seen s;
+
+	store_ingest_cas_free(f->s);
+	store_ingest_cas_options_init(&o);
+	o.encrypt = true;
+	assert_int_equal(store_ingest_cas_open(&f->s, f->root, &o), 0);
+	store_ingest_cas_ingest(f->s, &f->ingest);
+	fill(f);
+	pixel_chunk(2, px);
+	assert_int_equal(store_cas_stat(store_ingest_cas_store(f->s), px, &info), 0);
+	assert_true(info.encrypted);
+	run(f, &s, &vs, NULL);
+	assert_int_equal(s.n_faults, 0);
+	assert_int_equal(vs.instances, 4);
+
+	chunk_file(f, px, path, sizeof(path));
+	flip_byte(path);
+	run(f, &s, &vs, NULL);
+	assert_int_equal(s.n_faults, 1);
+	assert_int_equal(s.what[0], STORE_VERIFY_CHUNK_DAMAGED);
+	assert_string_equal(s.sop[0], "2.25.1.1.2");
+	assert_memory_equal(s.chunk[0], px, STORE_CAS_HASH_LEN);
+	flip_byte(path); /* back as it was */
+
+	/* a store opened without its key file reads none of its chunks */
+	store_ingest_cas_free(f->s);
+	snprintf(key, sizeof(key), "%s/" STORE_CAS_KEY_FILE, f->root);
+	snprintf(aside, sizeof(aside), "%s.aside", key);
+	assert_int_equal(rename(key, aside), 0);
+	assert_int_equal(store_ingest_cas_open(&f->s, f->root, NULL), 0);
+	store_ingest_cas_ingest(f->s, &f->ingest);
+	run(f, &s, &vs, NULL);
+	assert_int_equal(vs.damaged_instances, 4);
+	assert_int_equal(vs.damaged_studies, 2);
+}
+
 /* ------------------------------------------------------------ gc */
 
 static void reopen_plain(fixture *f, store_cas **cas)
@@ -600,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_chunk_and_manifest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_stray_and_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_refuses_unreadable_manifest, setup, teardown),
 	};

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -75,6 +76,7 @@ typedef struct run {
 	json_t *faults, *studies;   /* --json */
 	uint64_t study_faults, study_warnings, chain_faults, store_faults;
 	bool bar_shown;
+	double t0;                  /* when the walk began, for the bar's rate */
 	/* --study: the study's result, for the verify event */
 	bool study_seen, study_hash_ok;
 	uint8_t study_hash[CHAIN_HASH_LEN];
@@ -87,6 +89,14 @@ static void bar_clear(run *r)
 		fprintf(stderr, "\r%79s\r", "");
 		r->bar_shown = false;
 	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void on_progress(void *ctx, const store_verify_progress *p)
@@ -107,10 +117,12 @@ static void on_progress(void *ctx, const store_verify_progress *p)
 	if (p->walking_store)
 		fprintf(stderr, "\rverify: [%s] %3d%% %" PRIu64 "/%" PRIu64 " rows; store walk, %" PRIu64 " unreferenced ",
 			bar, (int)(frac * 100.0), p->rows_done, p->rows_total, p->unreferenced_done);
-	else
-		fprintf(stderr, "\rverify: [%s] %3d%% %" PRIu64 "/%" PRIu64 " rows, %.1f/%.1f MB ", bar,
-			(int)(frac * 100.0), p->rows_done, p->rows_total, (double)p->bytes_done / 1e6,
-			(double)p->bytes_total / 1e6);
+	else {
+		double t = now_s() - r->t0, rate = t > 0 ? (double)p->bytes_done / t : 0;
+		double left = rate > 0 && p->bytes_total > p->bytes_done ? (double)(p->bytes_total - p->bytes_done) / rate : 0;
+		fprintf(stderr, "\rverify: [%s] %3d%% %" PRIu64 "/%" PRIu64 " rows, %.0f MB/s, %d:%02d left ", bar,
+			(int)(frac * 100.0), p->rows_done, p->rows_total, rate / 1e6, (int)(left / 60), (int)left % 60);
+	}
 	fflush(stderr);
 	r->bar_shown = true;
 }
@@ -420,6 +432,7 @@ int arca_cmd_verify(int argc, char **argv)
 	vo.on_study = on_study;
 	vo.on_progress = on_progress;
 	vo.ctx = &r;
+	r.t0 = now_s();
 	rc = store_verify_run(cas, &vo, &vs);
 	bar_clear(&r);
 	if (rc == ARCA_ENOTFOUND && r.study != NULL) {
