@@ -74,6 +74,7 @@ struct verifier {
 	pthread_mutex_t report_mu; /* callbacks, stats, progress */
 	store_verify_progress progress;
 	double last_progress;
+	double t0;                 /* for max_rate */
 
 	worker workers[MAX_THREADS];
 	unsigned n_workers;
@@ -398,10 +399,23 @@ static void study_done_locked(verifier *v, struct store_verify_study *s)
 	study_free(s);
 }
 
+/* max_rate: how long to wait so that the bytes done so far were not done
+ * faster than the rate.  Caller holds report_mu. */
+static double throttle_locked(const verifier *v)
+{
+	double due;
+
+	if (v->opts->max_rate == 0)
+		return 0;
+	due = (double)v->progress.bytes_done / (double)v->opts->max_rate;
+	return due - (now_s() - v->t0);
+}
+
 static void row_done(worker *w, struct store_verify_study *s, size_t i, bool intact)
 {
 	verifier *v = w->v;
 	const store_verify__row *r = &s->rows[i];
+	double wait;
 
 	pthread_mutex_lock(&v->report_mu);
 	s->intact[i] = intact;
@@ -420,7 +434,13 @@ static void row_done(worker *w, struct store_verify_study *s, size_t i, bool int
 	progress_locked(v, false);
 	if (--s->pending == 0)
 		study_done_locked(v, s);
+	wait = throttle_locked(v);
 	pthread_mutex_unlock(&v->report_mu);
+	if (wait > 0) {
+		struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 }
 
 const char *store_verify_study_uid(const store_verify_study *s)
@@ -755,6 +775,7 @@ int store_verify_run(store_cas *cas, const store_verify_options *opts, store_ver
 		goto out;
 
 	v->n_workers = thread_count(opts);
+	v->t0 = now_s();
 	for (unsigned i = 0; i < v->n_workers; i++) {
 		v->workers[i].v = v;
 		if (pthread_create(&v->workers[i].thread, NULL, worker_main, &v->workers[i]) != 0) {

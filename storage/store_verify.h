@@ -108,6 +108,8 @@ typedef struct store_verify_options {
 	bool skip_store_walk;     /* no step 4 (`arca chain verify` needs the studies only) */
 	bool skip_index_check;    /* no step 1 */
 	unsigned threads;         /* rebuild workers; 0 = online CPUs, at most 8 */
+	uint64_t max_rate;        /* instance bytes per second at most (a verify beside
+				   * clinical work); 0 = as fast as it goes */
 	store_verify_fault_fn on_fault;
 	store_verify_study_fn on_study;
 	store_verify_progress_fn on_progress; /* at most ~10 times a second */

@@ -321,6 +321,17 @@ else
 	fail "verify --study unknown: exit $st: $(cat "$NET_TMP/study-unknown.out")"
 fi
 
+t0=$(net_now)
+"$ARCA" verify --root "$root" --study "$study_d" --no-event --quiet --max-rate 0.2 >"$NET_TMP/rate.out" 2>&1
+st=$?
+took=$(awk -v a="$t0" -v b="$(net_now)" 'BEGIN { printf "%.2f", b - a }')
+# study D: two instances of 131 KB, 0.26 MB at 0.2 MB/s
+if [ $st -eq 0 ] && awk -v t="$took" 'BEGIN { exit !(t >= 1.0) }'; then
+	ok "--max-rate 0.2: 0.26 MB verified in $took s"
+else
+	fail "--max-rate: exit $st in $took s: $(cat "$NET_TMP/rate.out")"
+fi
+
 # ---------------------------------------------------------------- 7. dedup
 python3 - "$root/index.db" "$sop_a1" <<'PY'
 import sqlite3, sys

@@ -46,7 +46,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: arca verify [--root DIR] [--study UID] [--quiet] [--json] [--threads N] [--no-event]\n"
+		"usage: arca verify [--root DIR] [--study UID] [--quiet] [--json] [--threads N] [--max-rate MB/s]\n"
+		"                   [--no-event]\n"
 		"\n"
 		"Checks the whole archive: the provenance log (every entry, link,\n"
 		"checkpoint and signature); the index (integrity, counts, every row);\n"
@@ -62,6 +63,7 @@ static void usage(FILE *out)
 		"  --quiet       print the faults only\n"
 		"  --json        one JSON document on stdout instead of lines\n"
 		"  --threads N   rebuild on N threads (default: the online CPUs)\n"
+		"  --max-rate R  verify at most R MB of instances a second (beside clinical work)\n"
 		"  --no-event    do not record the run on the provenance log\n"
 		"  --help        print this help and exit\n"
 		"\n"
@@ -349,6 +351,7 @@ int arca_cmd_verify(int argc, char **argv)
 	arca_chain_ctx ctx;
 	bool have_ctx = false, no_event = false;
 	unsigned threads = 0;
+	uint64_t max_rate = 0;
 	store_cas_options co;
 	store_cas *cas = NULL;
 	store_verify_options vo;
@@ -377,6 +380,14 @@ int arca_cmd_verify(int argc, char **argv)
 				return ARCA_EXIT_USAGE;
 			}
 			threads = (unsigned)n;
+		} else if (strcmp(a, "--max-rate") == 0 && i + 1 < argc) {
+			char *end;
+			double mb = strtod(argv[++i], &end);
+			if (*end != '\0' || !(mb >= 0.1 && mb <= 1e6)) {
+				fprintf(stderr, CMD ": --max-rate wants MB per second, 0.1 to 1000000, not '%s'\n", argv[i]);
+				return ARCA_EXIT_USAGE;
+			}
+			max_rate = (uint64_t)(mb * 1e6);
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			r.quiet = true;
 		} else if (strcmp(a, "--json") == 0) {
@@ -428,6 +439,7 @@ int arca_cmd_verify(int argc, char **argv)
 	vo.index = conf.index_path;
 	vo.study = r.study;
 	vo.threads = threads;
+	vo.max_rate = max_rate;
 	vo.on_fault = on_fault;
 	vo.on_study = on_study;
 	vo.on_progress = on_progress;
