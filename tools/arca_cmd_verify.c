@@ -254,6 +254,17 @@ static void on_unseen(void *ctx, const char *study, uint64_t entry, uint32_t ins
 	study_line(r, study, "missing", true, entry, msg);
 }
 
+/* A fault of the log found after its verification passed (its tip cannot
+ * be read back, an entry does not parse). */
+static void chain_fault(run *r, json_t *doc, const char *message)
+{
+	r->chain_faults++;
+	if (r->json)
+		json_object_set_new(doc, "chain", json_pack("{s:s,s:s}", "result", "fault", "message", message));
+	else
+		printf("DAMAGED chain: %s\n", message);
+}
+
 /* The chain: the log's integrity and the studies it records.  Returns 0,
  * or an exit status when the archive's chain cannot even be read. */
 static int chain_part(run *r, arca_chain_ctx *ctx, bool *have_ctx, const char *root, json_t *doc)
@@ -299,18 +310,14 @@ static int chain_part(run *r, arca_chain_ctx *ctx, bool *have_ctx, const char *r
 		return arca_chain_studies_load(&r->cs, NULL) < 0 ? ARCA_EXIT_USAGE : 0;
 	rc = chain_log_view_open(&view, ctx->repo, ctx->conf.node, ctx->key);
 	if (rc < 0) {
-		if (status == 0) {
-			r->chain_faults++;
-			printf("DAMAGED chain: %s\n", arca_error_last());
-		}
+		if (status == 0)
+			chain_fault(r, doc, arca_error_last());
 		return 0; /* no study comparison without a readable log */
 	}
 	rc = arca_chain_studies_load(&r->cs, view);
 	chain_log_view_free(view);
-	if (rc < 0) {
-		r->chain_faults++;
-		printf("DAMAGED chain: %s\n", arca_error_last());
-	}
+	if (rc < 0)
+		chain_fault(r, doc, arca_error_last());
 	if (r->cs != NULL && r->study != NULL)
 		arca_chain_studies_only(r->cs, r->study);
 	return 0;
