@@ -4,10 +4,11 @@
 # points at missing data; a restart cleans temp files").  $KILL9_LOOPS
 # times (default 5):
 #
-#   1. arcad starts on a free port; storescu -v sends $KILL9_FILES (default
-#      40) generated instances (each its own random pixels, so each is a
-#      chunk of its own, plus its manifest) on one association, its log
-#      kept so that every instance it saw acknowledged can be named;
+#   1. arcad starts on a free port; two storescu -v send $KILL9_FILES
+#      (default 40) generated instances (each its own random pixels, so
+#      each is a chunk of its own, plus its manifest) on two associations
+#      at once, their logs kept so that every instance they saw
+#      acknowledged can be named;
 #   2. arcad is killed with SIGKILL once a random number of instances
 #      (0 .. files - 1) were acknowledged, i.e. at a random point of the
 #      store pipeline;
@@ -106,20 +107,30 @@ while [ "$loop" -le "$loops" ]; do
 		break
 	fi
 	target=$(python3 -c "import random; print(random.randrange($files))")
-	log=$NET_TMP/storescu$loop.log
-	storescu -v -aet KILL9 -aec ARCA 127.0.0.1 "$port" "$dir"/*.dcm >"$log" 2>&1 &
-	sender=$!
+	# two associations at once, so that group commits hold several
+	# instances of both when the kill strikes
+	log=$NET_TMP/storescu$loop
+	: >"$log-a.log"
+	: >"$log-b.log"
+	storescu -v -aet KILL9A -aec ARCA 127.0.0.1 "$port" "$dir"/i*[02468].dcm >"$log-a.log" 2>&1 &
+	sender_a=$!
+	storescu -v -aet KILL9B -aec ARCA 127.0.0.1 "$port" "$dir"/i*[13579].dcm >"$log-b.log" 2>&1 &
+	sender_b=$!
 	start=$(net_now)
-	while [ "$(grep -c 'Received Store Response (Success)' "$log")" -lt "$target" ] &&
-		kill -0 "$sender" 2>/dev/null && net_before "$start" "$NET_DEADLINE"; do
+	while [ "$(cat "$log-a.log" "$log-b.log" | grep -c 'Received Store Response (Success)')" -lt "$target" ] &&
+		{ kill -0 "$sender_a" 2>/dev/null || kill -0 "$sender_b" 2>/dev/null; } &&
+		net_before "$start" "$NET_DEADLINE"; do
 		sleep 0.005
 	done
 	kill -KILL "$arcad"
 	wait "$arcad" 2>/dev/null
 	NET_PIDS=$(echo "$NET_PIDS" | tr ' ' '\n' | grep -vx "$arcad" | tr '\n' ' ')
-	wait "$sender" 2>/dev/null
-	awk '/Sending file: / { f = $0; sub(/.*Sending file: /, "", f) }
-	     /Received Store Response \(Success/ { print f }' "$log" >"$NET_TMP/loop$loop.acked"
+	wait "$sender_a" 2>/dev/null
+	wait "$sender_b" 2>/dev/null
+	for l in "$log-a.log" "$log-b.log"; do
+		awk '/Sending file: / { f = $0; sub(/.*Sending file: /, "", f) }
+		     /Received Store Response \(Success/ { print f }' "$l"
+	done >"$NET_TMP/loop$loop.acked"
 	acked=$(wc -l <"$NET_TMP/loop$loop.acked")
 	cat "$NET_TMP/loop$loop.acked" >>"$all_acked"
 
