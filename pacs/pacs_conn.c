@@ -408,9 +408,17 @@ int pacs_conn__send_data(pacs_op *op, uint8_t pc_id, const uint8_t *data, size_t
 	return 0;
 }
 
-bool pacs_conn__has_room(const pacs_conn *c)
+bool pacs_conn__has_room(pacs_conn *c)
 {
-	return wq_pending(c) < PACS_SERVER_WQ_HIGH;
+	bool room = wq_pending(c) < PACS_SERVER_WQ_HIGH;
+
+	/* The service will set op->waiting: the write watcher must fire to
+	 * resume it even when conn_settle's own flush empties the queue
+	 * (then no write event would come, and a C-GET of an instance above
+	 * PACS_SERVER_WQ_HIGH stalled for ever). */
+	if (!room)
+		c->room_wanted = true;
+	return room;
 }
 
 /* The worker pool's halves of pacs_conn__submit(). */
@@ -1047,7 +1055,10 @@ static void conn_resume_waiting(pacs_conn *c)
 {
 	pacs_op *op = c->ops_head;
 
-	if (op == NULL || !op->waiting || op->svc->resume == NULL || wq_pending(c) > PACS_SERVER_WQ_HIGH / 2)
+	if (!c->room_wanted || wq_pending(c) > PACS_SERVER_WQ_HIGH / 2)
+		return;
+	c->room_wanted = false;
+	if (op == NULL || !op->waiting || op->svc->resume == NULL)
 		return;
 	op->waiting = false;
 	op->svc->resume(op);
@@ -1172,7 +1183,7 @@ static void conn_update_interest(pacs_conn *c)
 	struct ev_loop *loop = c->srv->loop;
 	bool want_read = pacs_ul_state(c->ul) != PACS_UL_STA1 && wq_pending(c) <= PACS_SERVER_WQ_HIGH &&
 			 conn_ops_blocking(c) < c->window;
-	bool want_write = wq_pending(c) > 0;
+	bool want_write = wq_pending(c) > 0 || c->room_wanted;
 
 	if (want_read && !ev_is_active(&c->rio))
 		ev_io_start(loop, &c->rio);

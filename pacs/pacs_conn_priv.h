@@ -44,6 +44,8 @@ struct pacs_conn {
 	/* bounded write queue: bytes [wq_off, wq_len) wait for the socket */
 	uint8_t *wq;
 	size_t wq_len, wq_off, wq_cap;
+	bool room_wanted;           /* a service found no room (pacs_conn__has_room): resume it
+				       once the queue drains, even if a flush emptied it at once */
 
 	/* requests, oldest first; receiving is the one whose data set is arriving */
 	pacs_op *ops_head, *ops_tail;

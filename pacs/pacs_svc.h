@@ -124,7 +124,7 @@ int pacs_conn__send_data(pacs_op *op, uint8_t pc_id, const uint8_t *data, size_t
 
 /* True while the write queue is below PACS_SERVER_WQ_HIGH: a streaming
  * service may send more now (else it sets waiting and is resumed). */
-bool pacs_conn__has_room(const pacs_conn *c);
+bool pacs_conn__has_room(pacs_conn *c);
 
 /* Runs work(op) on the server's worker pool and then done(op, result) on
  * the loop thread; op->running is true meanwhile, and the association

@@ -14,7 +14,8 @@
 #      each one's values equal the original's (dcmdump, meta group aside),
 #      the Explicit VR LE one byte for byte after its meta group, whose
 #      elements are right (SOP class and instance, transfer syntax, source
-#      AE title).
+#      AE title); a study of 512 KiB instances (more than arcad's write
+#      queue mark: arcad resumes sending as its queue drains).
 #   2. arca get of one instance (IMAGE level); --ts Implicit VR LE only:
 #      every file in that syntax, values equal.
 #   3. arca move of the study to a storescp [peer]: 0x0000, 4 completed,
@@ -87,6 +88,10 @@ data=$NET_TMP/data
 net_gen "$data" 32 ct || exit 1
 study=$(uid_of "$data/ct-te.dcm" 0020,000d)
 one=$(uid_of "$data/ct-tb.dcm" 0008,0018)
+# a study of instances above arcad's write queue mark (256 KiB): 512x512
+big=$NET_TMP/big
+net_gen "$big" 512 bg || exit 1
+bigstudy=$(uid_of "$big/bg-te.dcm" 0020,000d)
 many=""
 for p in c1 c2 c3 c4; do
 	net_gen "$NET_TMP/many" 8 "$p" || exit 1
@@ -138,12 +143,12 @@ if ! net_wait_dicom "$arcad" "$port" ARCA || ! net_wait_dicom "$arcadb" "$bport"
 	net_done
 	exit 1
 fi
-if ! storescu -aec ARCA 127.0.0.1 "$port" "$data"/*.dcm "$NET_TMP/many"/*.dcm "$pn"/*.dcm >"$NET_TMP/storescu.log" 2>&1; then
+if ! storescu -aec ARCA 127.0.0.1 "$port" "$data"/*.dcm "$NET_TMP/many"/*.dcm "$pn"/*.dcm "$big"/*.dcm >"$NET_TMP/storescu.log" 2>&1; then
 	net_show "$NET_TMP/storescu.log"
 	fail "storescu to arcad"
 fi
 n=$("$ARCA" find "ARCA@127.0.0.1:$port" -k StudyInstanceUID | wc -l)
-if [ "$n" = 9 ]; then ok "24 instances in 9 studies stored in arcad"; else fail "arcad has $n studies, expected 9"; fi
+if [ "$n" = 10 ]; then ok "28 instances in 10 studies stored in arcad"; else fail "arcad has $n studies, expected 10"; fi
 
 # values: dcmdump of the data set, group 0002 and the header lines aside,
 # and what a conversion between uncompressed syntaxes may change (lengths;
@@ -223,6 +228,16 @@ if [ "$(grep -c '^pending=' "$NET_TMP/get.out")" = 3 ] && [ "$(grep -c '^file=' 
 else
 	fail "arca get: progress lines"
 	net_show "$NET_TMP/get.out"
+fi
+
+# instances of 512 KiB: more than arcad's write queue takes at once
+"$ARCA" get "ARCA@127.0.0.1:$port" -k StudyInstanceUID="$bigstudy" --out "$NET_TMP/bigget" --timeout 20 >"$NET_TMP/bigget.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && [ "$(ls "$NET_TMP/bigget" | wc -l)" = 4 ] && same_values "$NET_TMP/bigget" "$big"; then
+	ok "arca get of 4 instances of 512 KiB: received, values equal"
+else
+	fail "arca get of 512 KiB instances: exit $rc, $(ls "$NET_TMP/bigget" | wc -l) files"
+	net_show "$NET_TMP/bigget.out"
 fi
 
 # ---- 2. one instance; implicit VR only
@@ -446,11 +461,13 @@ r3=$?
 r4=$?
 "$ARCA" get "ARCA@127.0.0.1:$downport" -k StudyInstanceUID=1 --out "$NET_TMP/x" >/dev/null 2>"$NET_TMP/u5.err"
 r5=$?
-if [ "$r1$r2$r3$r4$r5" = 22222 ] && grep -q -- '--out' "$NET_TMP/u1.err" && grep -q -- '--dest' "$NET_TMP/u2.err" &&
-	[ "$(wc -l <"$NET_TMP/u5.err")" = 1 ]; then
+"$ARCA" get "ARCA@127.0.0.1:$port" -k StudyInstanceUID="$study" --out "$NET_TMP/get.out" >/dev/null 2>"$NET_TMP/u6.err"
+r6=$?
+if [ "$r1$r2$r3$r4$r5$r6" = 222222 ] && grep -q -- '--out' "$NET_TMP/u1.err" && grep -q -- '--dest' "$NET_TMP/u2.err" &&
+	[ "$(wc -l <"$NET_TMP/u5.err")" = 1 ] && grep -q 'is not a folder' "$NET_TMP/u6.err"; then
 	ok "usage and connection errors: exit 2, one line naming what is wrong"
 else
-	fail "usage errors: exits $r1 $r2 $r3 $r4 $r5"
+	fail "usage errors: exits $r1 $r2 $r3 $r4 $r5 $r6"
 	cat "$NET_TMP"/u*.err | sed 's/^/     | /'
 fi
 

@@ -492,8 +492,14 @@ static int run(const retr_args *a)
 	o.acse_timeout_ms = a->timeout_ms;
 	o.dimse_timeout_ms = a->timeout_ms;
 	if (a->is_get) {
+		struct stat st;
+
 		if (mkdir(a->out_dir, 0700) < 0 && errno != EEXIST) {
 			fprintf(stderr, "arca get: cannot create %s: %s\n", a->out_dir, strerror(errno));
+			goto cleanup;
+		}
+		if (stat(a->out_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "arca get: --out %s is not a folder\n", a->out_dir);
 			goto cleanup;
 		}
 		gp = calloc(1, sizeof(*gp));
