@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arca_err.h"
+#include "pacs_cursor.h"
 #include "pacs_dicomdir.h"
 #include "pacs_read.h"
 #include "pacs_sop.h"
@@ -28,14 +29,24 @@
 #define TAG_MEDIA_CLASS PACS_TAG(0x0002, 0x0002)
 #define TAG_MEDIA_INSTANCE PACS_TAG(0x0002, 0x0003)
 
-static uint16_t u16le(const uint8_t *p)
+/* Whether the bytes at offset at of p[0..n) are sig[0..len). */
+static bool has_at(const uint8_t *p, size_t n, size_t at, const void *sig, size_t len)
 {
-	return (uint16_t)(p[0] | p[1] << 8);
+	pacs_cursor c = pacs_cursor_make(p, n);
+	const uint8_t *got;
+
+	return pacs_cursor_skip(&c, at) && pacs_cursor_take(&c, len, &got) && memcmp(got, sig, len) == 0;
 }
 
-static uint16_t u16be(const uint8_t *p)
+/* An element header whose group is one a data set starts with and whose
+ * element number is low, in one byte order, with room for its VR or
+ * length after it. */
+static bool header_plausible(pacs_cursor c, bool big_endian)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	uint16_t group, element;
+
+	return pacs_cursor_u16(&c, big_endian, &group) && pacs_cursor_u16(&c, big_endian, &element) &&
+	       group >= 0x0002 && group <= 0x0008 && element <= 0x0100 && pacs_cursor_left(&c) >= 4;
 }
 
 /* A bare data set (PS3.5 7.1) starts with an element of a low group: the
@@ -46,10 +57,11 @@ static uint16_t u16be(const uint8_t *p)
  * small (group length 0000, or a low element). */
 static bool bare_plausible(const uint8_t *p, size_t n)
 {
-	for (size_t at = 0; at <= 1 && at + 8 <= n; at++) {
-		uint16_t gl = u16le(p + at), gb = u16be(p + at);
-		uint16_t el = u16le(p + at + 2), eb = u16be(p + at + 2);
-		if (((gl >= 0x0002 && gl <= 0x0008) && el <= 0x0100) || ((gb >= 0x0002 && gb <= 0x0008) && eb <= 0x0100))
+	for (size_t skip = 0; skip <= 1; skip++) {
+		pacs_cursor c = pacs_cursor_make(p, n);
+		if (!pacs_cursor_skip(&c, skip))
+			return false;
+		if (header_plausible(c, false) || header_plausible(c, true))
 			return true;
 	}
 	return false;
@@ -58,29 +70,20 @@ static bool bare_plausible(const uint8_t *p, size_t n)
 bool arca_import__looks_dicom(const uint8_t *p, size_t n)
 {
 	/* PS3.10 7.1: 128-byte preamble, then "DICM" */
-	if (n >= 132 && memcmp(p + 128, "DICM", 4) == 0)
-		return true;
-	return bare_plausible(p, n);
+	return has_at(p, n, 128, "DICM", 4) || bare_plausible(p, n);
 }
 
 bool arca_import__looks_archive(const uint8_t *p, size_t n)
 {
+	static const uint8_t gzip[] = { 0x1F, 0x8B };
 	static const uint8_t xz[] = { 0xFD, '7', 'z', 'X', 'Z', 0x00 };
 	static const uint8_t zstd[] = { 0x28, 0xB5, 0x2F, 0xFD };
+	static const uint8_t zip_local[] = { 'P', 'K', 3, 4 }, zip_empty[] = { 'P', 'K', 5, 6 };
 
-	if (n >= 4 && p[0] == 'P' && p[1] == 'K' && (p[2] == 3 || p[2] == 5) && (p[3] == 4 || p[3] == 6))
-		return true; /* zip (a local header, or the end record of an empty one) */
-	if (n >= 2 && p[0] == 0x1F && p[1] == 0x8B)
-		return true; /* gzip */
-	if (n >= 3 && memcmp(p, "BZh", 3) == 0)
-		return true;
-	if (n >= sizeof(xz) && memcmp(p, xz, sizeof(xz)) == 0)
-		return true;
-	if (n >= sizeof(zstd) && memcmp(p, zstd, sizeof(zstd)) == 0)
-		return true;
-	if (n >= 262 && memcmp(p + 257, "ustar", 5) == 0)
-		return true; /* POSIX tar (ustar or pax) */
-	return false;
+	return has_at(p, n, 0, zip_local, 4) || has_at(p, n, 0, zip_empty, 4) || /* zip */
+	       has_at(p, n, 0, gzip, 2) || has_at(p, n, 0, "BZh", 3) || has_at(p, n, 0, xz, sizeof(xz)) ||
+	       has_at(p, n, 0, zstd, sizeof(zstd)) ||
+	       has_at(p, n, 257, "ustar", 5); /* POSIX tar (ustar or pax) */
 }
 
 typedef struct stream {
