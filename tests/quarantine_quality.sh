@@ -211,13 +211,24 @@ fi
 
 # ---------------------------------------------------------------- chain
 "$ARCA" chain log --root "$root" >"$NET_TMP/chain.txt" 2>&1
-if grep -q "arca:quarantine-release .* U success  user=.*study=$study  instances=1  patient=" "$NET_TMP/chain.txt" &&
+# the release states the study as it now is (its hash over the 4 instances
+# stored: good, norm, warn and the released one), as store events do
+if grep -q "arca:quarantine-release .* U success  user=.*study=$study  study_hash=[0-9a-f]*  instances=4  patient=" "$NET_TMP/chain.txt" &&
 	grep -q "arca:quarantine-drop .* D success  user=.*study=$study  instances=1  patient=" "$NET_TMP/chain.txt" &&
 	! grep -q "QQ1\|Quality" "$NET_TMP/chain.txt"; then
-	ok "chain: quarantine-release (U) and quarantine-drop (D) events, patient as a pseudonym"
+	ok "chain: quarantine-release (U, study hash) and quarantine-drop (D) events, patient as a pseudonym"
 else
 	fail "chain events:"
 	net_show "$NET_TMP/chain.txt"
+fi
+
+"$ARCA" chain verify --root "$root" >"$NET_TMP/cverify.txt" 2>&1
+st=$?
+if [ $st -eq 0 ] && grep -q "study hashes match the store" "$NET_TMP/cverify.txt" &&
+	! grep -q "indexed after their last store event" "$NET_TMP/cverify.txt"; then
+	ok "chain verify: every study hash matches the store, the release included"
+else
+	fail "chain verify: exit $st: $(cat "$NET_TMP/cverify.txt")"
 fi
 
 # ---------------------------------------------------------------- quality

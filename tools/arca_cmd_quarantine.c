@@ -40,6 +40,7 @@
 #include "pacs_tags.h"
 #include "store_index.h"
 #include "store_ingest.h"
+#include "store_instance.h"
 #include "store_quality.h"
 
 #define CMD "arca quarantine"
@@ -349,12 +350,74 @@ static void text_of(const pacs_ds *ds, uint32_t tag, char *out, size_t size)
 	free(v);
 }
 
-/* The provenance event of a release or a drop (issue 5): the study, one
- * instance, the patient as a pseudonym; the actor is the login user. */
+/* The study hash (store_instance.h, design.md 3.1 step 6) over the
+ * study's current instances in the index, and how many they are: what
+ * arcad's store events and arca import's events carry, so that a release
+ * states the study as it now is and `arca verify` finds the chain up to
+ * date with the index. */
+static int study_hash(const arca_conf *conf, const char *study, uint8_t hash[CHAIN_HASH_LEN], uint32_t *count)
+{
+	store_index *idx = NULL;
+	store_index_find *find = NULL;
+	store_index_query *q = NULL;
+	store_index_storage st;
+	store_instance_ref *refs = NULL;
+	size_t n = 0, cap = 0;
+	bool row;
+	int rc;
+
+	if ((rc = store_index_open(&idx, conf->index_path, NULL)) < 0 ||
+	    (rc = store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_IMAGE)) < 0 ||
+	    (rc = store_index_find_add(find, PACS_TAG_StudyInstanceUID, study)) < 0 ||
+	    (rc = store_index_find_add(find, PACS_TAG_SOPInstanceUID, NULL)) < 0 ||
+	    (rc = store_index_query_open(&q, idx, find)) < 0)
+		goto out;
+	while ((rc = store_index_query_next(q, &row)) == 0 && row) {
+		const char *sop = store_index_query_value(q, PACS_TAG_SOPInstanceUID);
+		if (sop == NULL || (rc = store_index_query_storage(q, &st)) < 0) {
+			rc = rc < 0 ? rc : arca_error_set(ARCA_EPROTO, "study %s: an instance has no SOP Instance UID", study);
+			goto out;
+		}
+		if (n == cap) {
+			store_instance_ref *g = realloc(refs, (cap = cap != 0 ? cap * 2 : 64) * sizeof(*g));
+			if (g == NULL) {
+				rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
+				goto out;
+			}
+			refs = g;
+		}
+		if ((refs[n].sop_instance_uid = strdup(sop)) == NULL) {
+			rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
+			goto out;
+		}
+		memcpy(refs[n].hash, st.instance_hash, sizeof(refs[n].hash));
+		n++;
+	}
+	if (rc == 0 && n > UINT32_MAX)
+		rc = arca_error_set(ARCA_ELIMIT, "study %s has more than 2^32 instances", study);
+	if (rc == 0) {
+		*count = (uint32_t)n;
+		rc = store_instance_study_hash(refs, n, hash);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free((char *)refs[i].sop_instance_uid);
+	free(refs);
+	store_index_query_free(q);
+	store_index_find_free(find);
+	store_index_free(idx);
+	return rc;
+}
+
+/* The provenance event of a release or a drop (issue 5): the study, the
+ * patient as a pseudonym, the actor the login user.  A drop concerns one
+ * instance, which was never stored; a release carries the study hash over
+ * the study's instances now, and their number. */
 static int record_event(const arca_conf *conf, chain_event event, char action, const pacs_ds *ds, bool *durable)
 {
 	char study[PACS_DIMSE_UID_MAX + 1], pid[80], issuer[80];
 	chain_entry e;
+	int rc;
 
 	text_of(ds, PACS_TAG_StudyInstanceUID, study, sizeof(study));
 	text_of(ds, PACS_TAG_PatientID, pid, sizeof(pid));
@@ -365,6 +428,11 @@ static int record_event(const arca_conf *conf, chain_event event, char action, c
 	e.outcome = CHAIN_OUTCOME_SUCCESS;
 	e.study_uid = study[0] != '\0' ? study : NULL;
 	e.instances = 1;
+	if (event == CHAIN_EVENT_QUARANTINE_RELEASE && e.study_uid != NULL) {
+		if ((rc = study_hash(conf, study, e.study_hash, &e.instances)) < 0)
+			return rc;
+		e.has_study_hash = true;
+	}
 	return arca_event_record(conf, &e, pid[0] != '\0' ? pid : NULL, issuer[0] != '\0' ? issuer : NULL, durable);
 }
 
