@@ -25,7 +25,8 @@
 #   9. drop: gone; show then exits 2;
 #  10. the chain has a quarantine-release (U) and a quarantine-drop (D)
 #      event naming the study;
-#  11. arca quality --json --by source, --by modality, --by rule and the
+#  11. arca import of a fixed and a refused instance (AE IMPORT);
+#  12. arca quality --json --by source, --by modality, --by rule and the
 #      default (source and modality): exact counts and example UIDs; the
 #      table's total line; --since / --until ranges; bad arguments exit 2.
 set -u
@@ -83,11 +84,12 @@ gen() {
 	} >"$NET_TMP/$1.dump"
 	dump2dcm -q +te "$NET_TMP/$1.dump" "$NET_TMP/$1.dcm"
 }
-gen good CT CHEST 1 && gen norm CT chest 2 && gen warn MR KNEEZ 3 && gen ref1 "" CHEST 4 && gen ref2 "" CHEST 5 || {
+gen good CT CHEST 1 && gen norm CT chest 2 && gen warn MR KNEEZ 3 && gen ref1 "" CHEST 4 && gen ref2 "" CHEST 5 &&
+	gen imp1 MR knee 6 && gen imp2 "" KNEE 7 || {
 	echo "FAIL: dump2dcm"
 	exit 1
 }
-good=$study.1.1 norm=$study.2.1 warn=$study.3.1 ref1=$study.4.1 ref2=$study.5.1
+good=$study.1.1 norm=$study.2.1 warn=$study.3.1 ref1=$study.4.1 ref2=$study.5.1 imp1=$study.6.1 imp2=$study.7.1
 
 net_start arcad "$ARCAD" --root "$root"
 arcad=$NET_PID
@@ -231,14 +233,26 @@ else
 	fail "chain verify: exit $st: $(cat "$NET_TMP/cverify.txt")"
 fi
 
+# ---------------------------------------------------------------- import
+# arca import goes through the same ingest: a fix and a refusal, recorded
+# under the import's AE title (IMPORT), while arcad runs
+mkdir -p "$NET_TMP/imp" && cp "$NET_TMP/imp1.dcm" "$NET_TMP/imp2.dcm" "$NET_TMP/imp/"
+"$ARCA" import --root "$root" --quiet "$NET_TMP/imp" >"$NET_TMP/import.log" 2>&1
+if "$ARCA" quarantine --root "$root" list --json | grep -q "\"uid\": \"$imp2\"" &&
+	"$ARCA" quarantine --root "$root" list | grep -q "^$imp2 .* IMPORT .* A900 " && [ "$(found "$imp1")" = 1 ]; then
+	ok "arca import: the fixed instance stored, the refused one quarantined from AE IMPORT"
+else
+	fail "arca import: $(cat "$NET_TMP/import.log")"
+fi
+
 # ---------------------------------------------------------------- quality
 "$ARCA" quality --root "$root" --json --by source --examples 5 >"$NET_TMP/q-source.json" 2>&1 &&
 	"$ARCA" quality --root "$root" --json --by modality >"$NET_TMP/q-modality.json" 2>&1 &&
 	"$ARCA" quality --root "$root" --json --by rule >"$NET_TMP/q-rule.json" 2>&1 &&
 	"$ARCA" quality --root "$root" --json >"$NET_TMP/q-both.json" 2>&1 || fail "arca quality --json failed"
-if python3 - "$NET_TMP" "$good" "$norm" "$warn" "$ref1" "$ref2" <<'PY'
+if python3 - "$NET_TMP" "$good" "$norm" "$warn" "$ref1" "$ref2" "$imp1" "$imp2" <<'PY'
 import json, sys
-d, good, norm, warn, ref1, ref2 = sys.argv[1:]
+d, good, norm, warn, ref1, ref2, imp1, imp2 = sys.argv[1:]
 def load(n): return json.load(open(f"{d}/q-{n}.json"))
 def counts(g):
     return {k: g[k] for k in ("received", "stored", "duplicates", "versions", "refused", "quarantined",
@@ -249,7 +263,10 @@ def c(**kw): return {**z, **kw}
 s = load("source")
 assert s["by"] == "source"
 g = {x["source"]: x for x in s["groups"]}
-assert sorted(g) == ["CTSCAN", "GOODCT", "MRSCAN"], g.keys()
+assert sorted(g) == ["CTSCAN", "GOODCT", "IMPORT", "MRSCAN"], g.keys()
+assert counts(g["IMPORT"]) == c(received=2, stored=1, refused=1, quarantined=1, normalised=1), g["IMPORT"]
+# import commits on several threads: the two in either order
+assert sorted(g["IMPORT"]["examples"]) == sorted([imp2, imp1]), g["IMPORT"]["examples"]
 assert counts(g["CTSCAN"]) == c(received=2, stored=1, refused=1, quarantined=1, normalised=1, released=1), g["CTSCAN"]
 assert counts(g["GOODCT"]) == c(received=1, stored=1), g["GOODCT"]
 assert counts(g["MRSCAN"]) == c(received=2, stored=1, refused=1, quarantined=1, warned=1, dropped=1), g["MRSCAN"]
@@ -257,27 +274,27 @@ assert g["CTSCAN"]["examples"] == [ref1, norm], g["CTSCAN"]["examples"]
 assert g["MRSCAN"]["examples"] == [ref2, warn], g["MRSCAN"]["examples"]
 assert g["GOODCT"]["examples"] == [] and g["GOODCT"]["rules"] == []
 assert {(r["rule"], r["action"], r["instances"]) for r in g["CTSCAN"]["rules"]} == {("modality", "refuse", 1), ("cs-upper", "fix", 1)}
-assert counts(s["total"]) == c(received=5, stored=3, refused=2, quarantined=2, warned=1, normalised=1, released=1, dropped=1), s["total"]
+assert counts(s["total"]) == c(received=7, stored=4, refused=3, quarantined=3, warned=1, normalised=2, released=1, dropped=1), s["total"]
 m = load("modality")
 g = {x["modality"]: x for x in m["groups"]}
 assert "source" not in m["groups"][0]
 assert sorted(g) == ["", "CT", "MR"], g.keys()
-assert counts(g[""]) == c(received=2, refused=2, quarantined=2, released=1, dropped=1), g[""]
+assert counts(g[""]) == c(received=3, refused=3, quarantined=3, released=1, dropped=1), g[""]
 assert counts(g["CT"]) == c(received=2, stored=2, normalised=1), g["CT"]
-assert counts(g["MR"]) == c(received=1, stored=1, warned=1), g["MR"]
+assert counts(g["MR"]) == c(received=2, stored=2, warned=1, normalised=1), g["MR"]
 r = load("rule")
 g = {(x["rule"], x["action"]): x for x in r["groups"]}
 assert sorted(g) == [("body-part-terms", "warn"), ("cs-upper", "fix"), ("modality", "refuse")], g.keys()
 assert g[("modality", "refuse")]["kind"] == "required"
-assert counts(g[("modality", "refuse")]) == c(received=2, refused=2, quarantined=2), g[("modality", "refuse")]
-assert g[("modality", "refuse")]["examples"] == [ref2, ref1]
-assert counts(g[("cs-upper", "fix")]) == c(received=1, stored=1, normalised=1)
-assert g[("cs-upper", "fix")]["examples"] == [norm]
+assert counts(g[("modality", "refuse")]) == c(received=3, refused=3, quarantined=3), g[("modality", "refuse")]
+assert g[("modality", "refuse")]["examples"] == [imp2, ref2, ref1]
+assert counts(g[("cs-upper", "fix")]) == c(received=2, stored=2, normalised=2)
+assert g[("cs-upper", "fix")]["examples"] == [imp1, norm]
 assert counts(g[("body-part-terms", "warn")]) == c(received=1, stored=1, warned=1)
 assert g[("body-part-terms", "warn")]["examples"] == [warn]
 b = load("both")
 assert b["by"] == "source,modality"
-assert [(x["source"], x["modality"]) for x in b["groups"]] == [("CTSCAN", ""), ("CTSCAN", "CT"), ("GOODCT", "CT"), ("MRSCAN", ""), ("MRSCAN", "MR")]
+assert [(x["source"], x["modality"]) for x in b["groups"]] == [("CTSCAN", ""), ("CTSCAN", "CT"), ("GOODCT", "CT"), ("IMPORT", ""), ("IMPORT", "MR"), ("MRSCAN", ""), ("MRSCAN", "MR")]
 assert counts(b["groups"][1]) == c(received=1, stored=1, normalised=1)
 assert b["groups"][1]["examples"] == [norm]
 PY
@@ -286,7 +303,7 @@ else fail "quality --json (see above)"; fi
 
 "$ARCA" quality --root "$root" >"$NET_TMP/q.txt" 2>&1
 if head -2 "$NET_TMP/q.txt" | tail -1 | grep -q '^SOURCE  MODALITY  RECEIVED  STORED  DUPLICATE  VERSION  REFUSED  QUARANTINED  WARNED  NORMALISED  RELEASED  DROPPED$' &&
-	grep -Eq '^total +5 +3 +0 +0 +2 +2 +1 +1 +1 +1$' "$NET_TMP/q.txt" &&
+	grep -Eq '^total +7 +4 +0 +0 +3 +3 +1 +2 +1 +1$' "$NET_TMP/q.txt" &&
 	grep -Eq '^CTSCAN +CT +1 +1 +0 +0 +0 +0 +0 +1 +0 +0$' "$NET_TMP/q.txt" &&
 	grep -q "^  rules: modality (refuse) 1$" "$NET_TMP/q.txt" && grep -q "^  rules: cs-upper (fix) 1$" "$NET_TMP/q.txt" &&
 	grep -q "^  examples: $ref2$" "$NET_TMP/q.txt"; then
@@ -305,8 +322,8 @@ print(v["total"]["received"], len(v["groups"]))'
 }
 a=$(total --since 1h) b=$(total --since "@$((start + 3600))") c=$(total --until "@$((start - 10))")
 d=$(total --since "$(date +%Y-%m-%d)")
-if [ "$a" = "5 5" ] && [ "$b" = "0 0" ] && [ "$c" = "0 0" ] && { [ "$d" = "5 5" ] || [ "$(date +%H%M)" = 0000 ]; }; then
-	ok "quality --since / --until: 5 in the last hour, none from an hour ahead or before the test"
+if [ "$a" = "7 7" ] && [ "$b" = "0 0" ] && [ "$c" = "0 0" ] && { [ "$d" = "7 7" ] || [ "$(date +%H%M)" = 0000 ]; }; then
+	ok "quality --since / --until: 7 in the last hour, none from an hour ahead or before the test"
 else
 	fail "quality ranges: --since 1h '$a', ahead '$b', --until before '$c', today '$d'"
 fi
