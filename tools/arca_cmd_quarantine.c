@@ -102,21 +102,26 @@ static bool name_ok(const char *name)
 	return true;
 }
 
+/* The whole file, at most REASON_MAX bytes (a reason file is a few
+ * hundred: the explanation lists at most 256 hits). */
 static int read_text(const char *path, char **out)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
+	size_t cap, n;
 	char *buf;
-	size_t n;
 
 	*out = NULL;
 	if (f == NULL)
 		return arca_error_set(errno == ENOENT ? ARCA_ENOTFOUND : ARCA_EIO, "%s: %s", path, strerror(errno));
-	buf = malloc(REASON_MAX + 1);
+	cap = fstat(fileno(f), &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < REASON_MAX ? (size_t)st.st_size
+												     : REASON_MAX;
+	buf = malloc(cap + 1);
 	if (buf == NULL) {
 		fclose(f);
 		return arca_error_set(ARCA_ENOMEM, "no memory for %s", path);
 	}
-	n = fread(buf, 1, REASON_MAX, f);
+	n = fread(buf, 1, cap, f);
 	fclose(f);
 	buf[n] = '\0';
 	*out = buf;
@@ -211,11 +216,12 @@ static int cmd_list(const char *qdir, bool json)
 			}
 			v = g;
 		}
-		/* a folder being written or removed by someone else is skipped */
-		if (entry_load(&v[n], qdir, de->d_name) == 0)
+		/* a folder being written or removed by someone else is skipped;
+		 * the fields are kept, not the text */
+		bool loaded = entry_load(&v[n], qdir, de->d_name) == 0;
+		entry_free(&v[n]);
+		if (loaded)
 			n++;
-		else
-			entry_free(&v[n]);
 	}
 	if (d != NULL)
 		closedir(d);
