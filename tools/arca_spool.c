@@ -388,7 +388,7 @@ int arca_spool_clean(const char *root, unsigned max_age, size_t *removed)
 	return *removed > 0 ? sync_dir(path) : 0;
 }
 
-int arca_spool_remove(const char *root, const char *name)
+int arca_spool_remove(const char *root, const char *name, bool sync)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
 	int rc;
@@ -398,7 +398,15 @@ int arca_spool_remove(const char *root, const char *name)
 		return rc;
 	if (unlink(path) != 0 && errno != ENOENT)
 		return arca_error_set(ARCA_EIO, "cannot remove %s: %s", path, strerror(errno));
-	return sync_dir(dir);
+	return sync ? sync_dir(dir) : 0;
+}
+
+int arca_spool_sync(const char *root)
+{
+	char dir[PATH_MAX];
+	int rc = arca_spool_path(dir, sizeof(dir), root, NULL);
+
+	return rc < 0 ? rc : sync_dir(dir);
 }
 
 int arca_spool_drain_sync(const char *root, const char *node, chain_log *log, arca_spool_reject_fn fn,
@@ -452,10 +460,14 @@ int arca_spool_drain_sync(const char *root, const char *node, chain_log *log, ar
 		}
 		/* durable: only now may the files go */
 		for (size_t i = 0; i < n; i++) {
-			int rrc = taken[i] ? arca_spool_remove(root, names[i]) : 0;
+			int rrc = taken[i] ? arca_spool_remove(root, names[i], false) : 0;
 			if (rrc < 0 && rc == 0)
 				rc = rrc;
 		}
+		/* one directory sync for all of them */
+		int src = arca_spool_sync(root);
+		if (src < 0 && rc == 0)
+			rc = src;
 	}
 	if (appended != NULL)
 		*appended = count;

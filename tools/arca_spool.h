@@ -85,8 +85,11 @@ int arca_spool_reject(const char *root, const char *name);
  * writing them, if older than max_age seconds; *removed counts them. */
 int arca_spool_clean(const char *root, unsigned max_age, size_t *removed);
 
-/* Removes name once its entry is durable, and syncs the directory. */
-int arca_spool_remove(const char *root, const char *name);
+/* Removes name once its entry is durable; with sync, syncs the directory
+ * too (else arca_spool_sync does, once for several: a removal lost in a
+ * crash only appends the entry again). */
+int arca_spool_remove(const char *root, const char *name, bool sync);
+int arca_spool_sync(const char *root);
 
 /* Called for each file set aside, with the reason (borrowed). */
 typedef void (*arca_spool_reject_fn)(void *arg, const char *name, const char *why);

@@ -412,10 +412,16 @@ static void spool_durable(void *arg, uint64_t index, int status)
 	if (status < 0)
 		say(ch, PACS_SERVER_LOG_WARNING, "chain: spooled event %s (entry %" PRIu64 ") not durable; kept for the next start",
 		    sp->name, index);
-	else if (arca_spool_remove(ch->conf->root, sp->name) < 0)
+	else if (arca_spool_remove(ch->conf->root, sp->name, false) < 0)
 		say(ch, PACS_SERVER_LOG_WARNING, "chain: entry %" PRIu64 " is durable but %s", index, arca_error_last());
 	free(sp);
-	if (atomic_fetch_sub(&ch->inflight, 1) == 1 && atomic_load(&ch->watching))
+	if (atomic_fetch_sub(&ch->inflight, 1) != 1)
+		return;
+	/* the last of the round: one directory sync for its removals (one
+	 * lost in a crash would only append the entry again) */
+	if (arca_spool_sync(ch->conf->root) < 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: spool: %s", arca_error_last());
+	if (atomic_load(&ch->watching))
 		ev_async_send(ch->loop, &ch->spool_wake);
 }
 
