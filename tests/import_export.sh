@@ -189,6 +189,25 @@ if command -v dcmmkdir >/dev/null 2>&1; then
 		if [ $st = 0 ] && [ "$(jget "$T/m.json" imported)" = 1 ] && [ $st2 = 0 ] &&
 			[ "$(jget "$T/m2.json" duplicates)" = 1 ] && [ "$(jget "$T/m2.json" dicomdir_skipped)" = 1 ]; then
 			ok "DICOMDIR by dcmmkdir: its file imported; in a folder walk the DICOMDIR is skipped"
+			# a record naming another SOP Instance UID than its file: noted
+			# (the UID patched in place, same length: dcmodify rewrites a DICOMDIR's meta)
+			cp -r "$T/media" "$T/media2"
+			python3 - "$T/media2/DICOMDIR" "$(uid_of 0008,0018 "$T/media/DICOM/IM000001")" <<'PY'
+import sys
+path, uid = sys.argv[1], sys.argv[2].encode()
+data = open(path, "rb").read()
+other = uid[:-1] + (b"1" if uid[-1:] != b"1" else b"2")
+assert data.count(uid) == 1
+open(path, "wb").write(data.replace(uid, other))
+PY
+			"$ARCA" import --root "$root" --json "$T/media2/DICOMDIR" >"$T/m3.json" 2>&1
+			st=$?
+			if [ $st = 0 ] && [ "$(jget "$T/m3.json" notes)" = 1 ] && [ "$(jget "$T/m3.json" duplicates)" = 1 ] &&
+				jproblem "$T/m3.json" notes IM000001; then
+				ok "a DICOMDIR record whose SOP Instance UID is not its file's is noted (the file's is stored)"
+			else
+				fail "DICOMDIR record mismatch: exit $st $(tr -d '\n ' <"$T/m3.json" | cut -c1-300)"
+			fi
 		else
 			fail "dcmmkdir DICOMDIR: exit $st/$st2 $(tr -d '\n ' <"$T/m.json" | cut -c1-200)"
 		fi
@@ -490,7 +509,11 @@ bad=0
 "$ARCA" import --root "$root" --bogus "$T/s1" >/dev/null 2>&1; [ $? = 2 ] || bad=5
 "$ARCA" import --root "$root" >/dev/null 2>&1; [ $? = 2 ] || bad=6
 "$ARCA" import --root "$root" "$T/f1/README.txt" >"$T/u2.log" 2>&1; [ $? = 1 ] || bad=7
-[ $bad = 0 ] && ok "bad usage exits 2 (bad UID, no --out, existing archive, missing PATH, unknown option); a named non-DICOM file 1" ||
+before=$(cd "$out/dir" && find . -type f -exec sha256sum {} + | LC_ALL=C sort)
+"$ARCA" export --root "$root" --study "$study1" --out "$out/dir" >"$T/u3.log" 2>&1; [ $? = 2 ] || bad=8
+after=$(cd "$out/dir" && find . -type f -exec sha256sum {} + | LC_ALL=C sort)
+[ "$before" = "$after" ] && grep -q 'exists: not overwritten' "$T/u3.log" || bad=9
+[ $bad = 0 ] && ok "bad usage exits 2 (bad UID, no --out, existing archive, a folder holding the files already: untouched, missing PATH, unknown option); a named non-DICOM file 1" ||
 	fail "bad usage case $bad"
 
 net_done

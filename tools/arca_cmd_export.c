@@ -597,7 +597,8 @@ int arca_cmd_export(int argc, char **argv)
 		if ((rc = write_instance(cas, o, &all.v[i], ts)) < 0) {
 			fprintf(stderr, CMD ": instance %s of study %s: %s\n", val(&all.v[i], K_SOP_UID),
 				val(&all.v[i], K_STUDY_UID), arca_error_last());
-			status = ARCA_EXIT_FAULT;
+			/* a file already in the folder is bad input, not a fault */
+			status = rc == ARCA_EEXISTS ? ARCA_EXIT_USAGE : ARCA_EXIT_FAULT;
 			goto done;
 		}
 		bytes += all.v[i].st.size;

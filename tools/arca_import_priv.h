@@ -111,6 +111,8 @@ struct arca_import {
 	ino_t *dirs_ino;
 	size_t n_dirs, cap_dirs;
 	const char *peer;           /* of the PATH being imported */
+	const char *expect_sop;     /* the SOP Instance UID a DICOMDIR record names for
+				     * the file being read, or NULL */
 };
 
 /* Source of a stream's bytes: returns bytes read (0 at the end) or -1 with

@@ -165,6 +165,11 @@ static import_kind check(arca_import *im, const char *name, const pacs_ds *ds, c
 		arca_import__count(im, IMPORT_NOTE, name,
 				   "Media Storage SOP Instance UID (0002,0003) %s is not the data set's %s: stored as %s",
 				   media_inst, sop, sop);
+	/* PS3.3 F.3.2.2: the record's Referenced SOP Instance UID in File */
+	if (im->expect_sop != NULL && im->expect_sop[0] != '\0' && strcmp(im->expect_sop, sop) != 0)
+		arca_import__count(im, IMPORT_NOTE, name,
+				   "the DICOMDIR record names SOP Instance UID %s, the file holds %s: stored as %s",
+				   im->expect_sop, sop, sop);
 	return IMPORT_KINDS;
 }
 

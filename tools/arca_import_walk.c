@@ -275,7 +275,10 @@ static int import_dicomdir(arca_import *im, const char *path)
 			arca_import__count(im, IMPORT_UNREADABLE, label, "referenced by %s but missing", path);
 			continue;
 		}
-		if ((rc = import_file(im, file, FROM_DICOMDIR)) < 0)
+		im->expect_sop = ref->sop_instance;
+		rc = import_file(im, file, FROM_DICOMDIR);
+		im->expect_sop = NULL;
+		if (rc < 0)
 			break;
 	}
 	im->peer = old_peer;
