@@ -3,7 +3,8 @@
 #
 # Instances are generated with DCMTK's dump2dcm (net_gen: one study of
 # four instances, one per uncompressed transfer syntax, with identical
-# 256x256 16-bit pixel data), so that arca's own writer cannot hide a bug.
+# 256x256 16-bit pixel data), so that arca's own writer cannot hide a bug;
+# dcmodify adds the keys a DICOMDIR record needs and one patient per study.
 #   1. dedup: the four instances store their pixel data once (the chunk
 #      store holds 4 manifests + 1 pixel chunk).
 #   2. a folder with the four, a text file, a truncated DICOM file, a data
@@ -14,7 +15,8 @@
 #   4. a .zip, a .tar.gz and a .tar of another study: 4 imported from the
 #      zip, then 4 duplicates from each of the others; nested archive named.
 #   5. a DICOMDIR made by DCMTK dcmmkdir over a third study: its file
-#      imported (peer media); DICOMDIR files inside a folder walk skipped.
+#      imported (peer media); DICOMDIR files inside a folder walk skipped;
+#      a record naming another SOP Instance UID than its file is noted.
 #   6. $ARCA_SAMPLES/dicomdir/DICOMDIR (when present): its 31 referenced
 #      files imported, and the big-endian and implicit variants give 31
 #      duplicates each; the samples folder imports with MR_truncated named;
@@ -24,17 +26,20 @@
 #   8. export of study 1 to a folder, a .tar, a .tar.gz and a .zip: the
 #      same bytes in all four; each file's data set equals what arcad
 #      sends on C-GET (dcmdump, meta group aside) and the original's pixel
-#      data; sha256 of an exported file is stable across exports.
+#      data; sha256 of an exported file is stable across exports; --ts
+#      1.2.840.10008.1.2 writes Implicit VR files of the same instances.
 #   9. export --dicomdir: dcmdump reads the DICOMDIR, every record offset
 #      points at a record, DCMTK dcmmkdir +U accepts it unchanged, and it
 #      re-imports into an empty archive as the same instances (exported
-#      again: byte for byte the first export).
+#      again: byte for byte the first export); to a .zip: the same File-set.
 #  10. a file sent by storescu to a running arcad and the same file
 #      imported (--ae STORESCU) into the same archive while arcad runs:
 #      one instance (a duplicate); imported as IMPORT: a new version, still
 #      one instance in arca ls.
-#  11. bad usage: unknown study (exit 1, named), bad UID, missing --out,
-#      an existing archive as --out, a missing PATH (exit 2).
+#  11. bad usage: unknown study (exit 1, named, nothing written), bad UID,
+#      missing --out, an existing archive as --out, a folder that already
+#      holds the files (left as they were), a missing PATH, an unknown
+#      option (exit 2); a named file that is not DICOM (exit 1).
 #  12. when this build records provenance events: one DCM 110107 Import per
 #      study imported (peer: the path's name, or media for a DICOMDIR) and
 #      one DCM 110106 Export per study exported (peer: the output's name).
