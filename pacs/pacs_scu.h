@@ -300,14 +300,21 @@ int pacs_scu_get(pacs_scu *scu, const char *sop_class, const pacs_ds *identifier
  * context's Transfer Syntax UID, arca's Implementation Class UID and
  * Version Name, Source Application Entity Title = the peer's AE title),
  * then the data set bytes exactly as received.  Each file is written to a
- * temporary name, fsync'ed and renamed, so DIR never holds half a file; a
- * file of the same name is replaced.  A write failure answers A700H (out
- * of resources) and is remembered (pacs_scu_file_sink_error). */
+ * temporary name, fsync'ed (before the C-STORE-RSP says stored) and
+ * renamed, so DIR never holds half a file; a file of the same name is
+ * replaced; DIR itself (the new names) is synced once, by
+ * pacs_scu_file_sink_sync() after the C-GET, or at free.  A write failure
+ * answers A700H (out of resources) and is remembered
+ * (pacs_scu_file_sink_error). */
 typedef struct pacs_scu_file_sink pacs_scu_file_sink;
 
 /* dir must exist.  source_ae: the peer's AE title for (0002,0016).
  * *out is the caller's (pacs_scu_file_sink_free). */
 int pacs_scu_file_sink_new(pacs_scu_file_sink **out, const char *dir, const char *source_ae);
+/* Syncs DIR after files were renamed into it (ARCA_EIO, also remembered
+ * as the sink's error). */
+int pacs_scu_file_sink_sync(pacs_scu_file_sink *s);
+/* Syncs as pacs_scu_file_sink_sync (errors only remembered) and frees. */
 void pacs_scu_file_sink_free(pacs_scu_file_sink *s);
 /* The handler to pass to pacs_scu_get (borrowed from s). */
 const pacs_scu_store_handler *pacs_scu_file_sink_handler(pacs_scu_file_sink *s);

@@ -75,6 +75,7 @@ struct pacs_scu_file_sink {
 	char path[PATH_MAX];
 	char uid[PACS_DIMSE_UID_MAX + 1];
 	uint64_t cur_bytes;
+	bool dir_dirty;          /* files renamed since the folder was synced */
 	/* totals */
 	size_t count;
 	uint64_t bytes;
@@ -264,10 +265,10 @@ static uint16_t sink_end(void *ctx, bool complete)
 		unlink(s->tmp);
 		return PACS_DIMSE_OUT_OF_RESOURCES;
 	}
-	if (fsync_dir(s->dir) < 0) {
-		/* the file is complete; only its name may not survive a crash */
-		sink_fail(s, "fsync of", s->dir, errno);
-	}
+	/* the data is durable before the response says stored; the folder
+	 * (the names) is synced once for the whole C-GET:
+	 * pacs_scu_file_sink_sync */
+	s->dir_dirty = true;
 	s->count++;
 	s->bytes += s->cur_bytes;
 	if (s->on_file != NULL)
@@ -296,11 +297,24 @@ int pacs_scu_file_sink_new(pacs_scu_file_sink **out, const char *dir, const char
 	return 0;
 }
 
+int pacs_scu_file_sink_sync(pacs_scu_file_sink *s)
+{
+	if (!s->dir_dirty)
+		return 0;
+	s->dir_dirty = false;
+	if (fsync_dir(s->dir) < 0) {
+		sink_fail(s, "fsync of", s->dir, errno);
+		return arca_error_set(ARCA_EIO, "%s", s->err);
+	}
+	return 0;
+}
+
 void pacs_scu_file_sink_free(pacs_scu_file_sink *s)
 {
 	if (s == NULL)
 		return;
 	sink_drop(s);
+	(void)pacs_scu_file_sink_sync(s);
 	free(s);
 }
 

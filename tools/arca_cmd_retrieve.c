@@ -538,6 +538,7 @@ static int run(const retr_args *a)
 					"D.3.3.4): it may not be able to send anything back\n",
 				a->target);
 		rc = pacs_scu_get(scu, model_uid, id, pacs_scu_file_sink_handler(sink), on_pending, &pr, &res);
+		(void)pacs_scu_file_sink_sync(sink); /* a failure is reported with the result */
 	} else {
 		rc = pacs_scu_move(scu, model_uid, a->dest, id, on_pending, &pr, &res);
 	}
