@@ -206,21 +206,29 @@ static void report_json(const arca_import *im, FILE *out)
 	json_decref(root);
 }
 
+/* Lines listed per kind (or per reason) in the text summary; the JSON
+ * summary has them all. */
+#define REPORT_MAX_LINES 50
+
 /* The problems of one kind, those with the same reason grouped under it
  * (quarantine reasons), or one line each (file and its error). */
 static void report_kind(const arca_import *im, FILE *out, import_kind kind, bool grouped)
 {
 	bool *done = calloc(im->n_problems + 1, sizeof(*done));
+	size_t shown = 0, hidden = 0;
 
 	if (done == NULL)
 		return;
 	for (size_t i = 0; i < im->n_problems; i++) {
 		const import_problem *p = &im->problems[i];
-		size_t same = 0;
+		size_t same = 0, listed = 0;
 		if (p->kind != kind || done[i])
 			continue;
 		if (!grouped) {
-			fprintf(out, "  %s: %s\n", p->name, p->reason);
+			if (shown++ < REPORT_MAX_LINES)
+				fprintf(out, "  %s: %s\n", p->name, p->reason);
+			else
+				hidden++;
 			continue;
 		}
 		for (size_t j = i; j < im->n_problems; j++)
@@ -229,11 +237,16 @@ static void report_kind(const arca_import *im, FILE *out, import_kind kind, bool
 		fprintf(out, "  %s: %zu\n", p->reason, same);
 		for (size_t j = i; j < im->n_problems; j++) {
 			if (im->problems[j].kind == kind && !done[j] && strcmp(im->problems[j].reason, p->reason) == 0) {
-				fprintf(out, "    %s\n", im->problems[j].name);
+				if (listed++ < REPORT_MAX_LINES)
+					fprintf(out, "    %s\n", im->problems[j].name);
 				done[j] = true;
 			}
 		}
+		if (listed > REPORT_MAX_LINES)
+			fprintf(out, "    ... and %zu more (--json lists them all)\n", listed - REPORT_MAX_LINES);
 	}
+	if (hidden > 0)
+		fprintf(out, "  ... and %zu more (--json lists them all)\n", hidden);
 	free(done);
 }
 
