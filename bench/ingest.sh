@@ -7,14 +7,24 @@
 #                   [--frames F] [--modes "1 C mf"] [--servers "arcad storescp orthanc"]
 #                   [--timeout S] [--work DIR] [--keep]
 #
+#   ARCAD=PATH        the arcad under test (default: tools/arcad of this build)
+#   ARCAD_BASE=PATH   a second arcad (e.g. built from an older commit) measured
+#                     as the server "base" in the same run, for before/after:
+#                     --servers "base arcad storescp orthanc"
+#   server "nochain": the arcad under test with its node key removed, so it
+#                     runs without provenance chain events: the storage path
+#                     alone (--servers "arcad nochain storescp"); "basenochain":
+#                     the same for ARCAD_BASE
+#
 #   --count N     CT instances 512x512, 16 bits (0.53 MB each); default 4000 (2.1 GB)
 #   --mr N        MR instances 256x256 added to the set; default 0
 #   --rounds R    runs of every cell, the median is reported; default 1 (env ROUNDS)
 #   --clients C   concurrent storescu processes of the concurrent mode; default 8
 #   --pdu BYTES   maximum PDU every server accepts and storescu proposes; default 131072
 #   --frames F    frames of 512x512 in the multi-frame instance; default 2048 (1 GiB)
-#   --modes M     any of: 1 (one association), C (C associations at once), mf
-#                 (the one multi-frame instance); default "1 C mf"
+#   --modes M     any of: 1 (one association), N (N associations at once, as
+#                 many numbers as wanted, e.g. "1 4 8"), mf (the one multi-frame
+#                 instance); default "1 C mf"
 #   --servers S   default "arcad storescp orthanc"
 #   --timeout S   limit on each client run; default 120 + count/4 seconds
 #   --work DIR    data and server storage; default /tmp/arca-bench-ingest (env BENCH_DIR)
@@ -40,6 +50,7 @@ ctimeout=""
 work=${BENCH_DIR:-/tmp/arca-bench-ingest}
 keep=0
 arcad_bin=${ARCAD:-$here/../tools/arcad}
+base_bin=${ARCAD_BASE:-}
 orthanc_tmpl=${ORTHANC_TEMPLATE:-$here/orthanc.json.in}
 
 usage() {
@@ -224,18 +235,30 @@ count_orthanc() {
 }
 
 arcad_reason=""
+base_reason=""
 # arcad's archive: made by `arca init` (the annotated arca.conf a user gets)
 # when the build has it, then bound to 127.0.0.1 with the benchmark's PDU;
 # otherwise a minimal arca.conf with the same settings.
-start_arcad() {
-	local dir=$1 conf arca_bin
-	if [ -n "$arcad_reason" ]; then reason=$arcad_reason; return 1; fi
-	if [ ! -x "$arcad_bin" ]; then
-		arcad_reason="no $arcad_bin (make tools/arcad)"; reason=$arcad_reason; return 1
+start_arcad() { start_arcad_bin "$1" "$arcad_bin" arcad_reason; }
+# The same for the baseline build (ARCAD_BASE), with its own `arca init`.
+start_nochain() { start_arcad_bin "$1" "$arcad_bin" arcad_reason nokey; }
+start_basenochain() {
+	if [ -z "$base_bin" ]; then reason="ARCAD_BASE not set"; return 1; fi
+	start_arcad_bin "$1" "$base_bin" base_reason nokey
+}
+start_base() {
+	if [ -z "$base_bin" ]; then reason="ARCAD_BASE not set"; return 1; fi
+	start_arcad_bin "$1" "$base_bin" base_reason
+}
+start_arcad_bin() { # dir binary reason_var [nokey]
+	local dir=$1 bin=$2 conf arca_bin
+	if [ -n "${!3}" ]; then reason=${!3}; return 1; fi
+	if [ ! -x "$bin" ]; then
+		printf -v "$3" '%s' "no $bin (make tools/arcad)"; reason=${!3}; return 1
 	fi
 	port=$(free_port); aet=ARCA
 	conf=$dir/root/arca.conf
-	arca_bin=$(dirname "$arcad_bin")/arca
+	arca_bin=$(dirname "$bin")/arca
 	if [ -x "$arca_bin" ] &&
 	   "$arca_bin" init --root "$dir/root" --aet "$aet" --port "$port" --node bench > "$dir/init.log" 2>&1 &&
 	   [ -f "$conf" ]; then
@@ -251,7 +274,9 @@ start_arcad() {
 		printf '[server]\nae = %s\nport = %s\nnode = bench\nbind = 127.0.0.1\nmax_pdu = %s\n[access]\ncalling_ae = any\n' \
 			"$aet" "$port" "$pdu" > "$conf"
 	fi
-	"$arcad_bin" --root "$dir/root" > "$dir/server.log" 2>&1 &
+	# without its node key arcad runs without provenance chain events
+	[ "${4:-}" = nokey ] && rm -f "$dir/root/keys/node.key"
+	"$bin" --root "$dir/root" > "$dir/server.log" 2>&1 &
 	server_pid=$!
 }
 # Instances stored: rows of the index (ROOT/index.db, [storage] backend =
@@ -264,9 +289,23 @@ count_arcad() {
 		find "$1/root/instances" -type f -name '*.dcm' 2>/dev/null | wc -l
 	fi
 }
+count_base() { count_arcad "$1"; }
+count_nochain() { count_arcad "$1"; }
+count_basenochain() { count_arcad "$1"; }
+
+# Bytes of the stored objects (file sizes; the index databases are not
+# counted: SQLite's WAL is preallocated and reused, which would swamp small
+# runs): the stored/raw ratio.
+tree_bytes() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
+stored_arcad() { tree_bytes "$1/root/chunks" "$1/root/instances"; }
+stored_base() { stored_arcad "$1"; }
+stored_nochain() { stored_arcad "$1"; }
+stored_basenochain() { stored_arcad "$1"; }
+stored_storescp() { tree_bytes "$1/out"; }
+stored_orthanc() { tree_bytes "$1/storage"; }
 
 server_label() {
-	case $1 in arcad) echo arcad ;; storescp) echo storescp ;; orthanc) echo Orthanc ;; esac
+	case $1 in arcad) echo arcad ;; base) echo "arcad(base)" ;; nochain) echo "arcad(no chain)" ;; basenochain) echo "base(no chain)" ;; storescp) echo storescp ;; orthanc) echo Orthanc ;; esac
 }
 
 # ---------------------------------------------------------------- data
@@ -326,7 +365,7 @@ find "$data/set" "$data/mf" -name '*.dcm' -exec cat {} + > /dev/null 2>&1
 cur_clients=1
 run_cell() {
 	local srv=$1 mode=$2 round=$3 dir=$work/run/$1-$2-$3 expected bytes n k
-	local t0 t1 c0 c1 rss stored rcs="" bad=0 note="" status=ok src
+	local t0 t1 c0 c1 rss stored sbytes rcs="" bad=0 note="" status=ok src
 	case $mode in
 	mf) cur_clients=1; expected=1; bytes=$mf_bytes ;;
 	*) cur_clients=$mode; expected=$set_files; bytes=$set_bytes ;;
@@ -397,6 +436,7 @@ run_cell() {
 	fi
 	stored=$("count_$srv" "$dir")
 	stored=${stored:-0}
+	sbytes=$("stored_$srv" "$dir")
 	for ((n = 0; n < k; n++)); do
 		local rc
 		rc=$(cat "$dir/client.$n.rc" 2>/dev/null || echo '?')
@@ -417,7 +457,7 @@ run_cell() {
 		[ -f "$f" ] && cp "$f" "$logs/$srv-$mode-$round.$(basename "$f")"
 	done
 	cleanup_cell "$dir"
-	echo -e "$srv\t$mode\t$round\t$status\t$(echo "$t1 - $t0" | bc -l)\t$stored\t$expected\t$(echo "($c1 - $c0) / $hz" | bc -l)\t$rss\t$bytes\t$note" >> "$results"
+	echo -e "$srv\t$mode\t$round\t$status\t$(echo "$t1 - $t0" | bc -l)\t$stored\t$expected\t$(echo "($c1 - $c0) / $hz" | bc -l)\t$rss\t$bytes\t$note\t${sbytes:-0}" >> "$results"
 }
 cleanup_cell() {
 	local p
@@ -435,7 +475,8 @@ mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 dcmtk_v=$(storescu --version 2>/dev/null | sed -n 's/^\$dcmtk: storescu \(v[^ ]*\).*/\1/p' | head -1)
 orthanc_v=$(Orthanc --version 2>/dev/null | head -1)
 arcad_v=$("$arcad_bin" --version 2>/dev/null | head -1)
-machine="machine: $cpu, $(nproc) cores, $mem, $(uname -sr); DCMTK ${dcmtk_v:-?}, ${orthanc_v:-Orthanc not installed}, ${arcad_v:-arcad ?}; $(date -u '+%Y-%m-%d %H:%M UTC')"
+disk=$(df -T "$work" 2>/dev/null | awk 'NR == 2 {print $1 " (" $2 ")"}')
+machine="machine: $cpu, $(nproc) cores, $mem, $(uname -sr), work directory on ${disk:-?}; DCMTK ${dcmtk_v:-?}, ${orthanc_v:-Orthanc not installed}, ${arcad_v:-arcad ?}; $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "$machine"
 mr_note=""
 [ "$nmr" -gt 0 ] && mr_note=" + $nmr MR 256x256"
@@ -464,10 +505,10 @@ function median(list,    a, n, i, j, t) {
 	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function label(s) { return s == "orthanc" ? "Orthanc" : s }
+function label(s) { return s == "orthanc" ? "Orthanc" : s == "base" ? "arcad(base)" : s == "nochain" ? "arcad(no chain)" : s == "basenochain" ? "base(no chain)" : s }
 {
 	k = $1 SUBSEP $2
-	if ($4 == "ok") { wall[k] = wall[k] " " $5; cpu[k] = cpu[k] " " $8; rss[k] = rss[k] " " $9; nok[k]++ }
+	if ($4 == "ok") { wall[k] = wall[k] " " $5; cpu[k] = cpu[k] " " $8; rss[k] = rss[k] " " $9; sb[k] = sb[k] " " ($12 + 0); nok[k]++ }
 	else if (!(k in why)) {
 		why[k] = ($4 == "unavailable" ? "not available" : "FAILED")
 		if ($4 == "unavailable") {
@@ -481,15 +522,15 @@ function label(s) { return s == "orthanc" ? "Orthanc" : s }
 }
 END {
 	nm = split(modes, M, " "); ns = split(servers, S, " ")
-	printf "%-9s", ""
+	printf "%-15s", ""
 	for (m = 1; m <= nm; m++)
 		printf " | %-44s", (M[m] == "mf" ? "one multi-frame instance (" sprintf("%.0f", mf_bytes / 1048576) " MiB)" : M[m] == 1 ? "1 association" : M[m] " associations at once")
-	printf "\n%-9s", "server"
+	printf "\n%-15s", "server"
 	for (m = 1; m <= nm; m++)
 		printf " | %7s %6s %7s %7s %8s    ", (M[m] == "mf" ? "" : "inst/s"), "MB/s", "wall s", "CPU s", "peak RSS"
 	printf "\n"
 	for (s = 1; s <= ns; s++) {
-		printf "%-9s", label(S[s])
+		printf "%-15s", label(S[s])
 		for (m = 1; m <= nm; m++) {
 			k = S[s] SUBSEP M[m]
 			if (k in why) { printf " | %-44s", why[k] " (see below)"; continue }
@@ -515,6 +556,17 @@ END {
 			line = line sprintf("  arcad/%s %s", label(S[s]), ((a in rate) && (o in rate)) ? sprintf("%.2fx", rate[a] / rate[o]) : "n/a")
 		}
 		printf "ratios, %s:%s\n", (M[m] == 1 ? "1 association" : M[m] " associations"), line
+	}
+	# What each server keeps on disk for the bytes it was sent.
+	for (m = 1; m <= nm; m++) {
+		line = ""
+		for (s = 1; s <= ns; s++) {
+			k = S[s] SUBSEP M[m]
+			if ((k in nok) && bytes[k] > 0)
+				line = line sprintf("  %s %.3f", label(S[s]), median(sb[k]) / bytes[k])
+		}
+		if (line != "")
+			printf "stored/raw bytes, %s:%s\n", (M[m] == "mf" ? "multi-frame" : M[m] == 1 ? "1 association" : M[m] " associations"), line
 	}
 	# The machine is noisy: show how far the rounds were apart.
 	if (rounds > 1) {

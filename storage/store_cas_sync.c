@@ -9,9 +9,9 @@
  *   1. one data barrier: fdatasync of every file, issued from a few
  *      threads at once so that the file system merges them into a few
  *      journal commits (or a single syncfs, options.barrier);
- *   2. one fsync of chunks/tmp: the temp names are durable, so every
- *      chunk of the batch is now durable under a name that says its
- *      address;
+ *   2. with it, in the same round, one fsync of chunks/tmp: the temp
+ *      names are durable, so every chunk of the batch is now durable
+ *      under a name that says its address;
  *   3. the renames into chunks/ab/cd/, without directory fsyncs.
  *
  * After 3 the store is complete in memory and the caller may index the
@@ -206,6 +206,8 @@ void store_cas__pending_release(store_cas *cas)
 typedef struct sync_round {
 	store_cas_pending *v;
 	size_t n;
+	int dir_fd;          /* chunks/tmp: job number n */
+	const char *dir;
 	size_t next;
 	pthread_mutex_t mu;
 	int rc;
@@ -221,18 +223,22 @@ static void *sync_worker(void *arg)
 		pthread_mutex_lock(&r->mu);
 		i = r->next++;
 		pthread_mutex_unlock(&r->mu);
-		if (i >= r->n)
+		if (i > r->n)
 			break;
 		/* fdatasync: the data and what is needed to read it back (size,
-		 * blocks); the name is made durable by the directory fsync.  No
-		 * retry: after a failure the kernel may have dropped the pages. */
-		if (fdatasync(r->v[i].fd) != 0) {
+		 * blocks); the names are made durable by the fsync of chunks/tmp,
+		 * the last job, which runs beside the others: nothing orders a
+		 * temp file's name against its bytes, since recovery checks the
+		 * content (and until the round is over nothing is renamed or
+		 * acknowledged).  No retry: after a failure the kernel may have
+		 * dropped the pages. */
+		if ((i < r->n ? fdatasync(r->v[i].fd) : fsync(r->dir_fd)) != 0) {
 			int err = errno;
 			pthread_mutex_lock(&r->mu);
 			if (r->rc == 0) {
 				r->rc = ARCA_EIO;
-				snprintf(r->msg, sizeof(r->msg), "cannot fdatasync %s: %s", r->v[i].tmp,
-					 strerror(err));
+				snprintf(r->msg, sizeof(r->msg), "cannot %s %s: %s", i < r->n ? "fdatasync" : "fsync",
+					 i < r->n ? r->v[i].tmp : r->dir, strerror(err));
 			}
 			pthread_mutex_unlock(&r->mu);
 		}
@@ -240,7 +246,9 @@ static void *sync_worker(void *arg)
 	return NULL;
 }
 
-static int barrier_fdatasync(store_cas_pending_list *batch)
+/* fdatasync of every file and fsync of chunks/tmp, n + 1 jobs over up to
+ * SYNC_THREADS threads. */
+static int barrier_fdatasync(const store_cas *cas, store_cas_pending_list *batch)
 {
 	pthread_t t[SYNC_THREADS - 1];
 	size_t started = 0, want;
@@ -249,8 +257,13 @@ static int barrier_fdatasync(store_cas_pending_list *batch)
 	memset(&r, 0, sizeof(r));
 	r.v = batch->v;
 	r.n = batch->n;
+	r.dir = cas->tmp_dir;
+	r.dir_fd = open(cas->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r.dir_fd < 0)
+		return arca_error_set(ARCA_EIO, "cannot open directory %s to fsync it: %s", cas->tmp_dir,
+				      strerror(errno));
 	pthread_mutex_init(&r.mu, NULL);
-	want = batch->n < SYNC_THREADS ? batch->n : SYNC_THREADS;
+	want = batch->n + 1 < SYNC_THREADS ? batch->n + 1 : SYNC_THREADS;
 	/* A helper that cannot be started only makes the round slower. */
 	for (; started + 1 < want; started++)
 		if (pthread_create(&t[started], NULL, sync_worker, &r) != 0)
@@ -259,6 +272,7 @@ static int barrier_fdatasync(store_cas_pending_list *batch)
 	for (size_t i = 0; i < started; i++)
 		pthread_join(t[i], NULL);
 	pthread_mutex_destroy(&r.mu);
+	close(r.dir_fd);
 	if (r.rc < 0)
 		return arca_error_set(r.rc, "%s", r.msg);
 	return 0;
@@ -300,9 +314,7 @@ static int commit_batch(store_cas *cas, store_cas_pending_list *batch, store_cas
 		if (cas->opts.barrier == STORE_CAS_BARRIER_SYNCFS) {
 			rc = barrier_syncfs(cas);
 		} else {
-			rc = barrier_fdatasync(batch);
-			if (rc == 0)
-				rc = store_cas_fsync_dir(cas->tmp_dir);
+			rc = barrier_fdatasync(cas, batch);
 		}
 	}
 	for (size_t i = 0; i < batch->n; i++) {
