@@ -17,7 +17,16 @@
  * reception). */
 #define RECEIVED "q.origin IN ('dimse','import')"
 #define KEPT "q.outcome IN ('stored','duplicate','version')"
-#define RANGE "q.time_ms >= ?1 AND q.time_ms < ?2"
+/* The time range.  Over every record (no --since/--until) a table scan
+ * beats the time index, which costs a row lookup per record: the unary +
+ * keeps SQLite from using it. */
+#define RANGE_INDEXED "q.time_ms >= ?1 AND q.time_ms < ?2"
+#define RANGE_SCAN "+q.time_ms >= ?1 AND +q.time_ms < ?2"
+
+static const char *range_sql(const store_quality_filter *f)
+{
+	return f->since_ms == 0 && f->until_ms == 0 ? RANGE_SCAN : RANGE_INDEXED;
+}
 
 /* The counters of a group, columns first..first+9 of a row. */
 #define COUNTERS                                                                               \
@@ -93,22 +102,16 @@ static int add_group(store_quality_report *r, store_quality_group **out)
 	return 0;
 }
 
-/* The key columns and the per-group condition of each grouping. */
-static void key_sql(store_quality_by by, const char **cols, const char **cond)
+/* The key columns of each grouping. */
+static const char *key_cols(store_quality_by by)
 {
 	switch (by) {
 	case STORE_QUALITY_BY_SOURCE:
-		*cols = "q.calling_ae, ''";
-		*cond = "q.calling_ae = ?3";
-		break;
+		return "q.calling_ae, ''";
 	case STORE_QUALITY_BY_MODALITY:
-		*cols = "'', q.modality";
-		*cond = "q.modality = ?4";
-		break;
+		return "'', q.modality";
 	default:
-		*cols = "q.calling_ae, q.modality";
-		*cond = "q.calling_ae = ?3 AND q.modality = ?4";
-		break;
+		return "q.calling_ae, q.modality";
 	}
 }
 
@@ -116,10 +119,13 @@ static int step_rows(sqlite3_stmt *st, int (*row)(void *ctx, sqlite3_stmt *st), 
 {
 	int rc = 0, s;
 
+	/* row() returns < 0 to fail, > 0 to stop early */
 	while ((s = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = row(ctx, st)) < 0)
+		if ((rc = row(ctx, st)) != 0)
 			break;
-	if (rc == 0 && s != SQLITE_DONE)
+	if (rc > 0)
+		rc = 0;
+	else if (rc == 0 && s != SQLITE_DONE)
 		rc = store_index__stmt_error(st, s, "quality report");
 	sqlite3_reset(st);
 	return rc;
@@ -169,69 +175,106 @@ static int on_group_rule(void *ctx, sqlite3_stmt *st)
 	return 0;
 }
 
+/* Examples, in one pass over the records of the range, latest first: each
+ * row goes to its group until the group has enough; the pass stops when
+ * every group has.  (A query per group would scan the range once per
+ * group.)  An instance received twice counts once, at its latest. */
+typedef struct example_pass {
+	store_quality_report *r;
+	size_t full;  /* groups with all their examples */
+} example_pass;
+
+static store_quality_group *group_of_row(store_quality_report *r, sqlite3_stmt *st)
+{
+	const char *k1 = col_text(st, 0), *k2 = col_text(st, 1);
+
+	for (size_t i = 0; i < r->n_groups; i++) {
+		store_quality_group *g = &r->groups[i];
+		bool match;
+		switch (r->filter.by) {
+		case STORE_QUALITY_BY_RULE:
+			match = strcmp(g->rule, k1) == 0 && strcmp(pacs_norm_action_name(g->action), k2) == 0;
+			break;
+		case STORE_QUALITY_BY_SOURCE:
+			match = strcmp(g->source, k1) == 0;
+			break;
+		case STORE_QUALITY_BY_MODALITY:
+			match = strcmp(g->modality, k2) == 0;
+			break;
+		default:
+			match = strcmp(g->source, k1) == 0 && strcmp(g->modality, k2) == 0;
+			break;
+		}
+		if (match)
+			return g;
+	}
+	return NULL;
+}
+
 static int on_example(void *ctx, sqlite3_stmt *st)
 {
-	store_quality_group *g = ctx;
+	example_pass *p = ctx;
+	store_quality_group *g = group_of_row(p->r, st);
+	const char *uid = col_text(st, 2);
 
-	snprintf(g->examples[g->n_examples++], STORE_INDEX_UID_MAX + 1, "%s", col_text(st, 0));
+	if (g == NULL || g->n_examples == p->r->filter.examples)
+		return 0;
+	for (size_t i = 0; i < g->n_examples; i++)
+		if (strcmp(g->examples[i], uid) == 0)
+			return 0;
+	snprintf(g->examples[g->n_examples++], STORE_INDEX_UID_MAX + 1, "%s", uid);
+	if (g->n_examples == p->r->filter.examples && ++p->full == p->r->n_groups)
+		return 1; /* every group is full: stop */
 	return 0;
 }
 
-static int examples_of(struct store_index__conn *c, const char *sql, const store_quality_filter *f,
-		       store_quality_group *g, const char *k1, const char *k2, int64_t k3)
+static int examples_pass(struct store_index__conn *c, const char *sql, store_quality_report *r)
 {
+	example_pass p = { r, 0 };
 	sqlite3_stmt *st;
 	int rc;
 
-	if (f->examples == 0)
+	if (r->filter.examples == 0 || r->n_groups == 0)
 		return 0;
-	g->examples = calloc(f->examples, sizeof(*g->examples));
-	if (g->examples == NULL)
-		return arca_error_set(ARCA_ENOMEM, "quality report: out of memory");
-	if ((rc = store_index__stmt(c, sql, &st)) < 0 || (rc = bind_range(st, f)) < 0)
+	for (size_t i = 0; i < r->n_groups; i++) {
+		r->groups[i].examples = calloc(r->filter.examples, sizeof(*r->groups[i].examples));
+		if (r->groups[i].examples == NULL)
+			return arca_error_set(ARCA_ENOMEM, "quality report: out of memory");
+	}
+	if ((rc = store_index__stmt(c, sql, &st)) < 0 || (rc = bind_range(st, &r->filter)) < 0)
 		return rc;
-	if ((rc = store_index__bind_text(st, 3, k1)) < 0 || (rc = store_index__bind_text(st, 4, k2)) < 0)
-		return rc;
-	if (k3 >= 0 && sqlite3_bind_int64(st, 5, k3) != SQLITE_OK)
-		return store_index__stmt_error(st, SQLITE_ERROR, "quality report: bind");
-	if (sqlite3_bind_int64(st, 6, f->examples) != SQLITE_OK)
-		return store_index__stmt_error(st, SQLITE_ERROR, "quality report: bind");
-	return step_rows(st, on_example, g);
+	return step_rows(st, on_example, &p);
 }
 
 static int report_by_key(struct store_index__conn *c, store_quality_report *r)
 {
 	const store_quality_filter *f = &r->filter;
-	const char *cols, *cond;
+	const char *cols = key_cols(r->filter.by);
 	char sql[2048];
 	sqlite3_stmt *st;
 	int rc;
 
-	key_sql(f->by, &cols, &cond);
-	snprintf(sql, sizeof(sql), "SELECT %s, " COUNTERS " FROM quality q WHERE " RANGE " GROUP BY 1, 2 ORDER BY 1, 2",
-		 cols);
+	snprintf(sql, sizeof(sql), "SELECT %s, " COUNTERS " FROM quality q WHERE %s GROUP BY 1, 2 ORDER BY 1, 2", cols,
+		 range_sql(f));
 	if ((rc = store_index__stmt(c, sql, &st)) < 0 || (rc = bind_range(st, f)) < 0 ||
 	    (rc = step_rows(st, on_group, r)) < 0)
 		return rc;
 	/* the rules that fired, per group: instances (not hits) */
 	snprintf(sql, sizeof(sql),
 		 "SELECT %s, h.rule, h.action, COUNT(DISTINCT q.pk) FROM quality q"
-		 " JOIN quality_hits h ON h.record_pk = q.pk WHERE " RANGE " AND " RECEIVED
+		 " JOIN quality_hits h ON h.record_pk = q.pk WHERE %s AND " RECEIVED
 		 " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 5 DESC, 3, 4",
-		 cols);
+		 cols, range_sql(f));
 	if ((rc = store_index__stmt(c, sql, &st)) < 0 || (rc = bind_range(st, f)) < 0 ||
 	    (rc = step_rows(st, on_group_rule, r)) < 0)
 		return rc;
-	/* examples: the latest instances refused, warned or normalised */
-	snprintf(sql, sizeof(sql),
-		 "SELECT q.sop_uid FROM quality q WHERE " RANGE " AND " RECEIVED " AND %s"
-		 " AND (q.outcome IN ('quarantined','refused') OR q.n_warned > 0 OR q.n_fixed > 0)"
-		 " AND ?5 IS NULL GROUP BY q.sop_uid ORDER BY MAX(q.time_ms) DESC, q.sop_uid LIMIT ?6",
-		 cond);
-	for (size_t i = 0; i < r->n_groups; i++)
-		if ((rc = examples_of(c, sql, f, &r->groups[i], r->groups[i].source, r->groups[i].modality, -1)) < 0)
-			return rc;
-	return 0;
+	/* examples: the latest instances refused, warned or normalised (the
+	 * time index serves the order: no + here) */
+	return examples_pass(c,
+			     "SELECT q.calling_ae, q.modality, q.sop_uid FROM quality q WHERE " RANGE_INDEXED " AND " RECEIVED
+			     " AND (q.outcome IN ('quarantined','refused') OR q.n_warned > 0 OR q.n_fixed > 0)"
+			     " ORDER BY q.time_ms DESC, q.pk DESC",
+			     r);
 }
 
 /* ---- rule groups ---- */
@@ -260,14 +303,13 @@ static int report_by_rule(struct store_index__conn *c, store_quality_report *r)
 	 * elements of one instance counts the instance once */
 	static const char groups_sql[] =
 		"SELECT q.rule, q.action, MIN(q.kind), " COUNTERS " FROM"
-		" (SELECT DISTINCT r.pk, r.time_ms, r.origin, r.outcome, r.n_warned, r.n_fixed, h.rule, h.action, h.kind"
-		"  FROM quality r JOIN quality_hits h ON h.record_pk = r.pk) q"
-		" WHERE " RANGE " AND q.origin <> 'release'"
+		" (SELECT DISTINCT r.pk, r.origin, r.outcome, r.n_warned, r.n_fixed, h.rule, h.action, h.kind"
+		"  FROM quality r JOIN quality_hits h ON h.record_pk = r.pk"
+		"  WHERE r.time_ms >= ?1 AND r.time_ms < ?2 AND r.origin <> 'release') q"
 		" GROUP BY q.rule, q.action ORDER BY q.rule, q.action";
 	static const char examples_sql[] =
-		"SELECT q.sop_uid FROM quality q JOIN quality_hits h ON h.record_pk = q.pk"
-		" WHERE " RANGE " AND " RECEIVED " AND h.rule = ?3 AND h.action = ?4 AND ?5 IS NULL"
-		" GROUP BY q.sop_uid ORDER BY MAX(q.time_ms) DESC, q.sop_uid LIMIT ?6";
+		"SELECT h.rule, h.action, q.sop_uid FROM quality q JOIN quality_hits h ON h.record_pk = q.pk"
+		" WHERE " RANGE_INDEXED " AND " RECEIVED " ORDER BY q.time_ms DESC, q.pk DESC";
 
 	if ((rc = store_index__stmt(c, groups_sql, &st)) < 0 || (rc = bind_range(st, f)) < 0 ||
 	    (rc = step_rows(st, on_rule, r)) < 0)
@@ -279,10 +321,22 @@ static int report_by_rule(struct store_index__conn *c, store_quality_report *r)
 			g->warned = 0;
 		if (g->action != PACS_NORM_FIX)
 			g->normalised = 0;
-		if ((rc = examples_of(c, examples_sql, f, g, g->rule, pacs_norm_action_name(g->action), -1)) < 0)
-			return rc;
 	}
-	return 0;
+	return examples_pass(c, examples_sql, r);
+}
+
+static void add_counters(store_quality_group *t, const store_quality_group *g)
+{
+	t->received += g->received;
+	t->stored += g->stored;
+	t->duplicates += g->duplicates;
+	t->versions += g->versions;
+	t->refused += g->refused;
+	t->quarantined += g->quarantined;
+	t->warned += g->warned;
+	t->normalised += g->normalised;
+	t->released += g->released;
+	t->dropped += g->dropped;
 }
 
 static int on_total(void *ctx, sqlite3_stmt *st)
@@ -316,9 +370,16 @@ int store_quality_report_get(store_index *idx, const store_quality_filter *f, st
 	rc = store_index__exec(c->db, "BEGIN", "quality report: begin");
 	if (rc == 0)
 		rc = r->filter.by == STORE_QUALITY_BY_RULE ? report_by_rule(c, r) : report_by_key(c, r);
-	if (rc == 0 && (rc = store_index__stmt(c, "SELECT " COUNTERS " FROM quality q WHERE " RANGE, &st)) == 0 &&
-	    (rc = bind_range(st, &r->filter)) == 0)
-		rc = step_rows(st, on_total, &r->total);
+	if (rc == 0 && r->filter.by != STORE_QUALITY_BY_RULE) {
+		/* every record is in exactly one group: the total is their sum */
+		for (size_t i = 0; i < r->n_groups; i++)
+			add_counters(&r->total, &r->groups[i]);
+	} else if (rc == 0) {
+		char sql[1024];
+		snprintf(sql, sizeof(sql), "SELECT " COUNTERS " FROM quality q WHERE %s", range_sql(&r->filter));
+		if ((rc = store_index__stmt(c, sql, &st)) == 0 && (rc = bind_range(st, &r->filter)) == 0)
+			rc = step_rows(st, on_total, &r->total);
+	}
 	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	store_index__reader_release(ix, c);
 	if (rc < 0) {
