@@ -173,6 +173,17 @@ if [ $st = 0 ] && [ "$(jget "$T/z.json" imported)" = 4 ] && [ $st2 = 0 ] && [ "$
 else
 	fail "archives: exit $st/$st2, $(tr -d '\n ' <"$T/z.json" | cut -c1-200) $(tr -d '\n ' <"$T/t.json" | cut -c1-200)"
 fi
+# a file name that is not UTF-8 (Latin-1): the event's peer is made valid
+latin="$T/caf$(printf '\351').zip"
+cp "$T/s2.zip" "$latin"
+new_root "$T/latin"
+"$ARCA" import --root "$T/latin" --json "$latin" >"$T/l.json" 2>&1
+st=$?
+if [ $st = 0 ] && [ "$(jget "$T/l.json" imported)" = 4 ] && [ "$(jget "$T/l.json" events)" = 1 ]; then
+	ok "an archive whose name is not UTF-8: imported, its study's event recorded"
+else
+	fail "Latin-1 archive name: exit $st $(tr -d '\n ' <"$T/l.json" | cut -c1-300)"
+fi
 (cd "$T" && zip -q nested.zip s2.zip)
 "$ARCA" import --root "$root" --json "$T/nested.zip" >"$T/n.json" 2>&1
 st=$?

@@ -33,6 +33,7 @@
 #include "arca_err.h"
 #include "arca_event.h"
 #include "arca_export_out.h"
+#include "arca_import.h"
 #include "arca_node.h"
 #include "pacs_dicomdir.h"
 #include "pacs_read.h"
@@ -441,18 +442,12 @@ static int record_events(const arca_conf *conf, const items *all, const char *co
 			 const char *out)
 {
 	char peer[CHAIN_ENTRY_TEXT_MAX + 1], user[CHAIN_ENTRY_TEXT_MAX + 1];
-	const char *base = strrchr(out, '/');
 	struct passwd *pw = getpwuid(geteuid());
 	store_instance_ref *refs;
 	int rc = 0;
 
-	/* the output's name, without a trailing '/' */
-	snprintf(peer, sizeof(peer), "%s", base != NULL && base[1] != '\0' ? base + 1 : out);
-	for (size_t n = strlen(peer); n > 1 && peer[n - 1] == '/'; n--)
-		peer[n - 1] = '\0';
-	for (char *p = peer; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
+	/* the output's name */
+	arca_import_peer_name(peer, sizeof(peer), out);
 	snprintf(user, sizeof(user), "%s", pw != NULL && pw->pw_name != NULL ? pw->pw_name : "unknown");
 	refs = calloc(all->n + 1, sizeof(*refs));
 	if (refs == NULL)

@@ -27,6 +27,7 @@
 #define ARCA_IMPORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -65,6 +66,12 @@ void arca_import_report(const arca_import *im, FILE *out, bool json);
 /* 0 when every instance was imported or was already there, 1 when one was
  * quarantined, refused or unreadable. */
 int arca_import_exit_status(const arca_import *im);
+
+/* The name an event gives a path (its peer): the last component of path
+ * (trailing '/' ignored), as UTF-8 without control characters, at most
+ * size - 1 bytes: bytes that are not valid UTF-8 and control characters
+ * become '?', and a cut never splits a character. */
+void arca_import_peer_name(char *out, size_t size, const char *path);
 
 /* Stops the workers (after arca_import_finish, nothing is left) and frees.
  * Accepts NULL. */

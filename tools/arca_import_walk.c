@@ -21,6 +21,7 @@
 #include "arca_err.h"
 #include "chain_entry.h"
 #include "pacs_dicomdir.h"
+#include "pacs_utf8.h"
 
 /* Bytes read to decide what a stream is: tar's "ustar" is at 257. */
 #define HEAD_SIZE 4096
@@ -406,25 +407,44 @@ next:
 	return rc;
 }
 
+void arca_import_peer_name(char *out, size_t size, const char *path)
+{
+	size_t len = strlen(path), at = 0, i;
+	const char *base = path;
+
+	if (size == 0)
+		return;
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	for (i = 0; i < len; i++)
+		if (path[i] == '/' && i + 1 < len)
+			base = path + i + 1;
+	len -= (size_t)(base - path);
+	/* chain entries hold UTF-8 without control characters (chain_entry.h) */
+	for (i = 0; i < len && at + 1 < size;) {
+		const uint8_t *b = (const uint8_t *)base + i;
+		size_t n = pacs_utf8_seq_len(b, len - i);
+		if (n == 0 || b[0] < 0x20 || b[0] == 0x7F) {
+			out[at++] = '?';
+			i++;
+		} else if (at + n < size) {
+			memcpy(out + at, b, n);
+			at += n;
+			i += n;
+		} else {
+			break;
+		}
+	}
+	out[at] = '\0';
+}
+
 int arca_import_path(arca_import *im, const char *path)
 {
 	char peer[CHAIN_ENTRY_TEXT_MAX + 1];
 	struct stat st;
-	const char *base;
-	size_t len;
 
-	/* the event's peer: the basename of what was imported */
-	len = strlen(path);
-	while (len > 1 && path[len - 1] == '/')
-		len--;
-	base = path;
-	for (size_t i = 0; i < len; i++)
-		if (path[i] == '/' && i + 1 < len)
-			base = path + i + 1;
-	snprintf(peer, sizeof(peer), "%.*s", (int)(len - (size_t)(base - path)), base);
-	for (char *p = peer; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20)
-			*p = '?';
+	/* the event's peer: the name of what was imported */
+	arca_import_peer_name(peer, sizeof(peer), path);
 	im->peer = peer;
 	if (stat(path, &st) != 0) {
 		arca_import__count(im, IMPORT_UNREADABLE, path, "%s", strerror(errno));
