@@ -1,6 +1,7 @@
 /* arcad_chain.c - arcad's provenance chain events (see arcad_chain.h). */
 #include "arcad_chain.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "arca_err.h"
@@ -44,7 +46,8 @@ struct arcad_chain {
 	/* the spool (loop thread, but inflight and the async) */
 	struct ev_loop *loop;
 	int spool_fd;                   /* holds the spool's lock; -1 */
-	ev_stat spool_stat;
+	int spool_ino;                  /* inotify on the spool directory, or -1 */
+	ev_io spool_io;
 	ev_timer spool_timer;
 	ev_async spool_wake;            /* the last spooled entry in flight is durable */
 	atomic_uint inflight;           /* spooled entries appended, not yet durable */
@@ -84,6 +87,7 @@ int arcad_chain_open(arcad_chain **out, const arca_conf *conf, pacs_server_log_f
 	ch->conf = conf;
 	ch->log = log;
 	ch->spool_fd = -1;
+	ch->spool_ino = -1;
 	if (access(key_path, F_OK) != 0) {
 		say(ch, PACS_SERVER_LOG_WARNING,
 		    "chain: no node key %s (made by `arca init`): running without provenance chain events", key_path);
@@ -487,10 +491,16 @@ static void spool_drain(arcad_chain *ch)
 	arca_spool_names_free(names, n);
 }
 
-static void on_spool_stat(struct ev_loop *loop, ev_stat *w, int revents)
+/* inotify: a file was renamed into the spool (how commands write them). */
+static void on_spool_io(struct ev_loop *loop, ev_io *w, int revents)
 {
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
 	(void)loop;
 	(void)revents;
+	/* the events only say "look": the directory is the truth */
+	while (read(w->fd, buf, sizeof(buf)) > 0)
+		;
 	spool_drain(w->data);
 }
 
@@ -516,16 +526,28 @@ int arcad_chain_spool_start(arcad_chain *ch, struct ev_loop *loop)
 	    (rc = arca_spool_lock(ch->conf->root, &ch->spool_fd)) < 0)
 		return rc;
 	ch->loop = loop;
-	/* ev_stat sees the directory change, but compares whole-second
-	 * times: a file arriving in the same second as the last change goes
-	 * unnoticed by it.  The 100 ms timer catches those (scanning an empty
-	 * directory costs a few microseconds), so a command waits about
-	 * 100 ms plus one batch (20 ms) for its event. */
-	ev_stat_init(&ch->spool_stat, on_spool_stat, ch->spool_dir, 0.1);
-	ev_timer_init(&ch->spool_timer, on_spool_timer, 0.1, 0.1);
+	/* inotify wakes the loop as a command renames its file in, so the
+	 * command waits for one batch (20 ms) and no more; ev_stat would not
+	 * do (it compares whole-second times, and misses a second file within
+	 * the second).  The timer catches what inotify cannot see (a file
+	 * copied in place, an inotify queue overflow): every second, or every
+	 * 100 ms where inotify is unavailable. */
+	ch->spool_ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ch->spool_ino >= 0 && inotify_add_watch(ch->spool_ino, ch->spool_dir, IN_MOVED_TO) < 0) {
+		close(ch->spool_ino);
+		ch->spool_ino = -1;
+	}
+	if (ch->spool_ino < 0)
+		say(ch, PACS_SERVER_LOG_WARNING, "chain: no inotify on %s (%s): looking every 100 ms", ch->spool_dir,
+		    strerror(errno));
+	ev_timer_init(&ch->spool_timer, on_spool_timer, ch->spool_ino >= 0 ? 1. : 0.1, ch->spool_ino >= 0 ? 1. : 0.1);
 	ev_async_init(&ch->spool_wake, on_spool_wake);
-	ch->spool_stat.data = ch->spool_timer.data = ch->spool_wake.data = ch;
-	ev_stat_start(loop, &ch->spool_stat);
+	ch->spool_timer.data = ch->spool_wake.data = ch;
+	if (ch->spool_ino >= 0) {
+		ev_io_init(&ch->spool_io, on_spool_io, ch->spool_ino, EV_READ);
+		ch->spool_io.data = ch;
+		ev_io_start(loop, &ch->spool_io);
+	}
 	ev_timer_start(loop, &ch->spool_timer);
 	ev_async_start(loop, &ch->spool_wake);
 	atomic_store(&ch->watching, true);
@@ -548,7 +570,11 @@ void arcad_chain_spool_stop(arcad_chain *ch)
 	 * checks watching first; the loop outlives the chain) */
 	if (ch == NULL || ch->loop == NULL || !atomic_exchange(&ch->watching, false))
 		return;
-	ev_stat_stop(ch->loop, &ch->spool_stat);
+	if (ch->spool_ino >= 0) {
+		ev_io_stop(ch->loop, &ch->spool_io);
+		close(ch->spool_ino);
+		ch->spool_ino = -1;
+	}
 	ev_timer_stop(ch->loop, &ch->spool_timer);
 	ev_async_stop(ch->loop, &ch->spool_wake);
 }

@@ -47,9 +47,9 @@ void arcad_chain_query(void *ctx, const pacs_server_query_event *ev);
 void arcad_chain_assoc_end(void *ctx, uint64_t assoc_id, const char *calling_ae, const char *user);
 
 /* Takes the spool's lock (arca_spool.h), appends what the spool holds,
- * then watches ROOT/chain/spool on loop (ev_stat, and a 100 ms timer for
- * changes a whole-second stat cannot tell apart) and appends each event a command
- * spools; a file is removed once its entry is durable, a malformed one is
+ * then watches ROOT/chain/spool on loop (inotify through an ev_io, and a
+ * one-second timer for what inotify cannot see; every 100 ms without
+ * inotify) and appends each event a command spools; a file is removed once its entry is durable, a malformed one is
  * set aside with a warning.  Loop thread. */
 int arcad_chain_spool_start(arcad_chain *ch, struct ev_loop *loop);
 
