@@ -7,10 +7,11 @@
 # dcmodify adds the keys a DICOMDIR record needs and one patient per study.
 #   1. dedup: the four instances store their pixel data once (the chunk
 #      store holds 4 manifests + 1 pixel chunk).
-#   2. a folder with the four, a text file, a truncated DICOM file, a data
-#      set without SOP Class UID and one without Patient ID: the JSON
-#      summary counts 4 imported, 1 not DICOM, 1 unreadable, 1 refused, 1
-#      quarantined (each named), exit 1; the text summary names them.
+#   2. a folder with the four, two text files (one named in Latin-1), a
+#      truncated DICOM file, a data set without SOP Class UID and one
+#      without Patient ID: the JSON summary (valid UTF-8) counts 4
+#      imported, 2 not DICOM, 1 unreadable, 1 refused, 1 quarantined (each
+#      named), exit 1; the text summary names them.
 #   3. the same folder again: 4 duplicates, exit 1 (the bad files still).
 #   4. a .zip, a .tar.gz and a .tar of another study: 4 imported from the
 #      zip, then 4 duplicates from each of the others; nested archive named.
@@ -108,6 +109,7 @@ new_root "$root"
 mkdir -p "$T/f1/sub"
 cp "$T/s1"/*.dcm "$T/f1/"
 echo "not an image" >"$T/f1/README.txt"
+echo "not an image either" >"$T/f1/notes-$(printf '\351').txt"
 head -c 20000 "$T/s1/ct-te.dcm" >"$T/f1/sub/truncated.dcm"
 cat >"$T/noclass.dump" <<DUMP
 (0008,0018) UI [$study1.77]
@@ -127,7 +129,8 @@ dump2dcm -q +te "$T/nopid.dump" "$T/f1/sub/nopid.dcm" 2>/dev/null
 ln -s .. "$T/f1/sub/loop"
 "$ARCA" import --root "$root" --json "$T/f1" >"$T/i1.json" 2>"$T/i1.err"
 st=$?
-if [ $st = 1 ] && [ "$(jget "$T/i1.json" imported)" = 4 ] && [ "$(jget "$T/i1.json" not_dicom)" = 1 ] &&
+if [ $st = 1 ] && [ "$(jget "$T/i1.json" imported)" = 4 ] && [ "$(jget "$T/i1.json" not_dicom)" = 2 ] &&
+	jproblem "$T/i1.json" not_dicom "notes-?.txt" &&
 	[ "$(jget "$T/i1.json" unreadable)" = 1 ] && [ "$(jget "$T/i1.json" refused)" = 1 ] &&
 	[ "$(jget "$T/i1.json" quarantined)" = 1 ] && [ "$(jget "$T/i1.json" studies)" = 1 ] &&
 	jproblem "$T/i1.json" unreadable truncated.dcm && jproblem "$T/i1.json" refused noclass.dcm &&

@@ -12,6 +12,7 @@
 
 #include "arca_err.h"
 #include "arca_event.h"
+#include "pacs_utf8.h"
 #include "store_instance.h"
 
 #define TAG_SOP_INSTANCE PACS_TAG(0x0008, 0x0018)
@@ -176,6 +177,36 @@ int arca_import__events(arca_import *im)
 
 /* ------------------------------------------------------------ summary */
 
+/* A JSON string of s: file names need not be UTF-8 (JSON text must be), so
+ * bytes that are not valid UTF-8 become '?'. */
+static json_t *json_text(const char *s)
+{
+	size_t len = strlen(s), at = 0;
+	json_t *j;
+	char *copy;
+
+	if (pacs_utf8_valid((const uint8_t *)s, len))
+		return json_string(s);
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return json_string("?");
+	for (size_t i = 0; i < len;) {
+		size_t n = pacs_utf8_seq_len((const uint8_t *)s + i, len - i);
+		if (n == 0) {
+			copy[at++] = '?';
+			i++;
+		} else {
+			memcpy(copy + at, s + i, n);
+			at += n;
+			i += n;
+		}
+	}
+	copy[at] = '\0';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
 static void report_json(const arca_import *im, FILE *out)
 {
 	json_t *root = json_object(), *problems = json_array();
@@ -189,12 +220,12 @@ static void report_json(const arca_import *im, FILE *out)
 	json_object_set_new(root, "studies", json_integer((json_int_t)im->n_studies));
 	json_object_set_new(root, "events", json_integer((json_int_t)im->events));
 	if (im->event_error[0] != '\0')
-		json_object_set_new(root, "event_error", json_string(im->event_error));
+		json_object_set_new(root, "event_error", json_text(im->event_error));
 	for (size_t i = 0; i < im->n_problems; i++) {
 		json_t *p = json_object();
 		json_object_set_new(p, "kind", json_string(kind_names[im->problems[i].kind]));
-		json_object_set_new(p, "path", json_string(im->problems[i].name));
-		json_object_set_new(p, "reason", json_string(im->problems[i].reason));
+		json_object_set_new(p, "path", json_text(im->problems[i].name));
+		json_object_set_new(p, "reason", json_text(im->problems[i].reason));
 		json_array_append_new(problems, p);
 	}
 	json_object_set_new(root, "problems", problems);
