@@ -463,11 +463,13 @@ r4=$?
 r5=$?
 "$ARCA" get "ARCA@127.0.0.1:$port" -k StudyInstanceUID="$study" --out "$NET_TMP/get.out" >/dev/null 2>"$NET_TMP/u6.err"
 r6=$?
-if [ "$r1$r2$r3$r4$r5$r6" = 222222 ] && grep -q -- '--out' "$NET_TMP/u1.err" && grep -q -- '--dest' "$NET_TMP/u2.err" &&
-	[ "$(wc -l <"$NET_TMP/u5.err")" = 1 ] && grep -q 'is not a folder' "$NET_TMP/u6.err"; then
+"$ARCA" move "ARCA@127.0.0.1:$port" --dest 'A\B' -k StudyInstanceUID="$study" >/dev/null 2>"$NET_TMP/u7.err"
+r7=$?
+if [ "$r1$r2$r3$r4$r5$r6$r7" = 2222222 ] && grep -q -- '--out' "$NET_TMP/u1.err" && grep -q -- '--dest' "$NET_TMP/u2.err" &&
+	[ "$(wc -l <"$NET_TMP/u5.err")" = 1 ] && grep -q 'is not a folder' "$NET_TMP/u6.err" && grep -q 'is not an AE title' "$NET_TMP/u7.err"; then
 	ok "usage and connection errors: exit 2, one line naming what is wrong"
 else
-	fail "usage errors: exits $r1 $r2 $r3 $r4 $r5 $r6"
+	fail "usage errors: exits $r1 $r2 $r3 $r4 $r5 $r6 $r7"
 	cat "$NET_TMP"/u*.err | sed 's/^/     | /'
 fi
 

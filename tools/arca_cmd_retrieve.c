@@ -252,6 +252,12 @@ static int parse_args(retr_args *a, int argc, char **argv)
 		fprintf(stderr, "arca move: no destination given (--dest AE)\n");
 		return ARCA_EXIT_USAGE;
 	}
+	if (!a->is_get && (strlen(a->dest) == 0 || strlen(a->dest) > PACS_DIMSE_AE_MAX ||
+			   strcspn(a->dest, "\\\t\r\n") != strlen(a->dest) || strspn(a->dest, " ") == strlen(a->dest))) {
+		/* PS3.5 Table 6.2-1: AE, 16 characters, no backslash or control */
+		fprintf(stderr, "arca move: --dest '%s' is not an AE title (1-16 characters, no backslash)\n", a->dest);
+		return ARCA_EXIT_USAGE;
+	}
 	if (a->is_get && a->out_dir == NULL) {
 		fprintf(stderr, "arca get: no output folder given (--out DIR)\n");
 		return ARCA_EXIT_USAGE;
