@@ -29,8 +29,10 @@
 # in the environment of every DCMTK program and Orthanc.
 #
 # Output: the machine, load average, each run, then the table: server,
-# C-MOVE median s, MB/s, instances/s, C-GET the same; MB = 10^6 bytes of
-# the files received.  Defaults: 200 instances, 3 rounds, all servers,
+# C-MOVE median s, MB/s, instances/s and the server's CPU time (user +
+# system, /proc/PID/stat, with its reaped children: dcmqrscp's child of an
+# association counts only once reaped, so it may be missing), C-GET the
+# same; MB = 10^6 bytes of the files received.  Defaults: 200 instances, 3 rounds, all servers,
 # WORK /tmp/arca-bench-retrieve (BENCH_DIR).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -166,13 +168,20 @@ for s in $servers; do
 done
 [ -n "$active" ] || qr_die "no server could be measured"
 
+# user + system CPU ticks of a process and its reaped children (proc(5)
+# stat fields 14-17): dcmqrscp serves each association in a child, counted
+# once the parent has reaped it
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
+
 # run SERVER OP ROUND: one C-MOVE or C-GET, a line in results.tsv
 run() {
-	local s=$1 op=$2 r=$3 out log t0 t1 st n got secs
+	local s=$1 op=$2 r=$3 out log t0 t1 st n got secs c0 c1 cpu
 	log=$work/logs/$op-$s-$r.log
 	if [ "$op" = move ]; then
 		out=$dest
 		rm -rf "$out" && mkdir -p "$out"
+		c0=$(cpu_ticks "${pid[$s]}")
 		t0=$(date +%s.%N)
 		movescu -d -S -to 30 -ta 30 -td 30 -aet BENCH -aec "${aec[$s]}" -aem DEST --max-pdu 131072 \
 			-k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study" 127.0.0.1 "${port[$s]}" >"$log" 2>&1
@@ -180,20 +189,23 @@ run() {
 	else
 		out=$work/get
 		rm -rf "$out" && mkdir -p "$out"
+		c0=$(cpu_ticks "${pid[$s]}")
 		t0=$(date +%s.%N)
 		getscu -d -S -to 30 -ta 30 -td 30 -aet BENCH -aec "${aec[$s]}" --max-pdu 131072 -od "$out" \
 			-k QueryRetrieveLevel=STUDY -k StudyInstanceUID="$study" 127.0.0.1 "${port[$s]}" >"$log" 2>&1
 		t1=$(date +%s.%N)
 	fi
+	c1=$(cpu_ticks "${pid[$s]}")
+	cpu=$(awk -v d="$((c1 - c0))" -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
 	st=$(sed -n 's/^D: DIMSE Status *: 0x\([0-9A-Fa-f]*\).*/\1/p' "$log" | tail -1)
 	n=$(find "$out" -type f | wc -l)
 	got=$(find "$out" -type f -exec cat {} + | wc -c)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	if [ "$st" = 0000 ] && [ "$n" = "$count" ]; then
-		printf '%s\t%s\t%s\tok\t%s\t%s\n' "$s" "$op" "$r" "$secs" "$got" >>"$results"
-		echo "round $r $s C-$op: $secs s, $n instances, $got bytes (load $(qr_load))"
+		printf '%s\t%s\t%s\tok\t%s\t%s\t%s\n' "$s" "$op" "$r" "$secs" "$got" "$cpu" >>"$results"
+		echo "round $r $s C-$op: $secs s, $n instances, $got bytes, server CPU $cpu s (load $(qr_load))"
 	else
-		printf '%s\t%s\t%s\tFAILED\t%s\t%s\n' "$s" "$op" "$r" "$secs" "$got" >>"$results"
+		printf '%s\t%s\t%s\tFAILED\t%s\t%s\t%s\n' "$s" "$op" "$r" "$secs" "$got" "$cpu" >>"$results"
 		echo "round $r $s C-$op: FAILED: status '${st:-none}', $n of $count instances (see $log)"
 	fi
 }
@@ -216,18 +228,20 @@ python3 - "$results" "$count" "$active" <<'PY'
 import sys, statistics
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 n = int(sys.argv[2])
-print("| server | C-MOVE median s | MB/s | instances/s | C-GET median s | MB/s | instances/s |")
-print("| --- | --- | --- | --- | --- | --- | --- |")
+print("| server | C-MOVE median s | MB/s | instances/s | server CPU s | C-GET median s | MB/s | instances/s | server CPU s |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for s in sys.argv[3].split():
     line = [s]
     for op in ("move", "get"):
         ok = [x for x in rows if x[0] == s and x[1] == op and x[3] == "ok"]
         bad = [x for x in rows if x[0] == s and x[1] == op and x[3] != "ok"]
         if not ok:
-            line += ["FAILED", "-", "-"]
+            line += ["FAILED", "-", "-", "-"]
             continue
         t = statistics.median(float(x[4]) for x in ok)
         b = statistics.median(int(x[5]) for x in ok)
-        line += ["%.2f%s" % (t, " (%d failed)" % len(bad) if bad else ""), "%.0f" % (b / 1e6 / t), "%.0f" % (n / t)]
+        c = statistics.median(float(x[6]) for x in ok)
+        line += ["%.2f%s" % (t, " (%d failed)" % len(bad) if bad else ""), "%.0f" % (b / 1e6 / t), "%.0f" % (n / t),
+                 "%.2f" % c]
     print("| " + " | ".join(line) + " |")
 PY
