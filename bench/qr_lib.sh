@@ -23,12 +23,23 @@ qr_cleanup() {
 		qr_stop "$p" >/dev/null 2>&1
 	done
 	qr_pids=()
+	rm -f "$qr_ports_file"
 }
 trap qr_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# A free loopback port (the kernel's pick for a socket bound to port 0),
+# never one this script has handed out before (the file survives the
+# $(...) subshell the port is read in)
+qr_ports_file=$(mktemp "${TMPDIR:-/tmp}/qr_ports.XXXXXX")
 qr_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	local p
+	while :; do
+		p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		grep -qx "$p" "$qr_ports_file" || break
+	done
+	echo "$p" >>"$qr_ports_file"
+	echo "$p"
 }
 
 # qr_start LOG CMD ARGS...: background; PID in $qr_pid
