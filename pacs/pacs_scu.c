@@ -970,7 +970,10 @@ static int scu_send_pdv(pacs_scu *scu, const pacs_pdv *pdv, const char *what)
 
 	if ((rc = scu_after(scu, rc, what)) < 0)
 		return rc;
-	while (scu->fd >= 0 && pacs_scu__wait_readable(scu->fd, 0) == 1) {
+	/* Only until a response is queued: the caller takes it (a C-GET's
+	 * peer may keep the socket readable for ever, and the pending
+	 * response a cancel waits for would sit in the queue meanwhile). */
+	while (scu->fd >= 0 && !scu->have_rsp && pacs_scu__wait_readable(scu->fd, 0) == 1) {
 		(void)scu_pump(scu, 0);
 		if (scu_state(scu) != PACS_UL_STA6)
 			break;
