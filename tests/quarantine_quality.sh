@@ -28,7 +28,9 @@
 #  11. arca import of a fixed and a refused instance (AE IMPORT);
 #  12. arca quality --json --by source, --by modality, --by rule and the
 #      default (source and modality): exact counts and example UIDs; the
-#      table's total line; --since / --until ranges; bad arguments exit 2.
+#      table's total line; --since / --until ranges; bad arguments exit 2;
+#  13. the refused imported instance, corrected and sent again: its
+#      quarantine entry shows it stored.
 set -u
 . "${ARCA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/net_lib.sh"
 net_init quarantine_quality
@@ -118,9 +120,9 @@ send ref2 MRSCAN a900 "modality: Modality (0008,0060) missing"
 
 # ---------------------------------------------------------------- list, show
 "$ARCA" quarantine --root "$root" list >"$NET_TMP/list.txt" 2>&1
-if [ "$(grep -c "A900    $root/normalise.conf:2 modality refuse (0008,0060) Modality is missing" "$NET_TMP/list.txt")" = 2 ] &&
+if [ "$(grep -c "A900    no      $root/normalise.conf:2 modality refuse (0008,0060) Modality is missing" "$NET_TMP/list.txt")" = 2 ] &&
 	grep -q "^$ref1 .* CTSCAN " "$NET_TMP/list.txt" && grep -q "^$ref2 .* MRSCAN " "$NET_TMP/list.txt" &&
-	head -1 "$NET_TMP/list.txt" | grep -q '^UID .*RECEIVED .*CALLING AE .*STATUS .*REASON$'; then
+	head -1 "$NET_TMP/list.txt" | grep -q '^UID .*RECEIVED .*CALLING AE .*STATUS  STORED  REASON$'; then
 	ok "quarantine list: both refusals with calling AE, status and reason"
 else
 	fail "quarantine list:"
@@ -135,6 +137,7 @@ assert [e["calling_ae"] for e in v] == ["CTSCAN", "MRSCAN"], v
 for e in v:
     assert e["status"] == "A900" and e["comment"] == "modality: Modality (0008,0060) missing", e
     assert e["received"].endswith("Z") and len(e["received"]) == 20, e
+    assert e["stored"] is False, e
 PY
 then ok "quarantine list --json: uids in order received, AEs, status, comment"; else fail "quarantine list --json"; fi
 "$ARCA" quarantine --root "$root" show "$ref1" >"$NET_TMP/show.txt" 2>&1
@@ -337,6 +340,19 @@ for args in "--by colour" "--since yesterday" "--examples 1000" "--until 1h --si
 		fail "quality $args: exit $st: $(cat "$NET_TMP/bad.err")"
 	fi
 done
+
+# the sender fixes the refused instance and sends it again (same UID): the
+# quarantine entry says it is stored now
+gen imp2fixed MR KNEE 7
+send imp2fixed FIXED 0000 ""
+if "$ARCA" quarantine --root "$root" list | grep -q "^$imp2 .* IMPORT .* A900    yes     " &&
+	"$ARCA" quarantine --root "$root" list --json | python3 -c 'import json, sys
+v = json.load(sys.stdin)
+assert len(v) == 1 and v[0]["uid"] == sys.argv[1] and v[0]["stored"] is True, v' "$imp2"; then
+	ok "quarantine list: an entry whose UID was sent again, corrected, shows as stored"
+else
+	fail "quarantine list after the corrected resend: $("$ARCA" quarantine --root "$root" list)"
+fi
 
 net_stop "$arcad"
 if [ "$NET_STATUS" -eq 0 ]; then ok "arcad stopped cleanly"; else fail "arcad exit status $NET_STATUS"; fi

@@ -62,7 +62,8 @@ static void usage(FILE *out)
 		"arca-quarantine(1)).\n"
 		"\n"
 		"  list      one line per instance: SOP Instance UID, when it was received,\n"
-		"            the calling AE, the status answered and the reason\n"
+		"            the calling AE, the status answered, whether the UID is stored\n"
+		"            now (sent again, corrected) and the reason\n"
 		"  show      the reason file and the instance's main attributes (--full:\n"
 		"            every attribute, as arca dump)\n"
 		"  release   store it through the normal ingest path; if the rules refuse\n"
@@ -84,6 +85,8 @@ typedef struct qentry {
 	unsigned status;
 	char comment[PACS_DIMSE_COMMENT_MAX + 1];
 	char reason[256];        /* the first line of the explanation */
+	bool stored;             /* the UID is in the index now (a corrected
+				  * instance sent again): the entry can go */
 	char *text;              /* the whole reason file */
 } qentry;
 
@@ -192,7 +195,22 @@ static int by_received(const void *a, const void *b)
 
 /* ------------------------------------------------------------ list */
 
-static int cmd_list(const char *qdir, bool json)
+/* Marks the entries whose SOP Instance UID the index holds now: the
+ * sender fixed the instance and sent it again, or it came another way. */
+static void mark_stored(const arca_conf *conf, qentry *v, size_t n)
+{
+	store_index *idx = NULL;
+	store_index_storage st;
+
+	/* no index yet: nothing is stored (and a listing creates none) */
+	if (n == 0 || access(conf->index_path, F_OK) != 0 || store_index_open(&idx, conf->index_path, NULL) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i].stored = store_index_get(idx, v[i].uid, 0, &st) == 0;
+	store_index_free(idx);
+}
+
+static int cmd_list(const arca_conf *conf, const char *qdir, bool json)
 {
 	DIR *d = opendir(qdir);
 	qentry *v = NULL;
@@ -227,14 +245,16 @@ static int cmd_list(const char *qdir, bool json)
 		closedir(d);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), by_received);
+	mark_stored(conf, v, n);
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; arr != NULL && i < n; i++) {
 			char st[8];
 			snprintf(st, sizeof(st), "%04X", v[i].status);
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "uid", v[i].uid, "received",
-							     v[i].received, "calling_ae", v[i].ae, "status", st,
-							     "comment", v[i].comment, "reason", v[i].reason));
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "uid", v[i].uid,
+							     "received", v[i].received, "calling_ae", v[i].ae, "status",
+							     st, "comment", v[i].comment, "stored", (int)v[i].stored,
+							     "reason", v[i].reason));
 		}
 		if (arr == NULL || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 			status = ARCA_EXIT_USAGE;
@@ -250,10 +270,10 @@ static int cmd_list(const char *qdir, bool json)
 			wr = (int)strlen(v[i].received) > wr ? (int)strlen(v[i].received) : wr;
 			wa = (int)strlen(v[i].ae) > wa ? (int)strlen(v[i].ae) : wa;
 		}
-		printf("%-*s  %-*s  %-*s  STATUS  REASON\n", wu, "UID", wr, "RECEIVED", wa, "CALLING AE");
+		printf("%-*s  %-*s  %-*s  STATUS  STORED  REASON\n", wu, "UID", wr, "RECEIVED", wa, "CALLING AE");
 		for (size_t i = 0; i < n; i++)
-			printf("%-*s  %-*s  %-*s  %04X    %s\n", wu, v[i].uid, wr, v[i].received, wa, v[i].ae, v[i].status,
-			       v[i].reason);
+			printf("%-*s  %-*s  %-*s  %04X    %-6s  %s\n", wu, v[i].uid, wr, v[i].received, wa, v[i].ae,
+			       v[i].status, v[i].stored ? "yes" : "no", v[i].reason);
 	}
 	for (size_t i = 0; i < n; i++)
 		entry_free(&v[i]);
@@ -874,7 +894,7 @@ int arca_cmd_quarantine(int argc, char **argv)
 	}
 	snprintf(qdir, sizeof(qdir), "%s/quarantine", conf.storage_path);
 	if (strcmp(verb, "list") == 0)
-		status = cmd_list(qdir, json);
+		status = cmd_list(&conf, qdir, json);
 	else if (strcmp(verb, "show") == 0)
 		status = cmd_show(qdir, uid, full);
 	else if (strcmp(verb, "release") == 0)
