@@ -403,15 +403,23 @@ static size_t utf8_put(uint32_t c, char *out)
 
 int store_index__pn_fold(const char *pn, char **out)
 {
-	const unsigned char *s = (const unsigned char *)pn;
-	size_t n = strlen(pn), i = 0, o = 0, group_start = 0;
 	/* Every mapping in fold_cp keeps the UTF-8 length of the code point
 	 * (U+00FF and U+0178 are both 2 bytes), so the result fits in n. */
-	char *buf = malloc(n + 1);
+	char *buf = malloc(strlen(pn) + 1);
 
 	*out = NULL;
 	if (buf == NULL)
 		return arca_error_set(ARCA_ENOMEM, "person name: out of memory");
+	store_index__pn_fold_into(pn, buf);
+	*out = buf;
+	return 0;
+}
+
+void store_index__pn_fold_into(const char *pn, char *buf)
+{
+	const unsigned char *s = (const unsigned char *)pn;
+	size_t n = strlen(pn), i = 0, o = 0, group_start = 0;
+
 	while (i < n) {
 		size_t len;
 		uint32_t c = utf8_next(s + i, n - i, &len);
@@ -436,8 +444,6 @@ int store_index__pn_fold(const char *pn, char **out)
 	while (o > 0 && (buf[o - 1] == '=' || buf[o - 1] == '^'))
 		o--;
 	buf[o] = '\0';
-	*out = buf;
-	return 0;
 }
 
 /* ---- component-wise person names (PS3.4 C.2.2.2.1, C.2.2.2.4) ---- */

@@ -125,6 +125,8 @@ bool store_index__is_date(const char *s);
  * group ("Smith^John^^^" -> "SMITH^JOHN").  Wildcards pass through.
  * *out is malloc'ed, the caller's. */
 int store_index__pn_fold(const char *pn, char **out);
+/* The same into buf, which holds at least strlen(pn) + 1 bytes. */
+void store_index__pn_fold_into(const char *pn, char *buf);
 
 /* Component-wise person name matching (PS3.4 C.2.2.2.1, C.2.2.2.4): value
  * matches pattern when, for every component (family, given, middle,

@@ -57,6 +57,8 @@ struct sqlite_query {
 	bool done;
 	struct row_filter filters[ROW_FILTERS_MAX];
 	size_t n_filters;
+	char *fold_buf; /* the row's person name case-folded (row_passes) */
+	size_t fold_cap;
 };
 
 /* ---- building SQL ---- */
@@ -530,24 +532,31 @@ int store_index__sqlite_query_open(store_index_query **out, store_index *idx, co
 }
 
 /* 1 when the current row passes every filter, 0 when not. */
-static int row_passes(const struct sqlite_query *q)
+static int row_passes(struct sqlite_query *q)
 {
 	for (size_t i = 0; i < q->n_filters; i++) {
 		const struct row_filter *rf = &q->filters[i];
 		const char *v = q->base.values[rf->col];
-		char *folded = NULL;
-		bool ok;
 
 		if (rf->code) {
 			if (!store_index__code_match(rf->pattern, v))
 				return 0;
 			continue;
 		}
-		if (rf->fold && store_index__pn_fold(v, &folded) < 0)
-			return ARCA_ENOMEM;
-		ok = store_index__pn_match(rf->pattern, folded != NULL ? folded : v);
-		free(folded);
-		if (!ok)
+		if (rf->fold) {
+			size_t n = strlen(v) + 1;
+
+			if (n > q->fold_cap) {
+				char *b = realloc(q->fold_buf, n);
+				if (b == NULL)
+					return arca_error_set(ARCA_ENOMEM, "query: out of memory");
+				q->fold_buf = b;
+				q->fold_cap = n;
+			}
+			store_index__pn_fold_into(v, q->fold_buf);
+			v = q->fold_buf;
+		}
+		if (!store_index__pn_match(rf->pattern, v))
 			return 0;
 	}
 	return 1;
@@ -620,6 +629,7 @@ void store_index__sqlite_query_free(store_index_query *base)
 		store_index__reader_release(q->ix, q->conn);
 	for (size_t i = 0; i < q->n_filters; i++)
 		free(q->filters[i].pattern);
+	free(q->fold_buf);
 	free(q->base.tags);
 	free(q->base.values);
 	free(q);
