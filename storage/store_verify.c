@@ -263,6 +263,26 @@ static int remember_chunks(worker *w, const store_manifest *m)
 	return rc;
 }
 
+#define TAG_SERIES_UID 0x0020000Eu /* PS3.6: Series Instance UID */
+
+/* The row's series is the one its data set names.  (Not the study: the
+ * index keeps a series under the study it was first indexed under, so an
+ * instance whose data set puts a known series in another study - a
+ * sender's error, PS3.3 C.7.3.1 - is filed there on purpose.) */
+static bool series_matches(verifier *v, const store_verify__row *r, const pacs_ds *ds, const char *hex)
+{
+	char uid[STORE_MANIFEST_UID_MAX + 2] = "";
+
+	if (r->series == NULL)
+		return true; /* a dangling row, named as such */
+	if (pacs_ds_get_string(ds, TAG_SERIES_UID, 0, uid, sizeof(uid)) == 0 && strcmp(uid, r->series) == 0)
+		return true;
+	row_fault(v, r, STORE_VERIFY_MANIFEST_MISMATCH, r->manifest,
+		  "manifest %s: the data set's Series Instance UID is %s, the index files it under %s", hex,
+		  uid[0] != '\0' ? uid : "(none)", r->series);
+	return false;
+}
+
 /* Verifies one row; true when it is intact.  A negative *fatal stops the
  * walk (no memory for the address set). */
 static bool verify_row(worker *w, const store_verify__row *r, uint8_t computed[STORE_CAS_HASH_LEN], int *fatal)
@@ -321,6 +341,10 @@ static bool verify_row(worker *w, const store_verify__row *r, uint8_t computed[S
 		intact = false;
 		goto out;
 	}
+	/* The current row must sit under the series its data set names (a
+	 * kept version may predate a move to another series). */
+	if (r->current && !series_matches(v, r, ds, hex))
+		intact = false;
 	memset(&cc, 0, sizeof(cc));
 	cc.w = w;
 	rc = store_instance_write_ds(ds, m, chunk_from_store, &cc, NULL, NULL, computed, &len);

@@ -500,6 +500,19 @@ static void test_manifest_mismatch(void **state)
 	assert_int_equal(s.what[0], STORE_VERIFY_MANIFEST_MISMATCH);
 	assert_string_equal(s.sop[0], "2.25.1.1.2");
 	assert_int_equal(vs.damaged_instances, 1);
+
+	/* a series filed under another UID than its instances' data sets say */
+	assert_int_equal(sqlite3_open(f->index, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE instances SET size = size - 1 WHERE sop_uid = '2.25.1.1.2';"
+				      "UPDATE series SET series_uid = '2.25.2.9' WHERE series_uid = '2.25.2.1'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	run(f, &s, &vs, NULL);
+	assert_int_equal(s.n_faults, 1);
+	assert_int_equal(s.what[0], STORE_VERIFY_MANIFEST_MISMATCH);
+	assert_string_equal(s.sop[0], "2.25.2.1.1");
+	assert_non_null(strstr(s.message[0], "Series Instance UID is 2.25.2.1, the index files it under 2.25.2.9"));
 }
 
 /* Sealed chunks (AES-256-GCM at rest): read with the store's key, and a
