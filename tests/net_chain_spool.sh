@@ -14,7 +14,8 @@
 #      at once both land;
 #   4. a malformed spool file and a file with a foreign name are set aside
 #      in rejected/ with a log line each; arcad keeps serving (C-ECHO) and
-#      takes the next event;
+#      takes the next event; a batch of 40 events (arca_event_batch)
+#      through arcad and, later, directly;
 #   5. [chain] query_events: every = one DCM:110112 Query event per
 #      findscu query with its match count, by the calling AE, no query key
 #      on the log, the user of an accepted User Identity as actor too
@@ -202,6 +203,17 @@ else
 	fail "after malformed files: $(cat "$NET_TMP/a4.out")"
 fi
 
+# a batch through arcad: 40 events of one command, waited for once
+chain_log
+before=$(wc -l <"$NET_TMP/log.json")
+if "$ARCA" chain append --root "$root" --event import --user batcher --count 40 >"$NET_TMP/b1.out" 2>&1 &&
+	grep -q "appended 40 DCM:110107 .* through the running arcad" "$NET_TMP/b1.out" && chain_log &&
+	[ "$(wc -l <"$NET_TMP/log.json")" -eq $((before + 40)) ] && [ "$(spool_count)" -eq 0 ]; then
+	ok "a batch of 40 events through arcad: all on the log when the command returns"
+else
+	fail "batch through arcad: $(cat "$NET_TMP/b1.out")"
+fi
+
 # ---- 5. query events
 net_gen "$NET_TMP/s1" 32 s1 || fail "could not generate a study"
 study1=$net_gen_study
@@ -299,6 +311,18 @@ assert len(q) == 4, q'; then
 	ok "query_events = off: no Query event"
 else
 	fail "off: $(tail -1 "$NET_TMP/check.err")"
+fi
+
+# a batch without arcad: the log opened once, one flush
+chain_log
+before=$(wc -l <"$NET_TMP/log.json")
+if "$ARCA" chain append --root "$root" --event export --user batcher --count 40 >"$NET_TMP/b2.out" 2>&1 &&
+	grep -q "^appended entries $before-$((before + 39)) (DCM:110106)" "$NET_TMP/b2.out" && chain_log &&
+	check 'b = [e for e in es if e["event"] == "DCM:110106" and e["actor"] == {"user": "batcher"}]
+assert len(b) == 40 and [e["index"] for e in b] == list(range(b[0]["index"], b[0]["index"] + 40)), b'; then
+	ok "a batch of 40 events without arcad: consecutive entries"
+else
+	fail "direct batch: $(cat "$NET_TMP/b2.out") $(tail -1 "$NET_TMP/check.err")"
 fi
 
 set_mode sometimes

@@ -57,9 +57,10 @@ static void usage(FILE *out)
 		"           [--study-hash HEX] [--instances N] [--ae AE] [--user NAME]\n"
 		"           [--peer PEER] [--purpose TOKEN] [--outcome 0|4|8|12]\n"
 		"           [--action C|R|U|D|E] [--time T] [--patient-id ID [--issuer I]]\n"
+		"           [--count N]\n"
 		"\n"
 		"Maintenance: appends one event to this node's provenance log, signed with\n"
-		"the node key (arcad records the real events; stop it first, one writer).\n"
+		"the node key: directly, or through the running arcad (its spool).\n"
 		"\n"
 		"  --event EVENT     store, retrieve, access, query, export, import, delete,\n"
 		"                    quarantine-release, quarantine-drop, verify, or a code\n"
@@ -75,6 +76,7 @@ static void usage(FILE *out)
 		"  --time T          when (UTC, as `arca chain log --since`; default now)\n"
 		"  --patient-id ID   the patient, recorded only as the keyed pseudonym made\n"
 		"                    with ROOT/keys/consortium.key (--issuer: its issuer)\n"
+		"  --count N         record N such events as one batch (tests, benchmarks)\n"
 		"  --help            print this help and exit\n");
 }
 
@@ -127,6 +129,8 @@ int arca_cmd_chain_append(int argc, char **argv)
 {
 	const char *root = NULL, *event_arg = NULL, *patient_id = NULL, *issuer = NULL;
 	char action = 0, action_arg = 0, ps_path[PATH_MAX] = "";
+	arca_event_batch *batch = NULL;
+	unsigned long count = 1;
 	bool durable = false;
 	arca_chain_ctx ctx;
 	chain_entry e;
@@ -191,6 +195,12 @@ int arca_cmd_chain_append(int argc, char **argv)
 				fprintf(stderr, CMD ": --time '%s': expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z (UTC)\n", v);
 				return ARCA_EXIT_USAGE;
 			}
+		} else if (strcmp(a, "--count") == 0) {
+			if (!parse_u32(v, 1000000, &n) || n == 0) {
+				fprintf(stderr, CMD ": --count '%s': expected 1 to 1000000\n", v);
+				return ARCA_EXIT_USAGE;
+			}
+			count = n;
 		} else if (strcmp(a, "--patient-id") == 0) {
 			patient_id = v;
 		} else if (strcmp(a, "--issuer") == 0) {
@@ -220,7 +230,20 @@ int arca_cmd_chain_append(int argc, char **argv)
 		return ARCA_EXIT_USAGE;
 	}
 	/* time_ms 0: stamped now */
-	rc = arca_event_record_index(&ctx.conf, &e, patient_id, issuer, &durable, &index);
+	if (count == 1) {
+		rc = arca_event_record_index(&ctx.conf, &e, patient_id, issuer, &durable, &index);
+	} else {
+		/* one batch: the log opened (or arcad found) once, one flush */
+		int64_t t = e.time_ms;
+		rc = arca_event_batch_open(&batch, &ctx.conf);
+		for (unsigned long i = 0; rc == 0 && i < count; i++) {
+			e.time_ms = t;
+			rc = arca_event_batch_add(batch, &e, patient_id, issuer, &index);
+		}
+		int crc = arca_event_batch_close(batch, &durable);
+		if (rc == 0)
+			rc = crc;
+	}
 	if (rc < 0) {
 		fprintf(stderr, CMD ": %s\n", arca_error_last());
 		status = rc == ARCA_ECRYPTO ? ARCA_EXIT_FAULT : ARCA_EXIT_USAGE;
@@ -229,11 +252,15 @@ int arca_cmd_chain_append(int argc, char **argv)
 				" for arcad to append it\n", ctx.root);
 		status = ARCA_EXIT_FAULT;
 	} else if (index != ARCA_EVENT_SPOOLED) {
-		printf("appended entry %" PRIu64 " (%s) to the log of %s\n", index, chain_event_code(e.event),
-		       ctx.conf.node);
+		if (count > 1)
+			printf("appended entries %" PRIu64 "-%" PRIu64 " (%s) to the log of %s\n", index - (count - 1),
+			       index, chain_event_code(e.event), ctx.conf.node);
+		else
+			printf("appended entry %" PRIu64 " (%s) to the log of %s\n", index, chain_event_code(e.event),
+			       ctx.conf.node);
 	} else {
-		printf("appended %s to the log of %s through the running arcad\n", chain_event_code(e.event),
-		       ctx.conf.node);
+		printf("appended %lu %s to the log of %s through the running arcad\n", count,
+		       chain_event_code(e.event), ctx.conf.node);
 	}
 	arca_chain_ctx_release(&ctx);
 	return status;

@@ -10,7 +10,8 @@
  * holding the log for a moment): the command then writes its entry to
  * the spool and waits, bounded, for arcad to append it and remove the
  * file.  Two commands at once serialise on the lock: the second retries
- * for a bounded time. */
+ * for a bounded time.  A command with many events (an import) records
+ * them as one batch: the log is opened, or arcad found, once. */
 #include "arca_event.h"
 
 #include <errno.h>
@@ -33,6 +34,9 @@
  * and for arcad to append its spooled event. */
 #define EVENT_WAIT_MS 10000
 #define EVENT_POLL_MS 10
+/* A batch appending directly flushes every so many entries (the log's
+ * queue holds 65536). */
+#define EVENT_FLUSH_EVERY 4096
 
 static int64_t now_ms(int clock)
 {
@@ -70,19 +74,17 @@ static void say_rejected(void *arg, const char *name, const char *why)
 		why);
 }
 
-/* With the writer lock: what the spool holds, then e; durable on 0. */
-static int append_direct(const arca_conf *conf, chain_log *log, chain_entry *e)
-{
-	uint64_t index = 0;
-	int rc;
-
-	if ((rc = arca_spool_drain_sync(conf->root, conf->node, log, say_rejected, NULL, NULL)) < 0)
-		return rc;
-	if ((rc = chain_log_append(log, e, NULL, NULL, &index)) < 0 || (rc = chain_log_flush(log)) < 0)
-		return rc;
-	e->index = index;
-	return 0;
-}
+struct arca_event_batch {
+	const arca_conf *conf;
+	char repo[PATH_MAX];
+	chain_key *key;                 /* NULL: no node key, nothing is recorded */
+	chain_pseudonym_key *ps;        /* NULL: events name no patient */
+	chain_log *log;                 /* the writer lock is ours: appended directly */
+	char (*spooled)[ARCA_SPOOL_NAME_MAX]; /* else: handed to arcad */
+	size_t n_spooled, cap_spooled;
+	size_t n_direct;
+	char user[CHAIN_ENTRY_TEXT_MAX + 1];
+};
 
 /* chain_log_open, ARCA_EEXISTS when someone holds the lock. */
 static int open_log(chain_log **log, const arca_conf *conf, const char *repo, const chain_key *key)
@@ -98,26 +100,25 @@ static int open_log(chain_log **log, const arca_conf *conf, const char *repo, co
 }
 
 /* Spooled as name: wait until arcad has appended it (the file is gone),
- * or arcad has stopped (then drain it ourselves), or the time is up. */
-static int wait_spooled(const arca_conf *conf, const char *repo, const chain_key *key, const char *name,
-			bool *durable)
+ * or arcad has stopped (then drain it ourselves), or the deadline. */
+static int wait_spooled(const arca_event_batch *b, const char *name, int64_t deadline, bool *durable)
 {
-	int64_t deadline = now_ms(CLOCK_MONOTONIC) + EVENT_WAIT_MS;
 	chain_log *log = NULL;
 	int rc;
 
+	*durable = false;
 	for (;;) {
-		if (!arca_spool_exists(conf->root, name)) {
-			if (arca_spool_was_rejected(conf->root, name))
+		if (!arca_spool_exists(b->conf->root, name)) {
+			if (arca_spool_was_rejected(b->conf->root, name))
 				return arca_error_set(ARCA_EPROTO, "arcad refused the spooled event %s (see its log)",
 						      name);
 			*durable = true;
 			return 0;
 		}
-		if (!arca_spool_arcad_running(conf->root)) {
-			rc = open_log(&log, conf, repo, key);
+		if (!arca_spool_arcad_running(b->conf->root)) {
+			rc = open_log(&log, b->conf, b->repo, b->key);
 			if (rc == 0) {
-				rc = arca_spool_drain_sync(conf->root, conf->node, log, say_rejected, NULL, NULL);
+				rc = arca_spool_drain_sync(b->conf->root, b->conf->node, log, say_rejected, NULL, NULL);
 				int crc = chain_log_close(log);
 				if (rc == 0)
 					rc = crc;
@@ -134,42 +135,177 @@ static int wait_spooled(const arca_conf *conf, const char *repo, const chain_key
 	}
 }
 
-static int record(const arca_conf *conf, chain_entry *e, const char *repo, const chain_key *key, bool *durable,
-		  uint64_t *index)
+/* The writer lock, or arcad running; another command holding the lock is
+ * waited for. */
+static int take_log(arca_event_batch *b)
 {
 	int64_t deadline = now_ms(CLOCK_MONOTONIC) + EVENT_WAIT_MS;
-	char name[ARCA_SPOOL_NAME_MAX];
-	chain_log *log = NULL;
 	int rc;
 
 	for (;;) {
-		rc = open_log(&log, conf, repo, key);
+		rc = open_log(&b->log, b->conf, b->repo, b->key);
 		if (rc == 0) {
-			rc = append_direct(conf, log, e);
-			int crc = chain_log_close(log);
-			if (rc == 0)
-				rc = crc;
-			if (rc == 0) {
-				*durable = true;
-				*index = e->index;
+			/* what earlier commands left while no arcad ran goes first */
+			rc = arca_spool_drain_sync(b->conf->root, b->conf->node, b->log, say_rejected, NULL, NULL);
+			if (rc < 0) {
+				chain_log_close(b->log);
+				b->log = NULL;
 			}
 			return rc;
 		}
 		if (rc != ARCA_EEXISTS)
 			return rc;
-		if (arca_spool_arcad_running(conf->root))
-			break;
+		if (arca_spool_arcad_running(b->conf->root))
+			return 0; /* through the spool */
 		/* another command holds the log for a moment (or arcad is
 		 * starting: it takes the spool's lock right after the log's) */
 		if (now_ms(CLOCK_MONOTONIC) >= deadline)
 			return arca_error_set(ARCA_EEXISTS,
 					      "the provenance log of %s stayed locked for %d s by another process that is not arcad",
-					      conf->node, EVENT_WAIT_MS / 1000);
+					      b->conf->node, EVENT_WAIT_MS / 1000);
 		sleep_ms(EVENT_POLL_MS);
 	}
-	if ((rc = arca_spool_write(conf->root, e, name)) < 0)
-		return rc;
-	return wait_spooled(conf, repo, key, name, durable);
+}
+
+static void batch_free(arca_event_batch *b)
+{
+	if (b == NULL)
+		return;
+	chain_log_close(b->log);
+	chain_key_free(b->key);
+	chain_pseudonym_key_free(b->ps);
+	free(b->spooled);
+	free(b);
+}
+
+int arca_event_batch_open(arca_event_batch **out, const arca_conf *conf)
+{
+	char key_path[PATH_MAX], ps_path[PATH_MAX];
+	arca_event_batch *b;
+	int rc;
+
+	*out = NULL;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for chain events");
+	b->conf = conf;
+	if ((rc = arca_node_path(key_path, sizeof(key_path), conf->root, ARCA_NODE_KEY_FILE)) < 0 ||
+	    (rc = arca_node_path(ps_path, sizeof(ps_path), conf->root, ARCA_NODE_CONSORTIUM_FILE)) < 0 ||
+	    (rc = arca_node_path(b->repo, sizeof(b->repo), conf->root, ARCA_NODE_LOG_REPO)) < 0)
+		goto fail;
+	/* an archive without a node key has no log: nothing to record */
+	if (access(key_path, F_OK) != 0) {
+		*out = b;
+		return 0;
+	}
+	if ((rc = chain_key_load(&b->key, key_path)) < 0)
+		goto fail;
+	/* the patient only as the keyed pseudonym (docs/chain-format.md
+	 * 6.5); an archive without a consortium key names no patient */
+	if (access(ps_path, F_OK) == 0 && (rc = chain_pseudonym_key_load(&b->ps, ps_path)) < 0)
+		goto fail;
+	if ((rc = take_log(b)) < 0)
+		goto fail;
+	*out = b;
+	return 0;
+fail:
+	batch_free(b);
+	return rc;
+}
+
+int arca_event_batch_add(arca_event_batch *b, chain_entry *e, const char *patient_id, const char *issuer,
+			 uint64_t *index)
+{
+	bool own_user = false;
+	int rc;
+
+	if (index != NULL)
+		*index = ARCA_EVENT_SPOOLED;
+	if (b->key == NULL)
+		return 0;
+	/* a key change is `arca node rotate-key`'s alone: it switches keys */
+	if (e->event == CHAIN_EVENT_KEY_CHANGE)
+		return arca_error_set(ARCA_EINVAL, "a key change is recorded by arca node rotate-key only");
+	e->index = 0;
+	e->node = b->conf->node;
+	if (e->time_ms == 0)
+		e->time_ms = now_ms(CLOCK_REALTIME);
+	if (e->actor_ae == NULL && e->actor_user == NULL) {
+		if (b->user[0] == '\0')
+			arca_event_user(b->user, sizeof(b->user));
+		e->actor_user = b->user;
+		own_user = true;
+	}
+	if (patient_id != NULL && patient_id[0] != '\0' && b->ps != NULL) {
+		if ((rc = chain_pseudonym(b->ps, issuer, patient_id, e->patient)) < 0)
+			goto out;
+		e->has_patient = true;
+	}
+	if ((rc = chain_entry_check(e)) < 0)
+		goto out;
+	if (b->log != NULL) {
+		uint64_t at = 0;
+		if ((rc = chain_log_append(b->log, e, NULL, NULL, &at)) < 0)
+			goto out;
+		e->index = at;
+		if (index != NULL)
+			*index = at;
+		/* the log's queue is bounded: a long batch is written as it goes */
+		if (++b->n_direct % EVENT_FLUSH_EVERY == 0)
+			rc = chain_log_flush(b->log);
+		goto out;
+	}
+	if (b->n_spooled == b->cap_spooled) {
+		size_t cap = b->cap_spooled != 0 ? 2 * b->cap_spooled : 8;
+		char (*g)[ARCA_SPOOL_NAME_MAX] = realloc(b->spooled, cap * sizeof(*g));
+		if (g == NULL) {
+			rc = arca_error_set(ARCA_ENOMEM, "no memory for chain events");
+			goto out;
+		}
+		b->spooled = g;
+		b->cap_spooled = cap;
+	}
+	if ((rc = arca_spool_write(b->conf->root, e, b->spooled[b->n_spooled])) == 0)
+		b->n_spooled++;
+out:
+	/* e stays the caller's: no pointer into the batch left in it */
+	if (own_user)
+		e->actor_user = NULL;
+	return rc;
+}
+
+int arca_event_batch_close(arca_event_batch *b, bool *durable)
+{
+	int64_t deadline;
+	bool all = true;
+	int rc = 0;
+
+	if (durable != NULL)
+		*durable = false;
+	if (b == NULL)
+		return 0;
+	if (b->key == NULL) {
+		batch_free(b);
+		return 0;
+	}
+	if (b->log != NULL) {
+		rc = chain_log_flush(b->log);
+		int crc = chain_log_close(b->log);
+		b->log = NULL;
+		if (rc == 0)
+			rc = crc;
+		all = rc == 0;
+	}
+	deadline = now_ms(CLOCK_MONOTONIC) + EVENT_WAIT_MS;
+	for (size_t i = 0; i < b->n_spooled && rc == 0; i++) {
+		bool done = false;
+		rc = wait_spooled(b, b->spooled[i], deadline, &done);
+		all = all && done;
+	}
+	if (rc == 0 && durable != NULL)
+		*durable = all;
+	batch_free(b);
+	return rc;
 }
 
 int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
@@ -181,54 +317,18 @@ int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient
 int arca_event_record_index(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
 			    bool *durable, uint64_t *index)
 {
-	uint64_t at = ARCA_EVENT_SPOOLED;
-	char key_path[PATH_MAX], ps_path[PATH_MAX], repo[PATH_MAX], user[CHAIN_ENTRY_TEXT_MAX + 1];
-	chain_pseudonym_key *ps = NULL;
-	chain_key *key = NULL;
-	bool done = false;
+	arca_event_batch *b = NULL;
 	int rc;
 
 	if (durable != NULL)
 		*durable = false;
 	if (index != NULL)
 		*index = ARCA_EVENT_SPOOLED;
-	if ((rc = arca_node_path(key_path, sizeof(key_path), conf->root, ARCA_NODE_KEY_FILE)) < 0 ||
-	    (rc = arca_node_path(ps_path, sizeof(ps_path), conf->root, ARCA_NODE_CONSORTIUM_FILE)) < 0 ||
-	    (rc = arca_node_path(repo, sizeof(repo), conf->root, ARCA_NODE_LOG_REPO)) < 0)
+	if ((rc = arca_event_batch_open(&b, conf)) < 0)
 		return rc;
-	/* an archive without a node key has no log: nothing to record */
-	if (access(key_path, F_OK) != 0)
-		return 0;
-	e->index = 0;
-	e->node = conf->node;
-	if (e->time_ms == 0)
-		e->time_ms = now_ms(CLOCK_REALTIME);
-	/* a key change is `arca node rotate-key`'s alone: it switches keys */
-	if (e->event == CHAIN_EVENT_KEY_CHANGE)
-		return arca_error_set(ARCA_EINVAL, "a key change is recorded by arca node rotate-key only");
-	if (e->actor_ae == NULL && e->actor_user == NULL) {
-		arca_event_user(user, sizeof(user));
-		e->actor_user = user;
+	if ((rc = arca_event_batch_add(b, e, patient_id, issuer, index)) < 0) {
+		arca_event_batch_close(b, NULL);
+		return rc;
 	}
-	/* the patient only as the keyed pseudonym (docs/chain-format.md
-	 * 6.5); an archive without a consortium key names no patient */
-	if (patient_id != NULL && patient_id[0] != '\0' && access(ps_path, F_OK) == 0) {
-		if ((rc = chain_pseudonym_key_load(&ps, ps_path)) < 0 ||
-		    (rc = chain_pseudonym(ps, issuer, patient_id, e->patient)) < 0)
-			goto out;
-		e->has_patient = true;
-	}
-	if ((rc = chain_entry_check(e)) < 0 || (rc = chain_key_load(&key, key_path)) < 0)
-		goto out;
-	rc = record(conf, e, repo, key, &done, &at);
-	if (rc == 0 && durable != NULL)
-		*durable = done;
-	if (rc == 0 && index != NULL)
-		*index = at;
-out:
-	if (e->actor_user == user)
-		e->actor_user = NULL;
-	chain_key_free(key);
-	chain_pseudonym_key_free(ps);
-	return rc;
+	return arca_event_batch_close(b, durable);
 }

@@ -32,6 +32,24 @@ int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient
 int arca_event_record_index(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
 			    bool *durable, uint64_t *index);
 
+/* Several events of one command (an import of many studies): the log is
+ * opened (its whole tree read) once, or arcad found running once, the
+ * events appended or spooled as they come, and flushed or waited for
+ * once, at close.  arca_event_record is open, add, close.  While a batch
+ * holds the log, arcad cannot start: keep it short. */
+typedef struct arca_event_batch arca_event_batch;
+
+/* *out is the caller's, ended by arca_event_batch_close (also on error). */
+int arca_event_batch_open(arca_event_batch **out, const arca_conf *conf);
+/* e as for arca_event_record; *index (may be NULL) as for
+ * arca_event_record_index, but the entry is durable only after close. */
+int arca_event_batch_add(arca_event_batch *b, chain_entry *e, const char *patient_id, const char *issuer,
+			 uint64_t *index);
+/* Flushes (or waits, bounded, for arcad to append) every event added;
+ * *durable (may be NULL) true when all are on the log.  Frees b (NULL is
+ * fine). */
+int arca_event_batch_close(arca_event_batch *b, bool *durable);
+
 /* The actor an event of this command gets when it names none: the login
  * name (or the effective user's name, or "uid N"). */
 void arca_event_user(char *buf, size_t size);
