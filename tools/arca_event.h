@@ -17,10 +17,13 @@
  * fills index, node, time_ms (now, when 0) and, when patient_id is not
  * NULL, the patient pseudonym from issuer (may be NULL) and patient_id
  * under the consortium key; actor_user defaults to the login name when
- * neither actor is set.  On 0, *durable (may be NULL) says whether the
- * entry is on the log (true) or handed to the running arcad, which
- * appends it (false).  An archive without a node key records nothing and
- * returns 0 with *durable false. */
+ * neither actor is set (it is not left pointing at anything of this
+ * call's).  On 0, *durable (may be NULL) says whether the entry is on the
+ * log, appended by this command or by the running arcad through its spool
+ * within 10 s (true), or left in the spool for arcad to append later
+ * (false).  An archive without a node key records nothing and returns 0
+ * with *durable false.  A key change is refused (ARCA_EINVAL): only
+ * `arca node rotate-key` records one. */
 int arca_event_record(const arca_conf *conf, chain_entry *e, const char *patient_id, const char *issuer,
 		      bool *durable);
 
