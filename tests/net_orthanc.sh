@@ -46,7 +46,9 @@ net_require storescu movescu getscu echoscu dcmdump dump2dcm curl python3
 root=$NET_TMP/root
 port=$(net_free_port)
 oport=$(net_free_port)
+while [ "$oport" = "$port" ]; do oport=$(net_free_port); done
 hport=$(net_free_port)
+while [ "$hport" = "$port" ] || [ "$hport" = "$oport" ]; do hport=$(net_free_port); done
 if ! "$ARCA" init --root "$root" --port "$port" --aet ARCA >"$NET_TMP/init.log" 2>&1; then
 	echo "FAIL: arca init: $(cat "$NET_TMP/init.log")"
 	exit 1
