@@ -526,7 +526,7 @@ int arca_cmd_verify(int argc, char **argv)
 			       vs.damaged_instances, r.study_faults > vs.damaged_studies ? r.study_faults : vs.damaged_studies,
 			       vs.index_faults, vs.unreferenced_damaged, vs.stray, r.chain_faults);
 		else
-			printf("OK: no fault found\n");
+			printf("OK: no fault found%s\n", r.study_warnings > 0 ? " (see the warnings above)" : "");
 	}
 	if (!no_event)
 		record_event(&conf, &r, faulty, false);
