@@ -14,13 +14,22 @@
  * sub-operation fails (counted, its UID in the Failed SOP Instance UID
  * List) and the next one goes on.
  *
- * The loop never blocks: a worker job produces the instance's data set
- * (pacs_query_ops.write_instance) into memory (one instance at a time); the
- * loop sends the C-STORE-RQ and feeds the data set to the write queue only
- * while it has room (pacs_conn__has_room), resuming as it drains; then
- * waits for the C-STORE-RSP, which the connection routes here
- * (svc->response).  After each sub-operation a pending C-GET-RSP (0xFF00)
- * with the counts.
+ * The loop never blocks: a worker job produces an instance's data set
+ * (pacs_query_ops.write_instance, which streams it from the checked
+ * chunks) into memory; the loop sends the C-STORE-RQ and feeds the data
+ * set to the write queue only while it has room (pacs_conn__has_room),
+ * resuming as it drains; then waits for the C-STORE-RSP, which the
+ * connection routes here (svc->response).  After each sub-operation a
+ * pending C-GET-RSP (0xFF00) with the counts.
+ *
+ * Read-ahead: while instance i goes out and waits for its C-STORE-RSP, a
+ * worker job already produces instance i+1 (two slots, so at most two
+ * instances in memory, and only one above GET_PREFETCH_MAX); the wire and
+ * the peer's acknowledgement no longer wait for the storage.  The one job
+ * of the op (pacs_conn__submit) is always that read, so the connection's
+ * rule of one job per op holds.  A C-CANCEL drops the instance read
+ * ahead: it was never a sub-operation, and the counts only ever count
+ * sub-operations (PS3.4 C.4.3.1.4: remaining = not yet started).
  *
  * Statuses (PS3.4 C.4.3.1.4, Table C.4-3):
  *   0xFF00  pending, after each sub-operation but the last
@@ -49,12 +58,30 @@
 /* An instance larger than this is not sent (the whole data set is built in
  * memory before it is sent). */
 #define GET_MAX_INSTANCE ((size_t)2 << 30)
+/* The next instance is read ahead only when it is at most this large, so
+ * that one large multi-frame instance at a time is in memory. */
+#define GET_PREFETCH_MAX ((uint64_t)64 << 20)
+/* A slot's buffer is kept for the next instance up to this size. */
+#define GET_KEEP_BUFFER ((size_t)64 << 20)
+
+/* One instance's data set, produced on a worker. */
+typedef struct get_slot {
+	pacs_buf data;
+	size_t item;                       /* index in r.items */
+	const pacs_assoc_pctx *pctx;       /* the context it goes on */
+	int rc;                            /* of write_instance */
+	char msg[256];
+} get_slot;
+
+enum get_pre_state { GET_PRE_NONE, GET_PRE_READING, GET_PRE_READY };
 
 typedef struct get_op {
 	pacs_retr r;                       /* first: pacs_retr shared code */
-	const pacs_assoc_pctx *sub_pctx;   /* of the current sub-operation */
-	pacs_buf data;                     /* its data set */
-	size_t off;                        /* sent so far */
+	get_slot slots[2];
+	get_slot *cur;                     /* of the current sub-operation */
+	get_slot *pre;                     /* read by the job, or ready */
+	enum get_pre_state pre_state;
+	size_t off;                        /* of cur's data set, sent so far */
 	uint16_t msg_id;                   /* of the current C-STORE-RQ */
 	bool sending;                      /* its data set is going out */
 	bool awaiting;                     /* its C-STORE-RSP is due */
@@ -73,7 +100,10 @@ static int get_start(pacs_op *op)
 	if (g == NULL)
 		return arca_error_set(ARCA_ENOMEM, "no memory for a C-GET");
 	op->svc_data = g;
-	pacs_buf_init(&g->data, GET_MAX_INSTANCE);
+	for (size_t i = 0; i < 2; i++)
+		pacs_buf_init(&g->slots[i].data, GET_MAX_INSTANCE);
+	g->cur = &g->slots[0];
+	g->pre = &g->slots[1];
 	return pacs_svc__retr_start(op, &g->r);
 }
 
@@ -112,23 +142,60 @@ static int get_sink(void *ctx, const uint8_t *data, size_t len)
 	return pacs_buf_add(ctx, data, len);
 }
 
-/* Worker thread: the current instance's data set. */
+/* Empties a slot, keeping its memory for the next instance unless large. */
+static void get_slot_clear(get_slot *s)
+{
+	if (pacs_buf_len(&s->data) > GET_KEEP_BUFFER)
+		pacs_buf_free(&s->data);
+	else
+		pacs_buf_reset(&s->data);
+	s->rc = 0;
+	s->msg[0] = '\0';
+}
+
+/* Worker thread: the data set of the instance of g->pre (the loop does not
+ * touch that slot while the job runs). */
 static int get_read_work(pacs_op *op)
 {
 	get_op *g = get_of(op);
+	get_slot *s = g->pre;
 	const pacs_query *q = op->conn->srv->opts.query;
-	int rc;
 
-	g->r.job_rc = 0;
-	g->r.job_msg[0] = '\0';
-	pacs_buf_reset(&g->data);
-	rc = q->ops->write_instance(q->ctx, &g->r.items[g->r.next_item], g->sub_pctx->transfer_syntax,
-				    get_sink, &g->data);
-	if (rc < 0) {
-		g->r.job_rc = rc;
-		snprintf(g->r.job_msg, sizeof(g->r.job_msg), "%s", arca_error_last());
+	pacs_buf_reset(&s->data);
+	s->rc = q->ops->write_instance(q->ctx, &g->r.items[s->item], s->pctx->transfer_syntax, get_sink, &s->data);
+	s->msg[0] = '\0';
+	if (s->rc < 0)
+		snprintf(s->msg, sizeof(s->msg), "%s", arca_error_last());
+	return s->rc;
+}
+
+static void get_read_done(pacs_op *op, int result)
+{
+	get_op *g = get_of(op);
+
+	(void)result; /* kept in the slot */
+	g->pre_state = GET_PRE_READY;
+	if (!pacs_conn__alive(op->conn)) {
+		op->waiting = false;
+		op->answered = true;
+		return;
 	}
-	return rc;
+	/* while instance i is going out or awaited, i+1 just waits its
+	 * turn (op->waiting is set); otherwise the loop was waiting for it */
+	if (g->sending || g->awaiting)
+		return;
+	op->waiting = false;
+	get_next(op);
+}
+
+/* The association is gone: nothing more to send.  The op is finished only
+ * once no read is running (the connection frees an answered op). */
+static void get_abandon(pacs_op *op)
+{
+	if (get_of(op)->pre_state == GET_PRE_READING)
+		op->waiting = true; /* the read's done comes back here */
+	else
+		op->answered = true;
 }
 
 /* A sub-operation that failed here (no context, unreadable, not
@@ -144,25 +211,55 @@ static void get_sub_failed(pacs_op *op, const char *why)
 		(void)pacs_svc__retr_pending(op, &g->r);
 }
 
-/* Loop thread: feeds the data set to the write queue while it has room. */
+/* Starts reading instance `item` into g->pre on the worker pool; false
+ * when it could not be submitted (the caller decides). */
+static bool get_read_start(pacs_op *op, size_t item, const pacs_assoc_pctx *pc)
+{
+	get_op *g = get_of(op);
+
+	g->pre->item = item;
+	g->pre->pctx = pc;
+	if (pacs_conn__submit(op, get_read_work, get_read_done) < 0)
+		return false;
+	g->pre_state = GET_PRE_READING;
+	return true;
+}
+
+/* While the current instance goes out: read the next one ahead, when it
+ * has a context, is not too large, and no cancel came. */
+static void get_read_ahead(pacs_op *op)
+{
+	get_op *g = get_of(op);
+	size_t k = g->r.next_item + 1;
+	const pacs_assoc_pctx *pc;
+
+	if (g->pre_state != GET_PRE_NONE || op->running || op->cancel_requested || k >= g->r.n_items ||
+	    g->r.items[k].size > GET_PREFETCH_MAX)
+		return;
+	pc = get_pick(op->conn, &g->r.items[k]);
+	if (pc != NULL)
+		(void)get_read_start(op, k, pc); /* else it fails at its turn */
+}
+
+/* Loop thread: feeds cur's data set to the write queue while it has room. */
 static void get_send(pacs_op *op)
 {
 	get_op *g = get_of(op);
-	size_t len = pacs_buf_len(&g->data);
-	const uint8_t *d = pacs_buf_data(&g->data);
+	size_t len = pacs_buf_len(&g->cur->data);
+	const uint8_t *d = pacs_buf_data(&g->cur->data);
 
 	do {
 		size_t n = len - g->off < GET_SEND_PIECE ? len - g->off : GET_SEND_PIECE;
 		if (!pacs_conn__alive(op->conn)) {
-			op->answered = true;
+			get_abandon(op);
 			return;
 		}
 		if (!pacs_conn__has_room(op->conn)) {
 			op->waiting = true;
 			return;
 		}
-		if (pacs_conn__send_data(op, g->sub_pctx->id, d + g->off, n, g->off + n == len) < 0) {
-			op->answered = true;
+		if (pacs_conn__send_data(op, g->cur->pctx->id, d + g->off, n, g->off + n == len) < 0) {
+			get_abandon(op);
 			return;
 		}
 		g->off += n;
@@ -170,25 +267,17 @@ static void get_send(pacs_op *op)
 	g->sending = false;
 	g->awaiting = true;
 	op->waiting = true;
-	pacs_buf_free(&g->data);
+	get_slot_clear(g->cur);
 }
 
-static void get_read_done(pacs_op *op, int result)
+/* Loop thread: the C-STORE-RQ of cur's instance, then its data set. */
+static void get_send_start(pacs_op *op)
 {
 	get_op *g = get_of(op);
 	const pacs_query_item *it = &g->r.items[g->r.next_item];
 	pacs_dimse_cmd rq;
 	int rc;
 
-	if (!pacs_conn__alive(op->conn)) {
-		op->answered = true;
-		return;
-	}
-	if (result < 0) {
-		get_sub_failed(op, g->r.job_msg);
-		get_next(op);
-		return;
-	}
 	/* PS3.7 9.3.1.1 C-STORE-RQ; our Message IDs are our own (9.3.1.1:
 	 * unique among the requests this AE has outstanding) */
 	g->msg_id = g->msg_id == UINT16_MAX ? 1 : (uint16_t)(g->msg_id + 1);
@@ -202,16 +291,18 @@ static void get_read_done(pacs_op *op, int result)
 	if (rc == 0)
 		rc = pacs_dimse_cmd_set_str(&rq, PACS_DIMSE_F_AFFECTED_SOP_INSTANCE, it->sop_instance_uid);
 	if (rc < 0) {
+		get_slot_clear(g->cur);
 		get_sub_failed(op, arca_error_last());
 		get_next(op);
 		return;
 	}
-	if (pacs_conn__send_request(op, g->sub_pctx->id, &rq) < 0) {
-		op->answered = true;
+	if (pacs_conn__send_request(op, g->cur->pctx->id, &rq) < 0) {
+		get_abandon(op);
 		return;
 	}
 	g->off = 0;
 	g->sending = true;
+	get_read_ahead(op);
 	get_send(op);
 }
 
@@ -219,7 +310,8 @@ static void get_finish(pacs_op *op)
 {
 	get_op *g = get_of(op);
 
-	pacs_buf_free(&g->data);
+	for (size_t i = 0; i < 2; i++)
+		pacs_buf_free(&g->slots[i].data);
 	pacs_svc__retr_final(op, &g->r, g->cancelled, NULL);
 }
 
@@ -230,15 +322,23 @@ static void get_next(pacs_op *op)
 
 	for (;;) {
 		const pacs_query_item *it;
+		const pacs_assoc_pctx *pc;
 		char why[200];
-		int rc;
 
 		if (!pacs_conn__alive(op->conn)) {
-			op->answered = true;
+			get_abandon(op);
+			return;
+		}
+		if (g->pre_state == GET_PRE_READING) {
+			/* the read of this instance (or, after a cancel, of one
+			 * that will be dropped) comes back to get_read_done */
+			op->waiting = true;
 			return;
 		}
 		if (op->cancel_requested && g->r.next_item < g->r.n_items) {
-			/* PS3.4 C.4.3.3.3 (C-CANCEL): no further sub-operation */
+			/* PS3.4 C.4.3.3.3 (C-CANCEL): no further sub-operation;
+			 * the instance read ahead is dropped, never counted */
+			g->pre_state = GET_PRE_NONE;
 			g->cancelled = true;
 			get_finish(op);
 			return;
@@ -247,9 +347,24 @@ static void get_next(pacs_op *op)
 			get_finish(op);
 			return;
 		}
+		if (g->pre_state == GET_PRE_READY && g->pre->item == g->r.next_item) {
+			get_slot *s = g->pre;
+			g->pre = g->cur;
+			g->cur = s;
+			g->pre_state = GET_PRE_NONE;
+			if (s->rc < 0) {
+				snprintf(why, sizeof(why), "%s", s->msg);
+				get_slot_clear(s);
+				get_sub_failed(op, why);
+				continue;
+			}
+			get_send_start(op);
+			return;
+		}
+		g->pre_state = GET_PRE_NONE; /* a stale read ahead, if any */
 		it = &g->r.items[g->r.next_item];
-		g->sub_pctx = get_pick(op->conn, it);
-		if (g->sub_pctx == NULL) {
+		pc = get_pick(op->conn, it);
+		if (pc == NULL) {
 			snprintf(why, sizeof(why),
 				 "no accepted context for %s with the SCP role (role selection) in %s or a syntax it converts to",
 				 it->sop_class_uid, it->transfer_syntax);
@@ -260,8 +375,7 @@ static void get_next(pacs_op *op)
 			op->waiting = true;
 			return;
 		}
-		rc = pacs_conn__submit(op, get_read_work, get_read_done);
-		if (rc < 0) {
+		if (!get_read_start(op, g->r.next_item, pc)) {
 			snprintf(why, sizeof(why), "server busy: %s", arca_error_last());
 			get_sub_failed(op, why);
 			continue;
@@ -335,6 +449,8 @@ static bool get_response(pacs_op *op, const pacs_dimse_cmd *rsp)
 	    rsp->message_id_responded != g->msg_id)
 		return false;
 	g->awaiting = false;
+	/* the read ahead, if running, still holds the op (waiting is
+	 * recomputed by get_next) */
 	op->waiting = false;
 	if (pacs_dimse_status_category(rsp->status) == PACS_DIMSE_STATUS_FAILURE)
 		pacs_conn__log(op->conn, PACS_SERVER_LOG_WARNING, "C-GET message %u: %s refused 0x%04X%s%s",
@@ -354,7 +470,8 @@ static void get_release(pacs_op *op)
 	if (g == NULL)
 		return;
 	pacs_svc__retr_release(&g->r);
-	pacs_buf_free(&g->data);
+	for (size_t i = 0; i < 2; i++)
+		pacs_buf_free(&g->slots[i].data);
 	free(g);
 	op->svc_data = NULL;
 }

@@ -20,6 +20,16 @@
  * instance tries a new association; when that fails too, the instance
  * fails: the counts say what happened.
  *
+ * Read-ahead (issue 6): a job sends instance i's C-STORE-RQ and data set
+ * from memory, then, while the destination receives, writes and
+ * acknowledges it, produces instance i+1 into the second slot, and only
+ * then waits for the C-STORE-RSP of i; the next job finds i+1 ready.  At
+ * most two instances are in memory; one larger than MOVE_PREFETCH_MAX is
+ * streamed from storage straight into the PDUs (pacs_scu_store), without
+ * read-ahead.  An instance read ahead but not sent (C-CANCEL, the end of
+ * the association) is dropped and never counted: the counts only count
+ * sub-operations (PS3.4 C.4.2.1.5).
+ *
  * A pending C-MOVE-RSP (0xFF00) with the counts follows every
  * sub-operation; the final response comes only once every sub-operation
  * is done and the association to the destination is released (issue 6:
@@ -35,13 +45,31 @@
 #include <string.h>
 
 #include "arca_err.h"
+#include "pacs_buf.h"
 #include "pacs_conn_priv.h"
 #include "pacs_scu.h"
+#include "pacs_scu_priv.h"
 #include "pacs_svc_retrieve.h"
 #include "pacs_ts.h"
 
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define TS_IMPLICIT_LE "1.2.840.10008.1.2"
+
+/* Instances up to this size are read whole, ahead of their turn; larger
+ * ones stream from storage into the PDUs. */
+#define MOVE_PREFETCH_MAX ((uint64_t)64 << 20)
+/* A slot's buffer is kept for the next instance up to this size. */
+#define MOVE_KEEP_BUFFER ((size_t)64 << 20)
+
+/* One instance's data set, produced on the worker. */
+typedef struct move_slot {
+	pacs_buf data;
+	bool valid;                   /* holds item's data set (or its error) */
+	size_t item;                  /* index in r.items */
+	char ts[PACS_DIMSE_UID_MAX + 1];
+	int rc;                       /* of write_instance */
+	char msg[256];
+} move_slot;
 
 typedef struct move_op {
 	pacs_retr r;                  /* first: pacs_retr shared code */
@@ -56,6 +84,9 @@ typedef struct move_op {
 	pacs_scu_pctx pctx[PACS_PDU_MAX_PCTX];
 	const char *pctx_ts[PACS_PDU_MAX_PCTX][3];
 	size_t n_pctx;
+	/* read-ahead: cur is sent, ahead is read meanwhile (worker only) */
+	move_slot slots[2];
+	move_slot *cur, *ahead;
 } move_op;
 
 static move_op *move_of(pacs_op *op)
@@ -71,6 +102,10 @@ static int move_start(pacs_op *op)
 		return arca_error_set(ARCA_ENOMEM, "no memory for a C-MOVE");
 	op->svc_data = m;
 	m->r.is_move = true;
+	for (size_t i = 0; i < 2; i++)
+		pacs_buf_init(&m->slots[i].data, (size_t)MOVE_PREFETCH_MAX + 1);
+	m->cur = &m->slots[0];
+	m->ahead = &m->slots[1];
 	snprintf(m->our_ae, sizeof(m->our_ae), "%s", op->conn->srv->ae_title);
 	return pacs_svc__retr_start(op, &m->r);
 }
@@ -143,6 +178,117 @@ static int move_write_ds(void *ctx, pacs_sink_fn sink, void *sink_ctx)
 	return w->q->ops->write_instance(w->q->ctx, w->item, w->ts, sink, sink_ctx);
 }
 
+/* The destination's accepted context for item, preferring the stored
+ * syntax (pacs_svc__retr_ts_rank); NULL when none. */
+static const pacs_scu_ctx_info *move_pick(const move_op *m, const pacs_query_item *it)
+{
+	const pacs_scu_ctx_info *ci = NULL;
+
+	for (size_t i = 0, best = 0; i < pacs_scu_ctx_count(m->scu); i++) {
+		const pacs_scu_ctx_info *c = pacs_scu_ctx_at(m->scu, i);
+		size_t rank;
+		if (c->result != PACS_PDU_PCTX_ACCEPTANCE || c->transfer_syntax == NULL ||
+		    strcmp(c->abstract_syntax, it->sop_class_uid) != 0)
+			continue;
+		rank = (size_t)pacs_svc__retr_ts_rank(it->transfer_syntax, c->transfer_syntax);
+		if (rank > best) {
+			ci = c;
+			best = rank;
+		}
+	}
+	return ci;
+}
+
+static int move_buf_sink(void *ctx, const uint8_t *data, size_t len)
+{
+	return pacs_buf_add(ctx, data, len);
+}
+
+/* Worker thread: item's data set in ts into slot s. */
+static void move_read(pacs_op *op, move_slot *s, size_t item, const char *ts)
+{
+	move_op *m = move_of(op);
+	const pacs_query *q = op->conn->srv->opts.query;
+
+	if (pacs_buf_len(&s->data) > MOVE_KEEP_BUFFER)
+		pacs_buf_free(&s->data);
+	else
+		pacs_buf_reset(&s->data);
+	s->valid = true;
+	s->item = item;
+	snprintf(s->ts, sizeof(s->ts), "%s", ts);
+	s->msg[0] = '\0';
+	s->rc = q->ops->write_instance(q->ctx, &m->r.items[item], ts, move_buf_sink, &s->data);
+	if (s->rc < 0)
+		snprintf(s->msg, sizeof(s->msg), "%s", arca_error_last());
+}
+
+/* Worker thread: the next instance, read while the destination takes the
+ * current one (when it is small enough and has a context). */
+static void move_read_ahead(pacs_op *op)
+{
+	move_op *m = move_of(op);
+	size_t k = m->r.next_item + 1;
+	const pacs_scu_ctx_info *ci;
+
+	m->ahead->valid = false;
+	if (k >= m->r.n_items || m->r.items[k].size > MOVE_PREFETCH_MAX)
+		return;
+	ci = move_pick(m, &m->r.items[k]);
+	if (ci != NULL)
+		move_read(op, m->ahead, k, ci->transfer_syntax);
+}
+
+/* Worker thread: the C-STORE-RQ and the data set held in m->cur, fragmented
+ * within the destination's maximum PDU (PS3.8 D.1), each fragment sent
+ * from the slot's memory; then the next instance is read ahead, then the
+ * C-STORE-RSP is awaited (PS3.7 9.3.1). */
+static int move_send_held(pacs_op *op, const pacs_query_item *it, const pacs_scu_ctx_info *ci, pacs_dimse_cmd *rsp)
+{
+	move_op *m = move_of(op);
+	const uint8_t *d = pacs_buf_data(&m->cur->data);
+	size_t len = pacs_buf_len(&m->cur->data), frag = pacs_scu__fragment_max(m->scu), off = 0;
+	pacs_dimse_cmd cmd;
+	int rc;
+
+	/* PS3.7 9.3.1.1, Table 9.3-1; Move Originator AE Title and Message
+	 * ID: who asked for this sub-operation */
+	pacs_dimse_cmd_init(&cmd, PACS_DIMSE_C_STORE_RQ);
+	rc = pacs_dimse_cmd_set_str(&cmd, PACS_DIMSE_F_AFFECTED_SOP_CLASS, it->sop_class_uid);
+	if (rc == 0)
+		rc = pacs_dimse_cmd_set_str(&cmd, PACS_DIMSE_F_AFFECTED_SOP_INSTANCE, it->sop_instance_uid);
+	if (rc == 0)
+		rc = pacs_dimse_cmd_set_u16(&cmd, PACS_DIMSE_F_PRIORITY, op->rq.priority);
+	if (rc == 0 && op->conn->calling_ae[0] != '\0') {
+		rc = pacs_dimse_cmd_set_str(&cmd, PACS_DIMSE_F_MOVE_ORIGINATOR_AE, op->conn->calling_ae);
+		if (rc == 0)
+			rc = pacs_dimse_cmd_set_u16(&cmd, PACS_DIMSE_F_MOVE_ORIGINATOR_ID, op->rq.message_id);
+	}
+	if (rc == 0)
+		rc = pacs_dimse_cmd_set_u16(&cmd, PACS_DIMSE_F_MESSAGE_ID, pacs_scu__message_id(m->scu));
+	if (rc < 0) {
+		snprintf(m->sub_msg, sizeof(m->sub_msg), "C-STORE-RQ of %s: %s", it->sop_instance_uid,
+			 arca_error_last());
+		return rc;
+	}
+	cmd.has_data_set = true;
+	rc = pacs_scu__send_command(m->scu, ci->id, &cmd);
+	do {
+		size_t n = len - off < frag ? len - off : frag;
+		if (rc == 0)
+			rc = pacs_scu__send_data(m->scu, ci->id, d + off, n, off + n == len);
+		off += n;
+	} while (rc == 0 && off < len);
+	if (rc < 0) {
+		snprintf(m->sub_msg, sizeof(m->sub_msg), "C-STORE to %s: %s", m->dest->ae, arca_error_last());
+		return rc;
+	}
+	move_read_ahead(op);
+	if ((rc = pacs_scu__wait_response(m->scu, rsp)) < 0)
+		snprintf(m->sub_msg, sizeof(m->sub_msg), "C-STORE to %s: %s", m->dest->ae, arca_error_last());
+	return rc;
+}
+
 /* Worker thread: the C-STORE sub-operation of the current instance. */
 static int move_store_work(pacs_op *op)
 {
@@ -168,24 +314,39 @@ static int move_store_work(pacs_op *op)
 		snprintf(m->sub_msg, sizeof(m->sub_msg), "no association with %s", m->dest->ae);
 		return ARCA_EIO;
 	}
-	ci = NULL;
-	for (size_t i = 0, best = 0; i < pacs_scu_ctx_count(m->scu); i++) {
-		const pacs_scu_ctx_info *c = pacs_scu_ctx_at(m->scu, i);
-		size_t rank;
-		if (c->result != PACS_PDU_PCTX_ACCEPTANCE || c->transfer_syntax == NULL ||
-		    strcmp(c->abstract_syntax, it->sop_class_uid) != 0)
-			continue;
-		rank = (size_t)pacs_svc__retr_ts_rank(it->transfer_syntax, c->transfer_syntax);
-		if (rank > best) {
-			ci = c;
-			best = rank;
-		}
-	}
+	ci = move_pick(m, it);
 	if (ci == NULL) {
 		snprintf(m->sub_msg, sizeof(m->sub_msg), "%s accepted no context for %s in %s or a syntax it converts to",
 			 m->dest->ae, it->sop_class_uid, it->transfer_syntax);
 		return ARCA_EUNSUPPORTED;
 	}
+	if (it->size <= MOVE_PREFETCH_MAX) {
+		move_slot *s;
+		/* read ahead by the last job, in the syntax this association
+		 * takes it in; else read now */
+		if (m->ahead->valid && m->ahead->item == m->r.next_item && strcmp(m->ahead->ts, ci->transfer_syntax) == 0) {
+			s = m->ahead;
+			m->ahead = m->cur;
+			m->cur = s;
+		} else {
+			move_read(op, m->cur, m->r.next_item, ci->transfer_syntax);
+		}
+		m->ahead->valid = false;
+		m->cur->valid = false;
+		if (m->cur->rc < 0) {
+			snprintf(m->sub_msg, sizeof(m->sub_msg), "%s", m->cur->msg);
+			return m->cur->rc;
+		}
+		rc = move_send_held(op, it, ci, &rsp);
+		if (rc < 0)
+			return rc;
+		m->sub_status = rsp.status;
+		if (rsp.error_comment[0] != '\0')
+			snprintf(m->sub_msg, sizeof(m->sub_msg), "%s", rsp.error_comment);
+		return 0;
+	}
+	/* a large instance: streamed, never held whole */
+	m->ahead->valid = false;
 	w.q = op->conn->srv->opts.query;
 	w.item = it;
 	w.ts = ci->transfer_syntax;
@@ -219,6 +380,11 @@ static int move_release_work(pacs_op *op)
 		(void)pacs_scu_release(m->scu);
 	pacs_scu_free(m->scu);
 	m->scu = NULL;
+	/* an instance read ahead and not sent (C-CANCEL) is dropped */
+	for (size_t i = 0; i < 2; i++) {
+		m->slots[i].valid = false;
+		pacs_buf_free(&m->slots[i].data);
+	}
 	return 0;
 }
 
@@ -351,6 +517,8 @@ static void move_release(pacs_op *op)
 	if (m == NULL)
 		return;
 	pacs_scu_free(m->scu);
+	for (size_t i = 0; i < 2; i++)
+		pacs_buf_free(&m->slots[i].data);
 	pacs_svc__retr_release(&m->r);
 	free(m);
 	op->svc_data = NULL;

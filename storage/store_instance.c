@@ -10,6 +10,7 @@
 
 #include "arca_err.h"
 #include "pacs_read.h"
+#include "pacs_ts.h"
 
 #define TAG_FMT "(%04X,%04X)"
 #define TAG_ARGS(t) PACS_TAG_GROUP(t), PACS_TAG_ELEMENT(t)
@@ -181,6 +182,36 @@ static int hashing_sink(void *ctx, const uint8_t *data, size_t len)
 	return st->sink != NULL ? st->sink(st->sink_ctx, data, len) : 0;
 }
 
+/* st for writing ds (from store_instance_dataset for m): each bulk
+ * element of the manifest found in ds. */
+static int write_state_init(write_state *st, const pacs_ds *ds, const store_manifest *m,
+			    store_instance_chunk_fn chunk_fn, void *chunk_ctx, pacs_sink_fn sink, void *sink_ctx)
+{
+	memset(st, 0, sizeof(*st));
+	st->m = m;
+	st->chunk_fn = chunk_fn;
+	st->chunk_ctx = chunk_ctx;
+	st->sink = sink;
+	st->sink_ctx = sink_ctx;
+	if (m->n_bulk > 0) {
+		st->elems = calloc(m->n_bulk, sizeof(*st->elems));
+		if (st->elems == NULL)
+			return arca_error_set(ARCA_ENOMEM, "no memory to rebuild %s", m->sop_instance);
+	}
+	for (size_t i = 0; i < m->n_bulk; i++) {
+		const pacs_ds *holder = walk(ds, &m->bulk[i]);
+		st->elems[i] = holder != NULL ? pacs_ds_find(holder, m->bulk[i].tag) : NULL;
+		if (st->elems[i] == NULL || (pacs_elem_flags(st->elems[i]) & PACS_ELEM_BULK) == 0) {
+			free(st->elems);
+			st->elems = NULL;
+			return arca_error_set(ARCA_EPROTO,
+					      "manifest bulk element %zu " TAG_FMT " is not a bulk element of the data set of %s",
+					      i, TAG_ARGS(m->bulk[i].tag), m->sop_instance);
+		}
+	}
+	return 0;
+}
+
 int store_instance_write_ds(const pacs_ds *ds, const store_manifest *m, store_instance_chunk_fn chunk_fn,
 			    void *chunk_ctx, pacs_sink_fn sink, void *sink_ctx,
 			    uint8_t out_hash[STORE_CAS_HASH_LEN], uint64_t *out_len)
@@ -191,26 +222,8 @@ int store_instance_write_ds(const pacs_ds *ds, const store_manifest *m, store_in
 	uint8_t digest[EVP_MAX_MD_SIZE];
 	int rc = 0;
 
-	memset(&st, 0, sizeof(st));
-	st.m = m;
-	st.chunk_fn = chunk_fn;
-	st.chunk_ctx = chunk_ctx;
-	st.sink = sink;
-	st.sink_ctx = sink_ctx;
-	if (m->n_bulk > 0) {
-		st.elems = calloc(m->n_bulk, sizeof(*st.elems));
-		if (st.elems == NULL)
-			return arca_error_set(ARCA_ENOMEM, "no memory to rebuild %s", m->sop_instance);
-	}
-	for (size_t i = 0; i < m->n_bulk; i++) {
-		const pacs_ds *holder = walk(ds, &m->bulk[i]);
-		st.elems[i] = holder != NULL ? pacs_ds_find(holder, m->bulk[i].tag) : NULL;
-		if (st.elems[i] == NULL || (pacs_elem_flags(st.elems[i]) & PACS_ELEM_BULK) == 0) {
-			rc = arca_error_set(ARCA_EPROTO, "manifest bulk element %zu " TAG_FMT " is not a bulk element of the data set of %s",
-					    i, TAG_ARGS(m->bulk[i].tag), m->sop_instance);
-			goto out;
-		}
-	}
+	if ((rc = write_state_init(&st, ds, m, chunk_fn, chunk_ctx, sink, sink_ctx)) < 0)
+		return rc;
 	st.sha = EVP_MD_CTX_new();
 	if (st.sha == NULL || EVP_DigestInit_ex(st.sha, EVP_sha256(), NULL) != 1) {
 		rc = arca_error_set(ARCA_ECRYPTO, "cannot start SHA-256");
@@ -307,6 +320,54 @@ int store_instance_write(store_cas *cas, const uint8_t address[STORE_CAS_HASH_LE
 	if (out_instance_hash != NULL)
 		memcpy(out_instance_hash, hash, STORE_CAS_HASH_LEN);
 out:
+	pacs_ds_free(ds);
+	store_manifest_free(m);
+	return rc;
+}
+
+/* Whether the writer alone turns the manifest's data set into ts: the
+ * stored syntax itself, or from a native syntax to another native one
+ * (PS3.5 A.1-A.3, A.5: only headers, byte order or deflate change; the
+ * bulk values go through pacs_write_bytes, swapped for big endian). */
+static bool writer_converts(const char *stored, const char *ts)
+{
+	if (strcmp(stored, ts) == 0)
+		return true;
+	return pacs_ts_lookup(stored) != NULL && pacs_ts_lookup(ts) != NULL && !pacs_ts_is_encapsulated(stored) &&
+	       !pacs_ts_is_encapsulated(ts);
+}
+
+int store_instance_send(store_cas *cas, const uint8_t address[STORE_CAS_HASH_LEN], const char *ts,
+			pacs_sink_fn sink, void *sink_ctx)
+{
+	store_manifest *m = NULL;
+	pacs_ds *ds = NULL;
+	write_state st;
+	pacs_write_opts wo;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	if ((rc = store_instance_manifest(cas, address, &m)) < 0)
+		return rc;
+	if (ts != NULL && !writer_converts(m->transfer_syntax, ts)) {
+		rc = arca_error_set(ARCA_EUNSUPPORTED, "instance %s: %s to %s needs the pixel data converted",
+				    m->sop_instance, m->transfer_syntax, ts);
+		goto out;
+	}
+	if ((rc = store_instance_dataset(&ds, m)) < 0)
+		goto out;
+	if ((rc = write_state_init(&st, ds, m, cas_chunk, cas, sink, sink_ctx)) < 0)
+		goto out;
+	pacs_write_opts_init(&wo);
+	wo.ts_uid = ts != NULL ? ts : m->transfer_syntax;
+	wo.bulk_fn = bulk_source;
+	wo.bulk_size_fn = bulk_size;
+	wo.bulk_ctx = &st;
+	/* the bulk values go straight from each checked chunk to sink */
+	if ((rc = pacs_write_dataset(ds, &wo, sink, sink_ctx)) < 0)
+		arca_error_prefix(rc, "sending %s", m->sop_instance);
+out:
+	free(st.elems);
 	pacs_ds_free(ds);
 	store_manifest_free(m);
 	return rc;

@@ -68,6 +68,21 @@ int store_instance_manifest(store_cas *cas, const uint8_t address[STORE_CAS_HASH
 int store_instance_write(store_cas *cas, const uint8_t address[STORE_CAS_HASH_LEN], pacs_sink_fn sink,
 			 void *sink_ctx, uint8_t out_instance_hash[STORE_CAS_HASH_LEN]);
 
+/* The data set of the instance whose manifest is at address, as sent in a
+ * C-STORE sub-operation (no preamble, no group 0002; PS3.7 9.3.1.1), in
+ * transfer syntax ts (the stored one when NULL), streamed to sink: the
+ * metadata object's elements, then each bulk value straight from its
+ * chunk, re-hashed by store_cas_get before any of its bytes reach sink
+ * (the manifest chunk is checked the same way, so every byte sent is
+ * covered by a checked SHA-256; the instance hash of the whole Part 10
+ * stream is left to store_instance_write and arca verify).
+ * ARCA_EUNSUPPORTED, before anything is written, when ts needs the pixel
+ * data decoded or encoded (encapsulated to or from anything else): the
+ * caller then rebuilds the instance and transcodes it.  Other errors may
+ * come after part of the data set went to sink. */
+int store_instance_send(store_cas *cas, const uint8_t address[STORE_CAS_HASH_LEN], const char *ts,
+			pacs_sink_fn sink, void *sink_ctx);
+
 /* As store_instance_write into a malloc'ed buffer (*out, the caller's:
  * free()); for tests and small instances. */
 int store_instance_read(store_cas *cas, const uint8_t address[STORE_CAS_HASH_LEN], uint8_t **out,

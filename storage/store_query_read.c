@@ -2,13 +2,17 @@
  * as the data set of a C-STORE sub-operation (C-GET, C-MOVE; PS3.4 C.4.2,
  * C.4.3), in the transfer syntax the receiver accepted.
  *
- * Read path: the content-addressed store rebuilds the instance from its
- * manifest (store_instance_write, every chunk re-hashed, the instance
- * hash checked) when the store_query has a store_cas; the interim files
- * backend ([storage] backend = files) keeps each instance as a Part 10 file
- * at INSTANCES/<study>/<series>/<sop>.dcm (store_ingest_files_path).
- * Either way the instance is read whole into memory (one instance per
- * retrieve at a time).
+ * Read path, content-addressed store: when the writer alone gives the
+ * target syntax (the stored one, or native to native), the data set
+ * streams from the manifest (store_instance_send): the metadata object's
+ * elements, then each bulk value straight from its chunk, every chunk
+ * re-hashed before its bytes go out; nothing is held whole and nothing is
+ * hashed twice.  Otherwise (pixel data to decode or encode) the instance
+ * is rebuilt (store_instance_write, every chunk re-hashed, the instance
+ * hash checked), read back and transcoded.  The interim files backend
+ * ([storage] backend = files) keeps each instance as a Part 10 file at
+ * INSTANCES/<study>/<series>/<sop>.dcm (store_ingest_files_path), read
+ * whole.
  *
  * Conversion: the data set is written as stored when the target is the
  * stored transfer syntax; otherwise pacs_transcode converts it (between
@@ -108,6 +112,12 @@ int store_query__write_instance(void *ctx, const pacs_query_item *item, const ch
 	pacs_ds *ds = NULL;
 	int rc;
 
+	if (sq->cas != NULL) {
+		rc = store_instance_send(sq->cas, item->manifest, target, sink, sink_ctx);
+		/* ARCA_EUNSUPPORTED comes before any byte: transcode instead */
+		if (rc != ARCA_EUNSUPPORTED)
+			return rc;
+	}
 	rc = read_instance(sq, item, &ds);
 	if (rc < 0)
 		return rc;

@@ -1,0 +1,502 @@
+/* store_instance_send_test.c - the retrieve read path (store_instance_send,
+ * behind C-GET and C-MOVE): instances stored through the content-addressed
+ * ingest exactly as the C-STORE SCP stores them, then sent in every native
+ * transfer syntax, must give byte for byte what the full path gives (the
+ * instance rebuilt as Part 10 with its instance hash checked, read back,
+ * and written as a data set), encapsulated pixel data must be refused
+ * ARCA_EUNSUPPORTED before any byte when it would need a codec, and a
+ * damaged chunk must fail the send before any of its bytes reach the
+ * sink.  The real samples ($ARCA_SAMPLES) go through the same comparison
+ * when the folder is there. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arca_err.h"
+#include "pacs_dimse.h"
+#include "pacs_ingest.h"
+#include "pacs_read.h"
+#include "pacs_ts.h"
+#include "pacs_write.h"
+#include "store_cas.h"
+#include "store_index.h"
+#include "store_ingest.h"
+#include "store_instance.h"
+
+#define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
+#define STUDY_UID "2.25.200"
+#define SERIES_UID "2.25.200.1"
+/* the C-STORE SCP's threshold (pacs_svc_store.c) */
+#define BULK_THRESHOLD (64u * 1024u)
+
+static const char *const native_ts[] = {
+	PACS_TS_EXPLICIT_LE,
+	PACS_TS_IMPLICIT_LE,
+	PACS_TS_EXPLICIT_BE, /* retired, still spoken */
+	PACS_TS_DEFLATED_LE,
+};
+
+typedef struct fixture {
+	char root[64];
+	store_ingest_cas *s;
+	pacs_ingest ingest;
+} fixture;
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	strcpy(f->root, "/tmp/arca-send-test-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	if (store_ingest_cas_open(&f->s, f->root, NULL) != 0)
+		fail_msg("store_ingest_cas_open: %s", arca_error_last());
+	store_ingest_cas_ingest(f->s, &f->ingest);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char cmd[128];
+
+	store_ingest_cas_free(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* ------------------------------------------------------------ data */
+
+typedef struct mem {
+	uint8_t *data;
+	size_t len, cap;
+	size_t calls;
+} mem;
+
+static int mem_sink(void *ctx, const uint8_t *data, size_t len)
+{
+	mem *m = ctx;
+
+	if (m->len + len > m->cap) {
+		m->cap = (m->len + len) * 2;
+		m->data = realloc(m->data, m->cap);
+		assert_non_null(m->data);
+	}
+	memcpy(m->data + m->len, data, len);
+	m->len += len;
+	m->calls++;
+	return 0;
+}
+
+static void fill_pixels(uint8_t *p, size_t bytes, unsigned seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i + 1 < bytes; i += 2) {
+		uint16_t v;
+		x = x * 1103515245u + 12345u;
+		v = (uint16_t)(1000 + (i / 2) % 512 + ((x >> 16) & 0x1F));
+		p[i] = (uint8_t)v;
+		p[i + 1] = (uint8_t)(v >> 8);
+	}
+}
+
+static pacs_ds *image(const char *sop, unsigned rows, unsigned cols, unsigned frames)
+{
+	pacs_ds *ds;
+
+	assert_int_equal(pacs_ds_new(&ds), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0016), PACS_VR_UI, CT_CLASS), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0018), PACS_VR_UI, sop), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0060), PACS_VR_CS, "CT"), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0010), PACS_VR_PN, "DOE^JANE"), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0020), PACS_VR_LO, "P-0002"), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000D), PACS_VR_UI, STUDY_UID), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000E), PACS_VR_UI, SERIES_UID), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0002), 1), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0004), PACS_VR_CS, "MONOCHROME2"), 0);
+	if (frames > 1) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", frames);
+		assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0008), PACS_VR_IS, n), 0);
+	}
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0010), (uint16_t)rows), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0011), (uint16_t)cols), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0100), 16), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0101), 12), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0102), 11), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0103), 0), 0);
+	return ds;
+}
+
+/* Native 16-bit pixel data of rows x cols x frames. */
+static pacs_ds *native(const char *sop, unsigned rows, unsigned cols, unsigned frames, unsigned seed)
+{
+	pacs_ds *ds = image(sop, rows, cols, frames);
+	size_t n = (size_t)rows * cols * 2 * frames;
+	uint8_t *px = malloc(n);
+
+	fill_pixels(px, n, seed);
+	assert_int_equal(pacs_ds_set(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW, px, (uint32_t)n), 0);
+	free(px);
+	return ds;
+}
+
+/* ------------------------------------------------------------ storing */
+
+typedef struct feed_ctx {
+	const pacs_ingest *in;
+	void *txn;
+} feed_ctx;
+
+static int to_ingest(void *ctx, const pacs_bulk_event *ev)
+{
+	feed_ctx *fc = ctx;
+
+	return fc->in->ops->bulk(fc->txn, ev);
+}
+
+/* The data set encoded in ts as a peer sends it, through a reader in
+ * PDV-sized slices into the ingest, committed.  false when the reader or
+ * the ingest refused it (samples only). */
+static bool try_store_ds(fixture *f, const pacs_ds *ds, const char *ts)
+{
+	char sop[65], cls[65];
+	pacs_ingest_info info;
+	pacs_ingest_result res;
+	pacs_read_opts ro;
+	pacs_write_opts wo;
+	pacs_reader *r = NULL;
+	pacs_ds *meta = NULL;
+	feed_ctx fc = { &f->ingest, NULL };
+	mem m = { 0 };
+	bool ok = true;
+
+	if (pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0018), 0, sop, sizeof(sop)) != 0 ||
+	    pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0016), 0, cls, sizeof(cls)) != 0)
+		return false;
+	pacs_write_opts_init(&wo);
+	wo.ts_uid = ts;
+	if (pacs_write_dataset(ds, &wo, mem_sink, &m) != 0) {
+		free(m.data);
+		return false;
+	}
+	memset(&info, 0, sizeof(info));
+	info.calling_ae = "MODALITY";
+	info.called_ae = "ARCA";
+	info.peer_address = "127.0.0.1:1";
+	info.sop_class_uid = cls;
+	info.sop_instance_uid = sop;
+	info.transfer_syntax = ts;
+	assert_int_equal(f->ingest.ops->begin(f->ingest.ctx, &info, &fc.txn), 0);
+	pacs_read_opts_init(&ro);
+	ro.input = PACS_INPUT_DATASET;
+	ro.ts_uid = ts;
+	ro.bulk_threshold = BULK_THRESHOLD;
+	ro.bulk_fn = to_ingest;
+	ro.bulk_ctx = &fc;
+	assert_int_equal(pacs_reader_new(&r, &ro), 0);
+	for (size_t at = 0; at < m.len && ok; at += 16384) {
+		size_t n = m.len - at < 16384 ? m.len - at : 16384;
+		ok = pacs_reader_feed(r, m.data + at, n) == 0;
+	}
+	ok = ok && pacs_reader_finish(r, &meta) == 0;
+	pacs_reader_free(r);
+	free(m.data);
+	if (!ok) {
+		f->ingest.ops->abort(fc.txn);
+		pacs_ds_free(meta);
+		return false;
+	}
+	memset(&res, 0, sizeof(res));
+	/* commit takes the metadata (pacs_ingest.h) */
+	return f->ingest.ops->commit(fc.txn, meta, &res) == 0 && res.status == PACS_DIMSE_SUCCESS;
+}
+
+static void store_ds(fixture *f, const pacs_ds *ds, const char *ts)
+{
+	if (!try_store_ds(f, ds, ts))
+		fail_msg("storing in %s: %s", ts, arca_error_last());
+}
+
+static void manifest_of(fixture *f, const char *sop, uint8_t out[STORE_CAS_HASH_LEN])
+{
+	store_index_storage st;
+
+	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), sop, 0, &st), 0);
+	memcpy(out, st.manifest, STORE_CAS_HASH_LEN);
+}
+
+/* ------------------------------------------------------------ the check */
+
+/* The full path: rebuilt (instance hash checked), read back, written. */
+static mem full_path(store_cas *cas, const uint8_t manifest[STORE_CAS_HASH_LEN], const char *ts)
+{
+	uint8_t *p10 = NULL;
+	size_t len = 0;
+	pacs_read_opts ro;
+	pacs_write_opts wo;
+	pacs_ds *ds = NULL;
+	mem m = { 0 };
+
+	if (store_instance_read(cas, manifest, &p10, &len) != 0)
+		fail_msg("rebuild: %s", arca_error_last());
+	pacs_read_opts_init(&ro);
+	assert_int_equal(pacs_read_buffer(&ds, p10, len, &ro), 0);
+	free(p10);
+	pacs_write_opts_init(&wo);
+	wo.ts_uid = ts;
+	if (pacs_write_dataset(ds, &wo, mem_sink, &m) != 0)
+		fail_msg("write in %s: %s", ts, arca_error_last());
+	pacs_ds_free(ds);
+	return m;
+}
+
+/* store_instance_send in each native syntax (and NULL, the stored one)
+ * gives the full path's bytes. */
+static void assert_sends_like_full(store_cas *cas, const uint8_t manifest[STORE_CAS_HASH_LEN],
+				   const char *stored_ts)
+{
+	for (size_t i = 0; i <= sizeof(native_ts) / sizeof(native_ts[0]); i++) {
+		const char *ts = i < sizeof(native_ts) / sizeof(native_ts[0]) ? native_ts[i] : NULL;
+		mem want = full_path(cas, manifest, ts != NULL ? ts : stored_ts);
+		mem got = { 0 };
+		int rc = store_instance_send(cas, manifest, ts, mem_sink, &got);
+		if (rc != 0)
+			fail_msg("send in %s: %s", ts != NULL ? ts : "(stored)", arca_error_last());
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.data, want.data, want.len);
+		free(got.data);
+		free(want.data);
+	}
+}
+
+static void test_native_in_every_syntax(void **state)
+{
+	fixture *f = *state;
+	uint8_t man[STORE_CAS_HASH_LEN];
+	store_cas *cas = store_ingest_cas_store(f->s);
+	pacs_ds *one = native("2.25.201", 512, 512, 1, 1);
+	pacs_ds *multi = native("2.25.202", 128, 128, 7, 2); /* frames: several chunks */
+	pacs_ds *small = native("2.25.203", 16, 16, 1, 3);   /* pixel data inline */
+
+	store_ds(f, one, PACS_TS_EXPLICIT_LE);
+	store_ds(f, multi, PACS_TS_IMPLICIT_LE);
+	store_ds(f, small, PACS_TS_EXPLICIT_LE);
+	manifest_of(f, "2.25.201", man);
+	assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
+	manifest_of(f, "2.25.202", man);
+	assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
+	manifest_of(f, "2.25.203", man);
+	assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
+	pacs_ds_free(one);
+	pacs_ds_free(multi);
+	pacs_ds_free(small);
+}
+
+/* Large values go from the chunk to the sink in one call: no copy into a
+ * 64 KiB staging buffer (the sink count stays small). */
+static void test_pixel_data_in_one_piece(void **state)
+{
+	fixture *f = *state;
+	uint8_t man[STORE_CAS_HASH_LEN];
+	pacs_ds *ds = native("2.25.204", 512, 512, 1, 4);
+	mem got = { 0 };
+
+	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
+	manifest_of(f, "2.25.204", man);
+	assert_int_equal(store_instance_send(store_ingest_cas_store(f->s), man, PACS_TS_EXPLICIT_LE, mem_sink, &got), 0);
+	assert_true(got.len > 512u * 512u * 2u);
+	assert_true(got.calls <= 4);
+	free(got.data);
+	pacs_ds_free(ds);
+}
+
+static void test_encapsulated(void **state)
+{
+	fixture *f = *state;
+	uint8_t man[STORE_CAS_HASH_LEN];
+	store_cas *cas = store_ingest_cas_store(f->s);
+	pacs_ds *ds = image("2.25.205", 256, 256, 2);
+	uint8_t bot[8] = { 0 }, *frag;
+	pacs_elem *e;
+	mem want, got = { 0 };
+
+	assert_int_equal(pacs_ds_set_encapsulated(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OB, &e), 0);
+	assert_int_equal(pacs_ds_add_fragment(ds, PACS_TAG_PIXEL_DATA, bot, sizeof(bot)), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		frag = malloc(90000);
+		fill_pixels(frag, 90000, 60 + i);
+		assert_int_equal(pacs_ds_add_fragment(ds, PACS_TAG_PIXEL_DATA, frag, 90000), 0);
+		free(frag);
+	}
+	assert_int_equal(pacs_ds_set_source_ts(ds, PACS_TS_J2K_LOSSLESS), 0);
+	store_ds(f, ds, PACS_TS_J2K_LOSSLESS);
+	manifest_of(f, "2.25.205", man);
+	/* as stored: the fragments pass through */
+	want = full_path(cas, man, PACS_TS_J2K_LOSSLESS);
+	assert_int_equal(store_instance_send(cas, man, NULL, mem_sink, &got), 0);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	free(got.data);
+	free(want.data);
+	/* to a native syntax or another codec: a codec's work, refused
+	 * before anything is written (the caller transcodes) */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, mem_sink, &got), ARCA_EUNSUPPORTED);
+	assert_int_equal(store_instance_send(cas, man, PACS_TS_RLE, mem_sink, &got), ARCA_EUNSUPPORTED);
+	assert_int_equal(got.len, 0);
+	assert_int_equal(got.calls, 0);
+	pacs_ds_free(ds);
+}
+
+/* A chunk whose bytes changed on disk: the send fails, and none of the
+ * pixel data reached the sink (arca's promise: every chunk is checked
+ * before its bytes go out).  A damaged manifest: nothing at all. */
+static void test_damaged_chunk(void **state)
+{
+	fixture *f = *state;
+	uint8_t man[STORE_CAS_HASH_LEN];
+	store_cas *cas = store_ingest_cas_store(f->s);
+	pacs_ds *ds = native("2.25.206", 256, 256, 1, 5);
+	store_cas_iter *it;
+	store_cas_entry e;
+	bool flipped = false;
+	mem got = { 0 };
+	size_t px = 256u * 256u * 2u;
+
+	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
+	manifest_of(f, "2.25.206", man);
+	assert_int_equal(store_cas_iter_new(&it, cas), 0);
+	while (!flipped && store_cas_iter_next(it, &e) == 1) {
+		struct stat sb;
+		uint8_t b;
+		int fd;
+		if (memcmp(e.hash, man, STORE_CAS_HASH_LEN) == 0)
+			continue;
+		assert_int_equal(stat(e.path, &sb), 0);
+		fd = open(e.path, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pread(fd, &b, 1, sb.st_size / 2), 1);
+		b ^= 0x10;
+		assert_int_equal(pwrite(fd, &b, 1, sb.st_size / 2), 1);
+		close(fd);
+		flipped = true;
+	}
+	store_cas_iter_free(it);
+	assert_true(flipped);
+	assert_true(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, mem_sink, &got) < 0);
+	assert_non_null(strstr(arca_error_last(), "2.25.206"));
+	assert_true(got.len < px); /* the attributes at most, no pixel */
+	free(got.data);
+	pacs_ds_free(ds);
+}
+
+/* One sample file: stored as it comes (its own transfer syntax), sent as
+ * stored and, when native, in every native syntax.  Files the reader or
+ * the ingest refuses are skipped (other tests cover them). */
+static void sample_one(fixture *f, const char *path, size_t *n)
+{
+	store_cas *cas = store_ingest_cas_store(f->s);
+	char sop[65], ts[65];
+	uint8_t man[STORE_CAS_HASH_LEN];
+	store_index_storage st;
+	pacs_read_opts ro;
+	pacs_ds *ds = NULL;
+	const char *src;
+
+	pacs_read_opts_init(&ro);
+	if (pacs_read_file(&ds, path, &ro) != 0)
+		return;
+	src = pacs_ds_source_ts(ds);
+	if (src == NULL || strcmp(src, PACS_TS_DEFLATED_LE) == 0 ||
+	    pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0018), 0, sop, sizeof(sop)) != 0 ||
+	    store_index_get(store_ingest_cas_index(f->s), sop, 0, &st) == 0) {
+		pacs_ds_free(ds);
+		return;
+	}
+	snprintf(ts, sizeof(ts), "%s", src);
+	if (!try_store_ds(f, ds, ts)) {
+		pacs_ds_free(ds);
+		return;
+	}
+	manifest_of(f, sop, man);
+	if (pacs_ts_is_encapsulated(ts)) {
+		mem want = full_path(cas, man, ts), got = { 0 };
+		if (store_instance_send(cas, man, NULL, mem_sink, &got) != 0)
+			fail_msg("%s: %s", path, arca_error_last());
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.data, want.data, want.len);
+		free(got.data);
+		free(want.data);
+	} else {
+		assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
+	}
+	pacs_ds_free(ds);
+	(*n)++;
+}
+
+static void sample_walk(fixture *f, const char *dir, unsigned depth, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && *n < 80) {
+		char path[4096];
+		struct stat sb;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &sb) != 0)
+			continue;
+		if (S_ISDIR(sb.st_mode) && depth < 4)
+			sample_walk(f, path, depth + 1, n);
+		else if (S_ISREG(sb.st_mode) && sb.st_size < 8 * 1024 * 1024)
+			sample_one(f, path, n);
+	}
+	closedir(d);
+}
+
+static void test_samples(void **state)
+{
+	fixture *f = *state;
+	const char *dir = getenv("ARCA_SAMPLES");
+	struct stat sb;
+	size_t n = 0;
+
+	if (dir == NULL || stat(dir, &sb) != 0) {
+		print_message("# ARCA_SAMPLES not set or absent: samples skipped\n");
+		return;
+	}
+	sample_walk(f, dir, 0, &n);
+	assert_true(n > 0);
+	print_message("# %zu samples sent like the full path\n", n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_native_in_every_syntax, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pixel_data_in_one_piece, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encapsulated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_chunk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_samples, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
