@@ -126,8 +126,11 @@ e = {"action": "U", "actor": {"user": "x"}, "event": "arca:key-change", "node": 
 open(sys.argv[1], "wb").write(b"arca-spool 1\n" + json.dumps(e, sort_keys=True, separators=(",", ":")).encode() + b"\n")
 ' "$root/chain/spool/.k"
 mv "$root/chain/spool/.k" "$root/chain/spool/1767323045678-1-00000000000000bb.ev"
+# the file is moved before arcad's log line is written: wait for both
 t0=$(net_now)
-while net_before "$t0" "$NET_DEADLINE" && [ ! -f "$root/chain/spool/rejected/1767323045678-1-00000000000000bb.ev" ]; do
+while net_before "$t0" "$NET_DEADLINE" &&
+	! { [ -f "$root/chain/spool/rejected/1767323045678-1-00000000000000bb.ev" ] &&
+		grep -q "a key change, which only arca node rotate-key records" "$NET_TMP/arcad.log"; }; do
 	sleep 0.1
 done
 if [ -f "$root/chain/spool/rejected/1767323045678-1-00000000000000bb.ev" ] &&

@@ -189,8 +189,14 @@ if [ -f "$root/chain/spool/rejected/junk.txt" ] &&
 else
 	fail "malformed spool files not set aside: $(ls -R "$root/chain/spool")"
 fi
-if grep -q "spool file 1767323045679-1-00000000000000aa.ev set aside.*entry" "$NET_TMP/arcad1.log" &&
-	grep -q "spool file junk.txt set aside.*not a spool file name" "$NET_TMP/arcad1.log"; then
+# the files are moved before arcad's log lines are written: wait for them
+logged() {
+	grep -q "spool file 1767323045679-1-00000000000000aa.ev set aside.*entry" "$NET_TMP/arcad1.log" &&
+		grep -q "spool file junk.txt set aside.*not a spool file name" "$NET_TMP/arcad1.log"
+}
+t0=$(net_now)
+while net_before "$t0" "$NET_DEADLINE" && ! logged; do sleep 0.1; done
+if logged; then
 	ok "arcad logs each file it sets aside, with the reason"
 else
 	fail "no log line for the set-aside files"
