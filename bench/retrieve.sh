@@ -3,7 +3,7 @@
 # from arcad, Orthanc and DCMTK dcmqrscp, in the same run (issue 6).
 #
 #   bench/retrieve.sh [--count N] [--rounds R] [--servers "arcad orthanc dcmqrscp"]
-#                     [--work DIR]
+#                     [--work DIR] [--base BUILDDIR]
 #
 # Run from the build directory after `make bench` (configure without
 # sanitizers).  The study: bench/gen_ct --count N --per-series N/2
@@ -22,7 +22,10 @@
 # is the client's, start-up included (about 45 ms for a DCMTK tool).
 #
 # Servers: arcad from the build (`arca init` archive, its default cas
-# storage, [peer dest] for the destination); Orthanc 1.10 (our JSON config:
+# storage, [peer dest] for the destination); with --base BUILDDIR, a
+# second arcad ("base") from another build directory (an earlier commit)
+# set up the same way and measured in the same rounds, for before/after
+# figures that share the machine's moment; Orthanc 1.10 (our JSON config:
 # its defaults, loopback, storage in WORK, DicomModalities dest);
 # dcmqrscp (config file: its storage area, an AE table and a host table
 # naming DEST).  Every one gets a 128 kB maximum PDU, and TCP_NODELAY=1 is
@@ -42,6 +45,7 @@ count=200
 rounds=3
 servers="arcad orthanc dcmqrscp"
 work=${BENCH_DIR:-/tmp/arca-bench-retrieve}
+base=""
 usage() {
 	sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 	exit 2
@@ -52,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift 2 ;;
 	--servers) servers=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
+	--base) base=$2; shift 2 ;;
 	-h | --help) usage ;;
 	*) echo "retrieve.sh: unknown option '$1'; see --help" >&2; exit 2 ;;
 	esac
@@ -63,6 +68,12 @@ ARCAD=$here/../tools/arcad
 for p in "$here/gen_ct" "$ARCA" "$ARCAD"; do
 	[ -x "$p" ] || qr_die "$p is not built (make bench)"
 done
+if [ -n "$base" ]; then
+	for p in "$base/tools/arca" "$base/tools/arcad"; do
+		[ -x "$p" ] || qr_die "--base: $p is not built"
+	done
+	case " $servers " in *" base "*) ;; *) servers="base $servers" ;; esac
+fi
 for p in storescu storescp movescu getscu echoscu dcmdump; do
 	command -v $p >/dev/null || qr_die "$p (DCMTK) is not installed (bench/install-peers.sh)"
 done
@@ -101,17 +112,20 @@ qr_wait_echo DEST "$dport" "$dpid" || qr_die "storescp did not start"
 
 # ---- the servers: start NAME (sets port_NAME, aec_NAME) and load the study
 declare -A port aec pid
-start_arcad() {
-	local root=$work/arcad
+# start_arca NAME ARCA ARCAD: an `arca init` archive served by ARCAD
+start_arca() {
+	local name=$1 root=$work/$1
 	rm -rf "$root"
-	port[arcad]=$(qr_free_port)
-	aec[arcad]=ARCA
-	"$ARCA" init --root "$root" --port "${port[arcad]}" --aet ARCA >"$work/logs/init.log" 2>&1 || return 1
+	port[$name]=$(qr_free_port)
+	aec[$name]=ARCA
+	"$2" init --root "$root" --port "${port[$name]}" --aet ARCA >"$work/logs/init-$name.log" 2>&1 || return 1
 	sed -i -e '/^\[server\]/a bind = 127.0.0.1' -e '/^\[server\]/a max_pdu = 131072' "$root/arca.conf"
 	printf '\n[peer dest]\nae = DEST\nhost = 127.0.0.1\nport = %s\n' "$dport" >>"$root/arca.conf"
-	qr_start "$work/logs/arcad.log" "$ARCAD" --root "$root"
-	pid[arcad]=$qr_pid
+	qr_start "$work/logs/$name.log" "$3" --root "$root"
+	pid[$name]=$qr_pid
 }
+start_arcad() { start_arca arcad "$ARCA" "$ARCAD"; }
+start_base() { start_arca base "$base/tools/arca" "$base/tools/arcad"; }
 start_orthanc() {
 	local hport
 	command -v Orthanc >/dev/null || return 1

@@ -58,9 +58,6 @@
 /* An instance larger than this is not sent (the whole data set is built in
  * memory before it is sent). */
 #define GET_MAX_INSTANCE ((size_t)2 << 30)
-/* The next instance is read ahead only when it is at most this large, so
- * that one large multi-frame instance at a time is in memory. */
-#define GET_PREFETCH_MAX ((uint64_t)64 << 20)
 /* A slot's buffer is kept for the next instance up to this size. */
 #define GET_KEEP_BUFFER ((size_t)64 << 20)
 
@@ -81,6 +78,7 @@ typedef struct get_op {
 	get_slot *cur;                     /* of the current sub-operation */
 	get_slot *pre;                     /* read by the job, or ready */
 	enum get_pre_state pre_state;
+	pacs_retr_reader *reader;          /* reads further ahead, other cores */
 	size_t off;                        /* of cur's data set, sent so far */
 	uint16_t msg_id;                   /* of the current C-STORE-RQ */
 	bool sending;                      /* its data set is going out */
@@ -161,6 +159,9 @@ static int get_read_work(pacs_op *op)
 	get_slot *s = g->pre;
 	const pacs_query *q = op->conn->srv->opts.query;
 
+	if (g->reader != NULL)
+		return s->rc = pacs_svc__reader_take(g->reader, s->item, &g->r.items[s->item], s->pctx->transfer_syntax,
+						     &s->data, s->msg, sizeof(s->msg));
 	pacs_buf_reset(&s->data);
 	s->rc = q->ops->write_instance(q->ctx, &g->r.items[s->item], s->pctx->transfer_syntax, get_sink, &s->data);
 	s->msg[0] = '\0';
@@ -222,6 +223,12 @@ static bool get_read_start(pacs_op *op, size_t item, const pacs_assoc_pctx *pc)
 	if (pacs_conn__submit(op, get_read_work, get_read_done) < 0)
 		return false;
 	g->pre_state = GET_PRE_READING;
+	/* and the one after it on another worker */
+	if (g->reader != NULL && item + 1 < g->r.n_items && !op->cancel_requested) {
+		const pacs_assoc_pctx *next = get_pick(op->conn, &g->r.items[item + 1]);
+		if (next != NULL)
+			(void)pacs_svc__reader_request(g->reader, item + 1, &g->r.items[item + 1], next->transfer_syntax);
+	}
 	return true;
 }
 
@@ -234,7 +241,7 @@ static void get_read_ahead(pacs_op *op)
 	const pacs_assoc_pctx *pc;
 
 	if (g->pre_state != GET_PRE_NONE || op->running || op->cancel_requested || k >= g->r.n_items ||
-	    g->r.items[k].size > GET_PREFETCH_MAX)
+	    g->r.items[k].size > PACS_RETR_READ_AHEAD_MAX)
 		return;
 	pc = get_pick(op->conn, &g->r.items[k]);
 	if (pc != NULL)
@@ -312,6 +319,8 @@ static void get_finish(pacs_op *op)
 
 	for (size_t i = 0; i < 2; i++)
 		pacs_buf_free(&g->slots[i].data);
+	pacs_svc__reader_release(g->reader); /* what it read ahead is dropped */
+	g->reader = NULL;
 	pacs_svc__retr_final(op, &g->r, g->cancelled, NULL);
 }
 
@@ -401,6 +410,8 @@ static void get_list_done(pacs_op *op, int result)
 	}
 	pacs_conn__log(op->conn, PACS_SERVER_LOG_DEBUG, "C-GET message %u: %zu instances selected",
 		       op->rq.message_id, g->r.n_items);
+	if (g->r.n_items > 1 && pacs_svc__reader_new(&g->reader, op->conn->srv->workq, op->conn->srv->opts.query) < 0)
+		g->reader = NULL; /* no read-ahead on other workers: slower, not wrong */
 	get_next(op);
 }
 
@@ -469,6 +480,7 @@ static void get_release(pacs_op *op)
 
 	if (g == NULL)
 		return;
+	pacs_svc__reader_release(g->reader);
 	pacs_svc__retr_release(&g->r);
 	for (size_t i = 0; i < 2; i++)
 		pacs_buf_free(&g->slots[i].data);

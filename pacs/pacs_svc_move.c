@@ -20,14 +20,15 @@
  * instance tries a new association; when that fails too, the instance
  * fails: the counts say what happened.
  *
- * Read-ahead (issue 6): a job sends instance i's C-STORE-RQ and data set
- * from memory, then, while the destination receives, writes and
- * acknowledges it, produces instance i+1 into the second slot, and only
- * then waits for the C-STORE-RSP of i; the next job finds i+1 ready.  At
- * most two instances are in memory; one larger than MOVE_PREFETCH_MAX is
- * streamed from storage straight into the PDUs (pacs_scu_store), without
- * read-ahead.  An instance read ahead but not sent (C-CANCEL, the end of
- * the association) is dropped and never counted: the counts only count
+ * Read-ahead (issue 6): before the job of instance i starts, the loop asks
+ * the reader (pacs_svc_retrieve_read.c) for i+1 and i+2 in the syntax the
+ * destination accepted, produced by other workers while the job sends i
+ * from memory and waits for its C-STORE-RSP; the job of i+1 then takes
+ * it ready.  At most the current instance and PACS_RETR_READ_AHEAD more
+ * are in memory; one larger than PACS_RETR_READ_AHEAD_MAX is streamed
+ * from storage straight into the PDUs (pacs_scu_store), never read ahead.
+ * An instance read ahead but not sent (C-CANCEL, the end of the
+ * association) is dropped and never counted: the counts only count
  * sub-operations (PS3.4 C.4.2.1.5).
  *
  * A pending C-MOVE-RSP (0xFF00) with the counts follows every
@@ -55,21 +56,9 @@
 #define TS_EXPLICIT_LE "1.2.840.10008.1.2.1"
 #define TS_IMPLICIT_LE "1.2.840.10008.1.2"
 
-/* Instances up to this size are read whole, ahead of their turn; larger
- * ones stream from storage into the PDUs. */
-#define MOVE_PREFETCH_MAX ((uint64_t)64 << 20)
-/* A slot's buffer is kept for the next instance up to this size. */
+/* The held data set's buffer is kept for the next instance up to this
+ * size. */
 #define MOVE_KEEP_BUFFER ((size_t)64 << 20)
-
-/* One instance's data set, produced on the worker. */
-typedef struct move_slot {
-	pacs_buf data;
-	bool valid;                   /* holds item's data set (or its error) */
-	size_t item;                  /* index in r.items */
-	char ts[PACS_DIMSE_UID_MAX + 1];
-	int rc;                       /* of write_instance */
-	char msg[256];
-} move_slot;
 
 typedef struct move_op {
 	pacs_retr r;                  /* first: pacs_retr shared code */
@@ -84,9 +73,8 @@ typedef struct move_op {
 	pacs_scu_pctx pctx[PACS_PDU_MAX_PCTX];
 	const char *pctx_ts[PACS_PDU_MAX_PCTX][3];
 	size_t n_pctx;
-	/* read-ahead: cur is sent, ahead is read meanwhile (worker only) */
-	move_slot slots[2];
-	move_slot *cur, *ahead;
+	pacs_buf held;                /* the current instance's data set (jobs only) */
+	pacs_retr_reader *reader;     /* the next ones, on other workers */
 } move_op;
 
 static move_op *move_of(pacs_op *op)
@@ -102,10 +90,7 @@ static int move_start(pacs_op *op)
 		return arca_error_set(ARCA_ENOMEM, "no memory for a C-MOVE");
 	op->svc_data = m;
 	m->r.is_move = true;
-	for (size_t i = 0; i < 2; i++)
-		pacs_buf_init(&m->slots[i].data, (size_t)MOVE_PREFETCH_MAX + 1);
-	m->cur = &m->slots[0];
-	m->ahead = &m->slots[1];
+	pacs_buf_init(&m->held, (size_t)PACS_RETR_READ_AHEAD_MAX + 1);
 	snprintf(m->our_ae, sizeof(m->our_ae), "%s", op->conn->srv->ae_title);
 	return pacs_svc__retr_start(op, &m->r);
 }
@@ -204,50 +189,26 @@ static int move_buf_sink(void *ctx, const uint8_t *data, size_t len)
 	return pacs_buf_add(ctx, data, len);
 }
 
-/* Worker thread: item's data set in ts into slot s. */
-static void move_read(pacs_op *op, move_slot *s, size_t item, const char *ts)
+/* Worker thread: item's data set in ts into b (no reader). */
+static int w_read(pacs_op *op, const pacs_query_item *it, const char *ts, pacs_buf *b, char *msg, size_t msg_size)
 {
-	move_op *m = move_of(op);
 	const pacs_query *q = op->conn->srv->opts.query;
+	int rc = q->ops->write_instance(q->ctx, it, ts, move_buf_sink, b);
 
-	if (pacs_buf_len(&s->data) > MOVE_KEEP_BUFFER)
-		pacs_buf_free(&s->data);
-	else
-		pacs_buf_reset(&s->data);
-	s->valid = true;
-	s->item = item;
-	snprintf(s->ts, sizeof(s->ts), "%s", ts);
-	s->msg[0] = '\0';
-	s->rc = q->ops->write_instance(q->ctx, &m->r.items[item], ts, move_buf_sink, &s->data);
-	if (s->rc < 0)
-		snprintf(s->msg, sizeof(s->msg), "%s", arca_error_last());
+	if (rc < 0)
+		snprintf(msg, msg_size, "%s", arca_error_last());
+	return rc;
 }
 
-/* Worker thread: the next instance, read while the destination takes the
- * current one (when it is small enough and has a context). */
-static void move_read_ahead(pacs_op *op)
-{
-	move_op *m = move_of(op);
-	size_t k = m->r.next_item + 1;
-	const pacs_scu_ctx_info *ci;
-
-	m->ahead->valid = false;
-	if (k >= m->r.n_items || m->r.items[k].size > MOVE_PREFETCH_MAX)
-		return;
-	ci = move_pick(m, &m->r.items[k]);
-	if (ci != NULL)
-		move_read(op, m->ahead, k, ci->transfer_syntax);
-}
-
-/* Worker thread: the C-STORE-RQ and the data set held in m->cur, fragmented
- * within the destination's maximum PDU (PS3.8 D.1), each fragment sent
- * from the slot's memory; then the next instance is read ahead, then the
- * C-STORE-RSP is awaited (PS3.7 9.3.1). */
+/* Worker thread: the C-STORE-RQ and the data set held in m->held,
+ * fragmented within the destination's maximum PDU (PS3.8 D.1), each
+ * fragment sent from the buffer (no copy); then the C-STORE-RSP is awaited
+ * (PS3.7 9.3.1) while other workers read the next instances. */
 static int move_send_held(pacs_op *op, const pacs_query_item *it, const pacs_scu_ctx_info *ci, pacs_dimse_cmd *rsp)
 {
 	move_op *m = move_of(op);
-	const uint8_t *d = pacs_buf_data(&m->cur->data);
-	size_t len = pacs_buf_len(&m->cur->data), frag = pacs_scu__fragment_max(m->scu), off = 0;
+	const uint8_t *d = pacs_buf_data(&m->held);
+	size_t len = pacs_buf_len(&m->held), frag = pacs_scu__fragment_max(m->scu), off = 0;
 	pacs_dimse_cmd cmd;
 	int rc;
 
@@ -283,7 +244,6 @@ static int move_send_held(pacs_op *op, const pacs_query_item *it, const pacs_scu
 		snprintf(m->sub_msg, sizeof(m->sub_msg), "C-STORE to %s: %s", m->dest->ae, arca_error_last());
 		return rc;
 	}
-	move_read_ahead(op);
 	if ((rc = pacs_scu__wait_response(m->scu, rsp)) < 0)
 		snprintf(m->sub_msg, sizeof(m->sub_msg), "C-STORE to %s: %s", m->dest->ae, arca_error_last());
 	return rc;
@@ -320,24 +280,22 @@ static int move_store_work(pacs_op *op)
 			 m->dest->ae, it->sop_class_uid, it->transfer_syntax);
 		return ARCA_EUNSUPPORTED;
 	}
-	if (it->size <= MOVE_PREFETCH_MAX) {
-		move_slot *s;
-		/* read ahead by the last job, in the syntax this association
-		 * takes it in; else read now */
-		if (m->ahead->valid && m->ahead->item == m->r.next_item && strcmp(m->ahead->ts, ci->transfer_syntax) == 0) {
-			s = m->ahead;
-			m->ahead = m->cur;
-			m->cur = s;
+	if (it->size <= PACS_RETR_READ_AHEAD_MAX) {
+		/* read ahead by another worker in the syntax this association
+		 * takes it in, else read now */
+		if (m->reader != NULL) {
+			rc = pacs_svc__reader_take(m->reader, m->r.next_item, it, ci->transfer_syntax, &m->held, m->sub_msg,
+						   sizeof(m->sub_msg));
 		} else {
-			move_read(op, m->cur, m->r.next_item, ci->transfer_syntax);
+			pacs_buf_reset(&m->held);
+			rc = w_read(op, it, ci->transfer_syntax, &m->held, m->sub_msg, sizeof(m->sub_msg));
 		}
-		m->ahead->valid = false;
-		m->cur->valid = false;
-		if (m->cur->rc < 0) {
-			snprintf(m->sub_msg, sizeof(m->sub_msg), "%s", m->cur->msg);
-			return m->cur->rc;
-		}
+		if (pacs_buf_len(&m->held) > MOVE_KEEP_BUFFER)
+			pacs_buf_free(&m->held);
+		if (rc < 0)
+			return rc;
 		rc = move_send_held(op, it, ci, &rsp);
+		pacs_buf_reset(&m->held);
 		if (rc < 0)
 			return rc;
 		m->sub_status = rsp.status;
@@ -346,7 +304,6 @@ static int move_store_work(pacs_op *op)
 		return 0;
 	}
 	/* a large instance: streamed, never held whole */
-	m->ahead->valid = false;
 	w.q = op->conn->srv->opts.query;
 	w.item = it;
 	w.ts = ci->transfer_syntax;
@@ -380,11 +337,7 @@ static int move_release_work(pacs_op *op)
 		(void)pacs_scu_release(m->scu);
 	pacs_scu_free(m->scu);
 	m->scu = NULL;
-	/* an instance read ahead and not sent (C-CANCEL) is dropped */
-	for (size_t i = 0; i < 2; i++) {
-		m->slots[i].valid = false;
-		pacs_buf_free(&m->slots[i].data);
-	}
+	pacs_buf_free(&m->held);
 	return 0;
 }
 
@@ -404,6 +357,10 @@ static void move_release_done(pacs_op *op, int result)
 static void move_finish(pacs_op *op)
 {
 	move_op *m = move_of(op);
+
+	/* what was read ahead (C-CANCEL) is dropped, never sent */
+	pacs_svc__reader_release(m->reader);
+	m->reader = NULL;
 
 	if (m->scu != NULL && pacs_conn__submit(op, move_release_work, move_release_done) == 0)
 		return;
@@ -429,6 +386,15 @@ static void move_next(pacs_op *op)
 	if (!pacs_conn__has_room(op->conn)) {
 		op->waiting = true;
 		return;
+	}
+	/* the next instances, read by other workers while this job sends
+	 * (no job runs now: the association is the loop's to look at) */
+	if (m->reader != NULL && m->scu != NULL && pacs_scu_established(m->scu)) {
+		for (size_t k = m->r.next_item + 1; k < m->r.n_items && k <= m->r.next_item + PACS_RETR_READ_AHEAD; k++) {
+			const pacs_scu_ctx_info *ci = move_pick(m, &m->r.items[k]);
+			if (ci != NULL)
+				(void)pacs_svc__reader_request(m->reader, k, &m->r.items[k], ci->transfer_syntax);
+		}
 	}
 	if (pacs_conn__submit(op, move_store_work, move_store_done) < 0) {
 		snprintf(m->sub_msg, sizeof(m->sub_msg), "server busy: %s", arca_error_last());
@@ -469,6 +435,8 @@ static void move_list_done(pacs_op *op, int result)
 	pacs_conn__log(op->conn, PACS_SERVER_LOG_DEBUG, "C-MOVE message %u: %zu instances selected for %s (%s:%u)",
 		       op->rq.message_id, m->r.n_items, m->dest_ae, m->dest->host, m->dest->port);
 	move_build_proposal(m);
+	if (m->r.n_items > 1 && pacs_svc__reader_new(&m->reader, op->conn->srv->workq, op->conn->srv->opts.query) < 0)
+		m->reader = NULL; /* no read-ahead: slower, not wrong */
 	move_next(op);
 }
 
@@ -517,8 +485,8 @@ static void move_release(pacs_op *op)
 	if (m == NULL)
 		return;
 	pacs_scu_free(m->scu);
-	for (size_t i = 0; i < 2; i++)
-		pacs_buf_free(&m->slots[i].data);
+	pacs_svc__reader_release(m->reader);
+	pacs_buf_free(&m->held);
 	pacs_svc__retr_release(&m->r);
 	free(m);
 	op->svc_data = NULL;

@@ -16,9 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pacs_buf.h"
 #include "pacs_query.h"
 #include "pacs_read.h"
 #include "pacs_svc.h"
+#include "pacs_workq.h"
 
 /* One retrieve request's shared state; the first member of the service's
  * own state (op->svc_data points to it). */
@@ -70,6 +72,34 @@ void pacs_svc__retr_release(pacs_retr *r);
  * encoders), 0 not at all.  A decoder or encoder may still refuse the
  * instance (bit depth, an unknown codec): then its sub-operation fails. */
 int pacs_svc__retr_ts_rank(const char *from, const char *to);
+
+/* Read-ahead (pacs_svc_retrieve_read.c): instances produced on the worker
+ * pool before their turn, in parallel with the op's own job, so that a
+ * retrieve uses more than one core.  At most PACS_RETR_READ_AHEAD
+ * instances are held by the reader, each at most PACS_RETR_READ_AHEAD_MAX
+ * bytes as stored (larger ones are only read at their turn). */
+#define PACS_RETR_READ_AHEAD 2u
+#define PACS_RETR_READ_AHEAD_MAX ((uint64_t)16 << 20)
+
+typedef struct pacs_retr_reader pacs_retr_reader;
+
+/* Loop thread.  wq and q are borrowed (the server's; q outlives it).
+ * *out is released with pacs_svc__reader_release. */
+int pacs_svc__reader_new(pacs_retr_reader **out, pacs_workq *wq, const pacs_query *q);
+/* Loop thread: queue the read of item (list index `index`) in transfer
+ * syntax ts; item is copied.  false when not queued (too large, no free
+ * slot, pool busy): the instance is then read at its turn. */
+bool pacs_svc__reader_request(pacs_retr_reader *r, size_t index, const pacs_query_item *item, const char *ts);
+/* Worker thread (the op's job): the data set of item `index` in ts into
+ * data (reset first): taken from its slot when it was read ahead in ts
+ * (waiting for a running read; reading a queued one here), else read now.
+ * Returns write_instance's value; msg gets its error. */
+int pacs_svc__reader_take(pacs_retr_reader *r, size_t index, const pacs_query_item *item, const char *ts,
+			  pacs_buf *data, char *msg, size_t msg_size);
+/* Loop thread, no job of the op running: the op lets go; queued and
+ * finished reads are dropped, a running one ends on its own.  Accepts
+ * NULL. */
+void pacs_svc__reader_release(pacs_retr_reader *r);
 
 /* The record of one retrieve (issue 6 item 6): handed to the provenance
  * chain's event interface when it lands; until then one log line at INFO:
