@@ -42,6 +42,7 @@
 #include "store_ingest.h"
 #include "store_instance.h"
 #include "store_quality.h"
+#include "store_study.h"
 
 #define CMD "arca quarantine"
 #define REASON_FILE "reason.txt"
@@ -376,61 +377,17 @@ static void text_of(const pacs_ds *ds, uint32_t tag, char *out, size_t size)
 	free(v);
 }
 
-/* The study hash (store_instance.h, design.md 3.1 step 6) over the
- * study's current instances in the index, and how many they are: what
- * arcad's store events and arca import's events carry, so that a release
- * states the study as it now is and `arca verify` finds the chain up to
- * date with the index. */
+/* The study hash over the study's current instances in the index, and how
+ * many they are (store_study.h): what arcad's store events and arca
+ * import's events carry, so that a release states the study as it now is
+ * and `arca verify` finds the chain up to date with the index. */
 static int study_hash(const arca_conf *conf, const char *study, uint8_t hash[CHAIN_HASH_LEN], uint32_t *count)
 {
 	store_index *idx = NULL;
-	store_index_find *find = NULL;
-	store_index_query *q = NULL;
-	store_index_storage st;
-	store_instance_ref *refs = NULL;
-	size_t n = 0, cap = 0;
-	bool row;
 	int rc;
 
-	if ((rc = store_index_open(&idx, conf->index_path, NULL)) < 0 ||
-	    (rc = store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_IMAGE)) < 0 ||
-	    (rc = store_index_find_add(find, PACS_TAG_StudyInstanceUID, study)) < 0 ||
-	    (rc = store_index_find_add(find, PACS_TAG_SOPInstanceUID, NULL)) < 0 ||
-	    (rc = store_index_query_open(&q, idx, find)) < 0)
-		goto out;
-	while ((rc = store_index_query_next(q, &row)) == 0 && row) {
-		const char *sop = store_index_query_value(q, PACS_TAG_SOPInstanceUID);
-		if (sop == NULL || (rc = store_index_query_storage(q, &st)) < 0) {
-			rc = rc < 0 ? rc : arca_error_set(ARCA_EPROTO, "study %s: an instance has no SOP Instance UID", study);
-			goto out;
-		}
-		if (n == cap) {
-			store_instance_ref *g = realloc(refs, (cap = cap != 0 ? cap * 2 : 64) * sizeof(*g));
-			if (g == NULL) {
-				rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
-				goto out;
-			}
-			refs = g;
-		}
-		if ((refs[n].sop_instance_uid = strdup(sop)) == NULL) {
-			rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
-			goto out;
-		}
-		memcpy(refs[n].hash, st.instance_hash, sizeof(refs[n].hash));
-		n++;
-	}
-	if (rc == 0 && n > UINT32_MAX)
-		rc = arca_error_set(ARCA_ELIMIT, "study %s has more than 2^32 instances", study);
-	if (rc == 0) {
-		*count = (uint32_t)n;
-		rc = store_instance_study_hash(refs, n, hash);
-	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free((char *)refs[i].sop_instance_uid);
-	free(refs);
-	store_index_query_free(q);
-	store_index_find_free(find);
+	if ((rc = store_index_open(&idx, conf->index_path, NULL)) == 0)
+		rc = store_study_hash(idx, study, hash, count);
 	store_index_free(idx);
 	return rc;
 }

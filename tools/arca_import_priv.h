@@ -144,8 +144,5 @@ import_kind arca_import__stream(arca_import *im, const char *name, const uint8_t
 /* arca_import_report.c */
 void arca_import__progress(arca_import *im, bool final);
 int arca_import__events(arca_import *im);
-/* The study hash (store_instance.h) over a study's current instances in
- * the index, and their count. */
-int arca_import__study_hash(store_index *idx, const char *study, uint8_t hash[32], uint32_t *count);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "arca_err.h"
 #include "arca_event.h"
+#include "store_study.h"
 #include "pacs_utf8.h"
 #include "store_instance.h"
 
@@ -69,72 +70,6 @@ void arca_import__progress(arca_import *im, bool final)
 
 /* ------------------------------------------------------------ events */
 
-typedef struct refs {
-	store_instance_ref *v;
-	size_t n, cap;
-} refs;
-
-static void refs_free(refs *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		free((char *)r->v[i].sop_instance_uid);
-	free(r->v);
-}
-
-int arca_import__study_hash(store_index *idx, const char *study, uint8_t hash[32], uint32_t *count)
-{
-	store_index_find *find = NULL;
-	store_index_query *q = NULL;
-	store_index_storage st;
-	refs r = { NULL, 0, 0 };
-	bool row;
-	int rc;
-
-	if ((rc = store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_IMAGE)) < 0)
-		return rc;
-	if ((rc = store_index_find_add(find, TAG_STUDY_INSTANCE, study)) < 0 ||
-	    (rc = store_index_find_add(find, TAG_SOP_INSTANCE, NULL)) < 0 ||
-	    (rc = store_index_query_open(&q, idx, find)) < 0)
-		goto out;
-	while ((rc = store_index_query_next(q, &row)) == 0 && row) {
-		const char *sop = store_index_query_value(q, TAG_SOP_INSTANCE);
-		if (sop == NULL || (rc = store_index_query_storage(q, &st)) < 0) {
-			rc = rc < 0 ? rc : arca_error_set(ARCA_EPROTO, "study %s: an instance has no SOP Instance UID", study);
-			goto out;
-		}
-		if (r.n == r.cap) {
-			size_t cap = r.cap != 0 ? 2 * r.cap : 64;
-			store_instance_ref *g = realloc(r.v, cap * sizeof(*g));
-			if (g == NULL) {
-				rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
-				goto out;
-			}
-			r.v = g;
-			r.cap = cap;
-		}
-		r.v[r.n].sop_instance_uid = strdup(sop);
-		if (r.v[r.n].sop_instance_uid == NULL) {
-			rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
-			goto out;
-		}
-		memcpy(r.v[r.n].hash, st.instance_hash, sizeof(r.v[r.n].hash));
-		r.n++;
-	}
-	if (rc < 0)
-		goto out;
-	if (r.n > UINT32_MAX) {
-		rc = arca_error_set(ARCA_ELIMIT, "study %s has more than 2^32 instances", study);
-		goto out;
-	}
-	*count = (uint32_t)r.n;
-	rc = store_instance_study_hash(r.v, r.n, hash);
-out:
-	store_index_query_free(q);
-	store_index_find_free(find);
-	refs_free(&r);
-	return rc;
-}
-
 int arca_import__events(arca_import *im)
 {
 	store_index *idx = store_ingest_cas_index(im->cas);
@@ -158,7 +93,7 @@ int arca_import__events(arca_import *im)
 		e.actor_ae = im->ae;
 		e.actor_user = user;
 		e.study_uid = s->uid;
-		if ((rc = arca_import__study_hash(idx, s->uid, e.study_hash, &e.instances)) < 0) {
+		if ((rc = store_study_hash(idx, s->uid, e.study_hash, &e.instances)) < 0) {
 			snprintf(im->event_error, sizeof(im->event_error), "study %s: %s", s->uid, arca_error_last());
 			return rc;
 		}
