@@ -20,10 +20,9 @@
 #include "chain_log.h"
 #include "chain_pseudonym.h"
 #include "pacs_svc_retrieve.h"
-#include "store_instance.h"
+#include "store_study.h"
 
 /* PS3.6 tags read from the index records */
-#define TAG_SOP_INSTANCE_UID 0x00080018u
 #define TAG_PATIENT_ID 0x00100020u
 #define TAG_ISSUER_OF_PATIENT_ID 0x00100021u
 #define TAG_STUDY_INSTANCE_UID 0x0020000Du
@@ -152,74 +151,6 @@ static const char *added_study(store_index_instance *const *batch, const store_i
 	return store_index_instance_get(batch[i], TAG_STUDY_INSTANCE_UID);
 }
 
-typedef struct study_refs {
-	store_instance_ref *refs;
-	size_t n, cap;
-} study_refs;
-
-static void study_refs_free(study_refs *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		free((char *)r->refs[i].sop_instance_uid);
-	free(r->refs);
-}
-
-/* The study hash (store_instance.h) over the study's current instances in
- * the index, and how many they are. */
-static int study_hash(store_index *idx, const char *study, uint8_t hash[CHAIN_HASH_LEN], uint32_t *count)
-{
-	store_index_find *find = NULL;
-	store_index_query *q = NULL;
-	store_index_storage st;
-	study_refs r = { 0 };
-	bool row;
-	int rc;
-
-	if ((rc = store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_IMAGE)) < 0)
-		return rc;
-	if ((rc = store_index_find_add(find, TAG_STUDY_INSTANCE_UID, study)) < 0 ||
-	    (rc = store_index_find_add(find, TAG_SOP_INSTANCE_UID, NULL)) < 0 ||
-	    (rc = store_index_query_open(&q, idx, find)) < 0)
-		goto out;
-	while ((rc = store_index_query_next(q, &row)) == 0 && row) {
-		const char *sop = store_index_query_value(q, TAG_SOP_INSTANCE_UID);
-		if (sop == NULL || (rc = store_index_query_storage(q, &st)) < 0) {
-			rc = rc < 0 ? rc : arca_error_set(ARCA_EPROTO, "study %s: an instance row has no SOP Instance UID", study);
-			goto out;
-		}
-		if (r.n == r.cap) {
-			size_t cap = r.cap != 0 ? 2 * r.cap : 64;
-			store_instance_ref *g = realloc(r.refs, cap * sizeof(*g));
-			if (g == NULL) {
-				rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
-				goto out;
-			}
-			r.refs = g;
-			r.cap = cap;
-		}
-		r.refs[r.n].sop_instance_uid = strdup(sop);
-		if (r.refs[r.n].sop_instance_uid == NULL) {
-			rc = arca_error_set(ARCA_ENOMEM, "no memory for the instances of study %s", study);
-			goto out;
-		}
-		memcpy(r.refs[r.n].hash, st.instance_hash, sizeof(r.refs[r.n].hash));
-		r.n++;
-	}
-	if (rc < 0)
-		goto out;
-	if (r.n > UINT32_MAX) {
-		rc = arca_error_set(ARCA_ELIMIT, "study %s has more than 2^32 instances", study);
-		goto out;
-	}
-	*count = (uint32_t)r.n;
-	rc = store_instance_study_hash(r.refs, r.n, hash);
-out:
-	store_index_query_free(q);
-	store_index_find_free(find);
-	study_refs_free(&r);
-	return rc;
-}
-
 /* One store event (PS3.15 A.5.3.7 DICOM Instances Transferred, action
  * Create: the archive received them) for the study of record i. */
 static int append_store(arcad_chain *ch, store_index *idx, store_index_instance *inst, const char *study,
@@ -236,7 +167,7 @@ static int append_store(arcad_chain *ch, store_index *idx, store_index_instance 
 	e.outcome = CHAIN_OUTCOME_SUCCESS;
 	e.actor_ae = ae[0] != '\0' ? ae : ch->conf->ae;
 	e.study_uid = study;
-	if ((rc = study_hash(idx, study, e.study_hash, &e.instances)) < 0)
+	if ((rc = store_study_hash(idx, study, e.study_hash, &e.instances)) < 0)
 		return rc;
 	e.has_study_hash = true;
 	/* the patient only as the keyed pseudonym (issue 5 item 2) */
