@@ -15,7 +15,7 @@
  * STD-GEN): DICOMDIR at the top and DICOM/Pnnnnnnn/Snnnnnnn/Rnnnnnnn/Innnnnnn
  * (File IDs of 8-character upper-case components, no extension).
  *
- * One export event per study (PS3.15 A.5.3.8: DCM 110106 Export, action
+ * One export event per study (PS3.15 A.5.3.4: DCM 110106 Export, action
  * Read), peer the output's name, once the output is complete.
  *
  * Exit status: 0 exported; 1 a study is not in the archive (named; nothing
@@ -468,7 +468,7 @@ static int record_events(const arca_conf *conf, const items *all, const char *co
 		if (first == NULL)
 			continue;
 		memset(&e, 0, sizeof(e));
-		/* PS3.15 A.5.3.8 Export: instances written to media or files,
+		/* PS3.15 A.5.3.4 Export: instances written to media or files,
 		 * action Read; the study hash over what was exported (all of
 		 * the study's current instances, as stored) */
 		e.event = CHAIN_EVENT_EXPORT;

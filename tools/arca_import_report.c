@@ -1,6 +1,6 @@
 /* arca_import_report.c - what `arca import` tells: the progress bar on a
  * terminal, the summary (text or JSON), and the provenance events (one
- * DCM 110107 Import per study that gained instances, PS3.15 A.5.3.9). */
+ * DCM 110107 Import per study that gained instances, PS3.15 A.5.3.5). */
 #include "arca_import_priv.h"
 
 #include <jansson.h>
@@ -84,7 +84,7 @@ int arca_import__events(arca_import *im)
 		int rc;
 
 		memset(&e, 0, sizeof(e));
-		/* PS3.15 A.5.3.9 Import: the instances came in from media or
+		/* PS3.15 A.5.3.5 Import: the instances came in from media or
 		 * files (action Create), with the study hash over all of the
 		 * study's current instances, as arcad's store events have it */
 		e.event = CHAIN_EVENT_IMPORT;
