@@ -8,6 +8,11 @@
  *       (background flusher, batches of BATCH or BATCH_MS) and prints the
  *       durable events/s; then offers RATE events/s for 3 s and prints the
  *       append-to-durable latency (p50, p99, max).
+ *   bench_chain waiters DIR [THREADS] [SECONDS]
+ *       THREADS threads each append one event and wait until it is durable
+ *       (chain_log_wait), again and again for SECONDS, as arcad's
+ *       associations do for their C-STORE answers; prints the durable
+ *       events/s and the append-to-durable latency (p50, p99, max).
  *   bench_chain build DIR [ENTRIES] [BATCH]
  *       Builds a log of ENTRIES entries, then times chain_log_verify_repo
  *       over it, reopening it, and prints the repository's bytes per event.
@@ -208,6 +213,87 @@ static int bench_rate(const char *dir, uint64_t n, uint32_t batch, uint32_t ms, 
 	return 0;
 }
 
+/* ---- waiters: the ingest's pattern ---- */
+
+#define WAITER_MAX_SAMPLES 200000
+
+struct waiter {
+	chain_log *log;
+	double until;
+	unsigned id;
+	double *lat;          /* ms, one per event */
+	size_t n;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	chain_entry e;
+	uint8_t hash[32], patient[32];
+	char uid[CHAIN_ENTRY_UID_MAX + 1];
+	uint64_t idx;
+	int rc;
+
+	while (now_s() < w->until && w->n < WAITER_MAX_SAMPLES) {
+		double t0 = now_s();
+		store_event(&e, (uint64_t)w->id * 1000000 + w->n, hash, patient, uid);
+		if ((rc = chain_log_append(w->log, &e, NULL, NULL, &idx)) < 0)
+			die("append", rc);
+		if ((rc = chain_log_wait(w->log, idx)) < 0)
+			die("wait", rc);
+		w->lat[w->n++] = (now_s() - t0) * 1000;
+	}
+	return NULL;
+}
+
+static int bench_waiters(const char *dir, unsigned threads, double seconds)
+{
+	chain_key *key = bench_key();
+	chain_log *log;
+	chain_log_config c = { .repo_path = dir, .node = NODE, .key = key, .background = true };
+	struct waiter *w = calloc(threads, sizeof(*w));
+	pthread_t *th = calloc(threads, sizeof(*th));
+	double *all, t0, t1;
+	size_t total = 0, k = 0;
+	unsigned i;
+	int rc;
+
+	if (w == NULL || th == NULL)
+		die("memory", ARCA_ENOMEM);
+	if ((rc = chain_log_open(&log, &c)) < 0)
+		die("open", rc);
+	t0 = now_s();
+	for (i = 0; i < threads; i++) {
+		w[i] = (struct waiter){ log, t0 + seconds, i, malloc(WAITER_MAX_SAMPLES * sizeof(double)), 0 };
+		if (w[i].lat == NULL || pthread_create(&th[i], NULL, waiter_main, &w[i]) != 0)
+			die("thread", ARCA_ENOMEM);
+	}
+	for (i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		total += w[i].n;
+	}
+	t1 = now_s();
+	all = malloc((total > 0 ? total : 1) * sizeof(double));
+	for (i = 0; i < threads; i++) {
+		memcpy(all + k, w[i].lat, w[i].n * sizeof(double));
+		k += w[i].n;
+		free(w[i].lat);
+	}
+	qsort(all, total, sizeof(double), cmp_double);
+	if (total > 0)
+		printf("waiters: %u threads appending and waiting, %.1f s: %zu events, %.0f durable events/s, "
+		       "append-to-durable p50 %.2f ms, p99 %.2f ms, max %.1f ms\n",
+		       threads, t1 - t0, total, (double)total / (t1 - t0), all[total / 2],
+		       all[total * 99 / 100], all[total - 1]);
+	free(all);
+	if ((rc = chain_log_close(log)) < 0)
+		die("close", rc);
+	free(w);
+	free(th);
+	chain_key_free(key);
+	return 0;
+}
+
 /* ---- a big log: build, verify, reopen, size ---- */
 
 static uint64_t tree_bytes, tree_files, pack_files;
@@ -287,10 +373,14 @@ int main(int argc, char **argv)
 		return bench_rate(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 200000,
 				  argc > 4 ? (uint32_t)atoi(argv[4]) : 1000,
 				  argc > 5 ? (uint32_t)atoi(argv[5]) : 50, argc > 6 ? atof(argv[6]) : 10000);
+	if (argc >= 3 && strcmp(argv[1], "waiters") == 0)
+		return bench_waiters(argv[2], argc > 3 ? (unsigned)atoi(argv[3]) : 8,
+				     argc > 4 ? atof(argv[4]) : 5);
 	if (argc >= 3 && strcmp(argv[1], "build") == 0)
 		return bench_build(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 1000000,
 				   argc > 4 ? (uint32_t)atoi(argv[4]) : 1000);
 	fprintf(stderr, "usage: bench_chain rate DIR [EVENTS] [BATCH] [BATCH_MS] [RATE]\n"
+			"       bench_chain waiters DIR [THREADS] [SECONDS]\n"
 			"       bench_chain build DIR [ENTRIES] [BATCH]\n");
 	return 2;
 }

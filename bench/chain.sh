@@ -1,6 +1,7 @@
 #!/bin/sh
 # chain.sh - the provenance log's figures (design 5): durable events/s on
-# one core with batching, append-to-durable latency, verify time of a
+# one core with batching, append-to-durable latency (with a timer, and with
+# threads that wait for each event as arcad does), verify time of a
 # 1,000,000-entry log, repository bytes per event.  Run from the build
 # directory after `make bench` (configure without --enable-sanitizers for
 # real numbers):
@@ -22,6 +23,10 @@ echo "== batches of 1000 entries or 50 ms"
 taskset -c 0 "$here/bench_chain" rate "$work/rate.git" "$events" 1000 50 10000
 echo "== batches of 100 entries or 10 ms"
 taskset -c 0 "$here/bench_chain" rate "$work/rate100.git" "$((events / 4))" 100 10 5000
+echo "== threads that append one event and wait for it (arcad's C-STORE answers)"
+for th in 1 8; do
+	taskset -c 0 "$here/bench_chain" waiters "$work/wait$th.git" "$th" 5
+done
 echo "== a log of $entries entries"
 taskset -c 0 "$here/bench_chain" build "$work/big.git" "$entries" 1000
 rm -rf "$work"

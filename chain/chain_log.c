@@ -28,6 +28,8 @@
 #define DEFAULT_BATCH_ENTRIES 1000
 #define DEFAULT_BATCH_MS 50
 #define DEFAULT_QUEUE_MAX 65536
+#define DEFAULT_CHECKPOINT_ENTRIES 8192
+#define DEFAULT_CHECKPOINT_MS 1000
 
 struct pending {
 	char *bytes;            /* the canonical entry, malloc'd */
@@ -43,11 +45,15 @@ struct chain_log {
 	char *node;
 	const chain_key *key;
 	uint32_t batch_entries, batch_ms, queue_max;
+	uint32_t checkpoint_entries, checkpoint_ms;
 	int lock_fd;
 
 	/* Touched by batch writers only (under write_mu). */
 	chain_log__store store;
 	chain_merkle *tree;
+	chain_log__journal journal;
+	struct pending *jq;             /* journaled, not yet on the ref: jq[0..jn) */
+	size_t jn, jcap;
 
 	pthread_mutex_t write_mu;
 	pthread_mutex_t mu;
@@ -56,7 +62,9 @@ struct chain_log {
 	struct pending *q;              /* queue: q[head..tail) */
 	size_t head, tail, cap;
 	uint64_t next_index;            /* index of the next append */
-	uint64_t durable;               /* entries durable on the ref */
+	uint64_t durable;               /* entries durable (journaled or on the ref) */
+	size_t jcount;                  /* jn, for the flusher's timer */
+	int64_t joldest_ns;             /* when jq[0] was journaled (CLOCK_MONOTONIC) */
 	uint64_t wanted;                /* chain_log_wait is waiting for entries below this */
 	int failed;                     /* 0, or the error that failed the log */
 	char failed_msg[256];
@@ -95,8 +103,15 @@ static int take_writer_lock(chain_log *log)
 	if (fd < 0)
 		return arca_error_set(ARCA_EIO, "cannot open the log's writer lock %s: %s", path,
 				      strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	/* A reader holds the lock shared for a moment to see whether a
+	 * writer is alive (chain_log__settle): retry for up to 50 ms. */
+	for (int tries = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; tries++) {
 		int e = errno;
+		if (e == EWOULDBLOCK && tries < 25) {
+			struct timespec d = { 0, 2000000 };
+			nanosleep(&d, NULL);
+			continue;
+		}
 		close(fd);
 		if (e == EWOULDBLOCK)
 			return arca_error_set(ARCA_EEXISTS,
@@ -106,6 +121,26 @@ static int take_writer_lock(chain_log *log)
 	}
 	log->lock_fd = fd;
 	return 0;
+}
+
+/* libgit2 moves a ref through <ref>.lock (written, fsynced, renamed); a
+ * writer killed in between leaves it behind and every later move fails.
+ * Only the holder of the writer lock moves this ref, so a lock file found
+ * while holding it is a dead writer's: removed (and the removal synced). */
+static int remove_stale_ref_lock(chain_log *log)
+{
+	char path[4096], *slash;
+	int n = snprintf(path, sizeof(path), "%s/%s.lock", log->repo_path, log->store.ref);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return arca_error_set(ARCA_ELIMIT, "log repository path too long");
+	if (unlink(path) != 0)
+		return errno == ENOENT ? 0
+				       : arca_error_set(ARCA_EIO, "cannot remove the stale ref lock %s: %s",
+							path, strerror(errno));
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	return chain__git_fsync_dir(path);
 }
 
 /* ---- writing batches ---- */
@@ -120,7 +155,8 @@ static void fail_log(chain_log *log, int rc)
 	pthread_cond_broadcast(&log->durable_cond);
 }
 
-static void run_callbacks(struct pending *b, size_t n, int status, const char *msg)
+static void run_callbacks_keep(struct pending *b, size_t n, int status, const char *msg,
+			       bool keep)
 {
 	size_t i;
 
@@ -130,8 +166,16 @@ static void run_callbacks(struct pending *b, size_t n, int status, const char *m
 				arca_error_set(status, "%s", msg);
 			b[i].fn(b[i].arg, b[i].index, status);
 		}
-		free(b[i].bytes);
+		if (!keep) {
+			free(b[i].bytes);
+			b[i].bytes = NULL;
+		}
 	}
+}
+
+static void run_callbacks(struct pending *b, size_t n, int status, const char *msg)
+{
+	run_callbacks_keep(b, n, status, msg, false);
 }
 
 /* Signs and stores one batch; under write_mu. */
@@ -192,13 +236,83 @@ static bool queue_busy(void *arg)
  * so the durable rate is not capped at batch_entries per fsync round. */
 #define BATCH_GROWTH 16
 
-/* Takes up to BATCH_GROWTH * batch_entries entries off the queue and
- * writes them; under write_mu.  *written is the number written (0: queue
- * empty). */
-static int write_one_batch(chain_log *log, size_t *written)
+/* After a failure: every entry still queued gets the error (appends fail
+ * from now on, so q is not written while it is read).  Under write_mu. */
+static int fail_queued(chain_log *log, int rc)
+{
+	struct pending *rest;
+	char msg[256];
+	size_t m;
+
+	pthread_mutex_lock(&log->mu);
+	fail_log(log, rc);
+	snprintf(msg, sizeof(msg), "%s", log->failed_msg);
+	m = log->tail - log->head;
+	rest = log->q + log->head;
+	log->head = log->tail = 0;
+	pthread_mutex_unlock(&log->mu);
+	run_callbacks(rest, m, rc, msg);
+	return arca_error_set(rc, "%s", msg);
+}
+
+/* Commits every journaled entry to git (one batch, one checkpoint), then
+ * starts a new, empty journal.  Under write_mu. */
+static int commit_journaled(chain_log *log)
+{
+	uint64_t first, last;
+	size_t i;
+	int rc;
+
+	if (log->jn == 0)
+		return 0;
+	first = log->jq[0].index;
+	last = log->jq[log->jn - 1].index;
+	rc = store_batch(log, log->jq, log->jn);
+	if (rc == 0)
+		rc = chain_log__journal_reset(&log->journal, log->repo_path, last + 1);
+	if (rc < 0) {
+		arca_error_prefix(rc, "checkpointing journaled log entries %" PRIu64 "-%" PRIu64, first,
+				  last);
+		return fail_queued(log, rc);
+	}
+	for (i = 0; i < log->jn; i++)
+		free(log->jq[i].bytes);
+	log->jn = 0;
+	pthread_mutex_lock(&log->mu);
+	log->jcount = 0;
+	pthread_mutex_unlock(&log->mu);
+	/* Between batches, while nothing is queued: merging packs delays no
+	 * caller already waiting. */
+	rc = chain_log__store_maintain(&log->store, queue_busy, log);
+	return rc < 0 ? fail_queued(log, rc) : 0;
+}
+
+/* Appends the journaled batch b[0..n) to jq (the bytes move). */
+static int keep_journaled(chain_log *log, struct pending *b, size_t n)
+{
+	if (log->jn + n > log->jcap) {
+		size_t cap = log->jcap * 2 > log->jn + n ? log->jcap * 2 : log->jn + n + 1024;
+		struct pending *nq = realloc(log->jq, cap * sizeof(*nq));
+		if (nq == NULL)
+			return arca_error_set(ARCA_ENOMEM, "out of memory keeping journaled entries");
+		log->jq = nq;
+		log->jcap = cap;
+	}
+	memcpy(log->jq + log->jn, b, n * sizeof(*b));
+	log->jn += n;
+	return 0;
+}
+
+/* Takes up to BATCH_GROWTH * batch_entries entries off the queue and makes
+ * them durable: appended to the journal and synced, or, with direct and
+ * nothing journaled before them, committed to git at once (what a flush
+ * does: the journal would only be written to be reset).  Under write_mu.
+ * *written is the number written (0: queue empty). */
+static int write_one_batch(chain_log *log, size_t *written, bool direct)
 {
 	struct pending *batch;
-	size_t n;
+	chain_log__jrec *recs = NULL;
+	size_t n, i;
 	char msg[256];
 	int rc;
 
@@ -227,11 +341,28 @@ static int write_one_batch(chain_log *log, size_t *written)
 		log->head = log->tail = 0;
 	pthread_mutex_unlock(&log->mu);
 
-	rc = store_batch(log, batch, n);
+	/* The first batch of a new log goes to git at once: the ref then
+	 * exists, and readers that find none take the log for empty. */
+	direct = (direct || !log->store.has_tip) && log->jn == 0;
+	if (direct) {
+		rc = store_batch(log, batch, n);
+	} else {
+		recs = malloc(n * sizeof(*recs));
+		rc = recs == NULL ? arca_error_set(ARCA_ENOMEM, "out of memory for a journal batch") : 0;
+		for (i = 0; rc == 0 && i < n; i++)
+			recs[i] = (chain_log__jrec){ batch[i].bytes, batch[i].len };
+		if (rc == 0)
+			rc = chain_log__journal_append(&log->journal, recs, n, batch[0].index);
+		free(recs);
+	}
 
 	pthread_mutex_lock(&log->mu);
 	if (rc == 0) {
 		log->durable = batch[n - 1].index + 1;
+		if (!direct && log->jcount == 0)
+			log->joldest_ns = now_ns(CLOCK_MONOTONIC);
+		if (!direct)
+			log->jcount += n;
 		pthread_cond_broadcast(&log->durable_cond);
 	} else {
 		arca_error_prefix(rc, "writing log entries %" PRIu64 "-%" PRIu64, batch[0].index,
@@ -241,33 +372,16 @@ static int write_one_batch(chain_log *log, size_t *written)
 	snprintf(msg, sizeof(msg), "%s", log->failed_msg);
 	pthread_mutex_unlock(&log->mu);
 
-	run_callbacks(batch, n, rc, msg);
+	run_callbacks_keep(batch, n, rc, msg, rc == 0 && !direct);
+	if (rc == 0 && !direct && (rc = keep_journaled(log, batch, n)) < 0) {
+		for (i = 0; i < n; i++)
+			free(batch[i].bytes);
+	}
 	free(batch);
-	if (rc == 0) {
-		/* Between batches, after the callbacks, while nothing is
-		 * queued: merging packs delays no caller already waiting. */
+	if (rc == 0 && direct)
 		rc = chain_log__store_maintain(&log->store, queue_busy, log);
-		if (rc < 0) {
-			pthread_mutex_lock(&log->mu);
-			fail_log(log, rc);
-			snprintf(msg, sizeof(msg), "%s", log->failed_msg);
-			pthread_mutex_unlock(&log->mu);
-		}
-	}
-	if (rc < 0) {
-		/* Nothing queued can be written any more: tell its callers. */
-		struct pending *rest;
-		size_t m;
-
-		pthread_mutex_lock(&log->mu);
-		m = log->tail - log->head;
-		rest = log->q + log->head;
-		log->head = log->tail = 0;
-		pthread_mutex_unlock(&log->mu);
-		/* Appends fail from now on, so q is not written while read. */
-		run_callbacks(rest, m, rc, msg);
-		return arca_error_set(rc, "%s", msg);
-	}
+	if (rc < 0)
+		return fail_queued(log, rc);
 	*written = n;
 	return 0;
 }
@@ -290,10 +404,13 @@ int chain_log_flush(chain_log *log)
 			break;
 		}
 		pthread_mutex_unlock(&log->mu);
-		rc = write_one_batch(log, &n);
+		rc = write_one_batch(log, &n, true);
 		if (rc < 0 || n == 0)
 			break;
 	}
+	/* A flush leaves everything on the ref (a checkpoint). */
+	if (rc == 0)
+		rc = commit_journaled(log);
 	pthread_mutex_unlock(&log->write_mu);
 	return rc;
 }
@@ -307,26 +424,53 @@ static void *flusher_main(void *arg)
 	pthread_mutex_lock(&log->mu);
 	while (!log->stop) {
 		size_t queued = log->tail - log->head;
+		int64_t now = now_ns(CLOCK_MONOTONIC), qdue = INT64_MAX, jdue = INT64_MAX;
+		bool qready, jready;
 		size_t n;
 
-		if (queued == 0 || log->failed != 0) {
+		if (log->failed != 0) {
 			pthread_cond_wait(&log->work_cond, &log->mu);
 			continue;
 		}
 		/* The timer gathers entries nobody waits for; an entry someone
 		 * waits on (a C-STORE answer held for its store event) goes now:
 		 * the caller batches already (the ingest's group commit). */
-		if (queued < log->batch_entries && log->wanted <= log->q[log->head].index) {
-			int64_t due = log->q[log->head].queued_ns + (int64_t)log->batch_ms * 1000000;
-			if (now_ns(CLOCK_MONOTONIC) < due) {
+		if (queued > 0)
+			qdue = queued >= log->batch_entries || log->wanted > log->q[log->head].index
+				       ? now
+				       : log->q[log->head].queued_ns + (int64_t)log->batch_ms * 1000000;
+		/* Journaled entries go to git in large batches: at
+		 * checkpoint_entries or checkpoint_ms after the oldest. */
+		if (log->jcount > 0)
+			jdue = log->jcount >= log->checkpoint_entries
+				       ? now
+				       : log->joldest_ns + (int64_t)log->checkpoint_ms * 1000000;
+		qready = qdue <= now;
+		jready = jdue <= now;
+		if (!qready && !jready) {
+			int64_t due = qdue < jdue ? qdue : jdue;
+			if (due == INT64_MAX) {
+				pthread_cond_wait(&log->work_cond, &log->mu);
+			} else {
 				struct timespec ts = { .tv_sec = due / 1000000000, .tv_nsec = due % 1000000000 };
 				pthread_cond_timedwait(&log->work_cond, &log->mu, &ts);
-				continue;
 			}
+			continue;
 		}
 		pthread_mutex_unlock(&log->mu);
 		pthread_mutex_lock(&log->write_mu);
-		(void)write_one_batch(log, &n); /* a failure is kept in the log */
+		/* Failures are kept in the log.  A journal write first (callers
+		 * wait on it), then the git commit if it is due, so that a busy
+		 * queue cannot starve the checkpoints. */
+		if (qready)
+			(void)write_one_batch(log, &n, false);
+		pthread_mutex_lock(&log->mu);
+		jready = log->failed == 0 && log->jcount > 0 &&
+			 (log->jcount >= log->checkpoint_entries ||
+			  now_ns(CLOCK_MONOTONIC) >= log->joldest_ns + (int64_t)log->checkpoint_ms * 1000000);
+		pthread_mutex_unlock(&log->mu);
+		if (jready)
+			(void)commit_journaled(log);
 		pthread_mutex_unlock(&log->write_mu);
 		pthread_mutex_lock(&log->mu);
 	}
@@ -526,6 +670,40 @@ int chain_log_verify(chain_log *log, chain_log_report_fn fn, void *arg)
 
 /* ---- life cycle ---- */
 
+/* chain_log__journal_fn: a journaled entry not on the ref, kept to be
+ * committed before the log opens. */
+static int replay_one(void *arg, uint64_t index, const char *bytes, size_t len)
+{
+	chain_log *log = arg;
+	struct pending p = { .bytes = malloc(len), .len = len, .index = index };
+	int rc;
+
+	if (p.bytes == NULL)
+		return arca_error_set(ARCA_ENOMEM, "out of memory replaying the journal");
+	memcpy(p.bytes, bytes, len);
+	if ((rc = keep_journaled(log, &p, 1)) < 0)
+		free(p.bytes);
+	return rc;
+}
+
+/* Entries journaled by an earlier writer that did not live to commit them
+ * (durable, so reported so) go on the ref before anything else; then the
+ * journal starts empty. */
+static int replay_journal(chain_log *log)
+{
+	uint64_t size = chain_merkle_size(log->tree), pending = 0;
+	int rc;
+
+	rc = chain_log__journal_path(log->repo_path, log->node, &log->journal.path);
+	if (rc == 0)
+		rc = chain_log__journal_read(log->journal.path, log->node, size, replay_one, log, &pending);
+	if (rc == 0 && log->jn > 0)
+		return commit_journaled(log);
+	if (rc == 0)
+		rc = chain_log__journal_reset(&log->journal, log->repo_path, size);
+	return rc;
+}
+
 static void log_free(chain_log *log)
 {
 	size_t i;
@@ -533,6 +711,10 @@ static void log_free(chain_log *log)
 	for (i = log->head; i < log->tail; i++)
 		free(log->q[i].bytes);
 	free(log->q);
+	for (i = 0; i < log->jn; i++)
+		free(log->jq[i].bytes);
+	free(log->jq);
+	chain_log__journal_close(&log->journal);
 	chain_merkle_free(log->tree);
 	git_repository_free(log->store.repo); /* frees the mempack backend too */
 	if (log->lock_fd >= 0)
@@ -569,6 +751,7 @@ int chain_log_open(chain_log **out, const chain_log_config *cfg)
 		return arca_error_set(ARCA_ENOMEM, "out of memory for a log");
 	}
 	log->lock_fd = -1;
+	log->journal.fd = -1;
 	pthread_mutex_init(&log->write_mu, NULL);
 	pthread_mutex_init(&log->mu, NULL);
 	/* The flusher's timer runs on the monotonic clock. */
@@ -583,6 +766,9 @@ int chain_log_open(chain_log **out, const chain_log_config *cfg)
 	log->batch_entries = cfg->batch_entries != 0 ? cfg->batch_entries : DEFAULT_BATCH_ENTRIES;
 	log->batch_ms = cfg->batch_ms != 0 ? cfg->batch_ms : DEFAULT_BATCH_MS;
 	log->queue_max = cfg->queue_max != 0 ? cfg->queue_max : DEFAULT_QUEUE_MAX;
+	log->checkpoint_entries =
+		cfg->checkpoint_entries != 0 ? cfg->checkpoint_entries : DEFAULT_CHECKPOINT_ENTRIES;
+	log->checkpoint_ms = cfg->checkpoint_ms != 0 ? cfg->checkpoint_ms : DEFAULT_CHECKPOINT_MS;
 	log->cap = 1024;
 	log->q = malloc(log->cap * sizeof(*log->q));
 	if (log->repo_path == NULL || log->node == NULL || log->q == NULL) {
@@ -597,6 +783,9 @@ int chain_log_open(chain_log **out, const chain_log_config *cfg)
 		goto fail;
 	snprintf(log->store.ref, sizeof(log->store.ref), "%s%s", CHAIN_LOG_REF_PREFIX, log->node);
 	log->store.node = log->node;
+	rc = remove_stale_ref_lock(log);
+	if (rc < 0)
+		goto fail;
 	rc = chain_merkle_new(&log->tree);
 	if (rc < 0)
 		goto fail;
@@ -610,6 +799,11 @@ int chain_log_open(chain_log **out, const chain_log_config *cfg)
 	rc = chain_log__store_init(&log->store);
 	if (rc < 0)
 		goto fail;
+	rc = replay_journal(log);
+	if (rc < 0) {
+		arca_error_prefix(rc, "opening the log of %s in %s", log->node, log->repo_path);
+		goto fail;
+	}
 	log->next_index = log->durable = chain_merkle_size(log->tree);
 	if (cfg->background) {
 		if (pthread_create(&log->thread, NULL, flusher_main, log) != 0) {

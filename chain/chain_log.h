@@ -28,6 +28,24 @@
  * (background = false: the callbacks run inside chain_log_flush, e.g. from
  * a timer).  chain_log_flush works in both modes.
  *
+ * The journal (docs/chain-format.md 7.6).  The flusher thread does not
+ * write each batch to git: it appends the batch's entries to the journal
+ * file <repo>/arca-journal-<node> with one fdatasync, and then they are
+ * durable (callbacks, chain_log_wait).  Steps 1-4 follow for everything
+ * journaled, as one batch, when the journal holds checkpoint_entries
+ * entries or its oldest is checkpoint_ms old, then the journal starts
+ * empty.  chain_log_flush and chain_log_close put everything on the ref
+ * before they return (a flush with nothing journaled writes straight to
+ * git, steps 1-5), and so does the first batch of a new log.  Durable
+ * still means: survives kill -9 and power loss, and reaches the ref with
+ * the index it was given - chain_log_open commits what an earlier writer
+ * journaled (and cuts a torn tail never reported durable) before anything
+ * else; it fails (ARCA_EPROTO, naming the journal and the index) on a
+ * damaged record that later flushes follow, a gap or a foreign entry.
+ * Views and verification see checkpointed entries only; they wait (up to
+ * 5 s) for a live writer to checkpoint what it journaled before they
+ * opened.
+ *
  * One writer per log: chain_log_open takes an exclusive lock (flock) on a
  * file in the repository for as long as the log is open; a second writer,
  * in this process or another, gets ARCA_EEXISTS.  The lock dies with its
@@ -63,6 +81,8 @@ typedef struct chain_log_config {
 	uint32_t batch_entries; /* N: flush at this many queued entries; 0: 1000 */
 	uint32_t batch_ms;      /* T: flush this long after the oldest queued entry; 0: 50 */
 	uint32_t queue_max;     /* appends beyond this many queued fail (ARCA_ELIMIT); 0: 65536 */
+	uint32_t checkpoint_entries; /* K: commit the journal to git at this many; 0: 8192 */
+	uint32_t checkpoint_ms;      /* T2: or this long after its oldest entry; 0: 1000 */
 	bool background;        /* run the flusher thread (see above) */
 } chain_log_config;
 
@@ -87,14 +107,16 @@ int chain_log_append(chain_log *log, const chain_entry *e, chain_log_durable_fn 
 		     uint64_t *index);
 
 /* Writes everything queued when it is called, in batches, and returns
- * when it is durable (or the first error). */
+ * when it is durable and on the ref, journaled entries included (or the
+ * first error). */
 int chain_log_flush(chain_log *log);
 
 /* Blocks until entry index is durable (0) or its batch failed (< 0).  With
  * background = false someone must be calling chain_log_flush. */
 int chain_log_wait(chain_log *log, uint64_t index);
 
-/* Durable entries (the size of the tree on the ref). */
+/* Durable entries: on the ref or in the journal (after chain_log_flush,
+ * the size of the tree on the ref). */
 uint64_t chain_log_size(chain_log *log);
 
 /* The latest checkpoint on the ref: its tree size, its root and the signed
@@ -162,6 +184,7 @@ typedef struct chain_log_stats {
 	uint64_t entries;    /* entries verified */
 	uint64_t batches;    /* commits verified */
 	uint8_t root[CHAIN_HASH_LEN];
+	uint64_t pending;    /* journaled entries not yet on the ref (not a fault) */
 } chain_log_stats;
 
 /* Verifies the whole history of refs/arca/log/<node> in the repository at

@@ -154,4 +154,54 @@ int chain_log__load(git_repository *repo, const char *ref, const char *node, con
  * On a structural error the changes read so far stay in keys. */
 int chain_log__load_keys(git_repository *repo, const char *ref, chain_log__keys *keys);
 
+/* ---- chain_log_journal.c: the journal (docs/chain-format.md 7.6) ---- */
+
+typedef struct chain_log__journal {
+	int fd;          /* -1 until the first reset */
+	char *path;      /* <repo>/arca-journal-<node, '/' as '+'> */
+	uint64_t first;  /* the tree size when the file was made (its header) */
+	uint64_t pos;    /* where the next record goes */
+	uint64_t alloc;  /* bytes of the file written (zeros past pos) */
+} chain_log__journal;
+
+typedef struct chain_log__jrec {
+	const char *bytes; /* an entry's canonical bytes */
+	size_t len;
+} chain_log__jrec;
+
+int chain_log__journal_path(const char *repo, const char *node, char **out);
+/* Replaces the file by an empty journal starting at entry first (written,
+ * synced, renamed over, directory synced) and opens it for appending. */
+int chain_log__journal_reset(chain_log__journal *j, const char *repo, uint64_t first);
+/* Appends n records written by the flush whose first entry is flush_first
+ * and syncs them (fdatasync): durable when it returns 0. */
+int chain_log__journal_append(chain_log__journal *j, const chain_log__jrec *recs, size_t n,
+			      uint64_t flush_first);
+void chain_log__journal_close(chain_log__journal *j);
+
+/* Called with each journaled entry not on the ref (index tree_size,
+ * tree_size + 1, ...); a non-zero return stops the reading. */
+typedef int (*chain_log__journal_fn)(void *arg, uint64_t index, const char *bytes, size_t len);
+/* Reads the journal at path (absent: nothing pending): skips entries
+ * below tree_size, cuts a torn tail, fails (ARCA_EPROTO, naming the
+ * journal and the index) on a gap, a foreign entry or a damaged record
+ * that later flushes follow.  *pending: the entries passed to fn. */
+int chain_log__journal_read(const char *path, const char *node, uint64_t tree_size,
+			    chain_log__journal_fn fn, void *arg, uint64_t *pending);
+
+/* The size of the checkpoint the ref points at now (0: no ref). */
+int chain_log__ref_size(git_repository *repo, const char *ref, uint64_t *size);
+/* <repo>/arca-writer-<node, '/' as '+'>.lock */
+int chain_log__lock_path(const char *repo, const char *node, char **out);
+
+/* How long a reader waits for a live writer's checkpoint. */
+#define CHAIN_LOG_SETTLE_MS 5000
+/* Read-your-writes for readers (views, verification): while the journal
+ * holds entries the ref does not and a writer is alive (holds the writer
+ * lock), waits (polling, at most CHAIN_LOG_SETTLE_MS) for it to commit
+ * them, so that a reader sees every entry reported durable before it
+ * started.  *pending: the journaled entries still not on the ref. */
+void chain_log__settle(git_repository *repo, const char *repo_path, const char *node,
+		       uint64_t *pending);
+
 #endif

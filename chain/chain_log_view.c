@@ -98,8 +98,12 @@ int chain_log_view_open(chain_log_view **out, const char *repo_path, const char 
 	}
 	snprintf(ref, sizeof(ref), "%s%s", CHAIN_LOG_REF_PREFIX, node);
 	rc = chain__git_open(&v->repo, repo_path, false);
-	if (rc == 0)
+	if (rc == 0) {
+		uint64_t pending;
+		/* what a live writer journaled before now is on the ref first */
+		chain_log__settle(v->repo, repo_path, node, &pending);
 		rc = chain_merkle_new(&v->tree);
+	}
 	if (rc == 0)
 		rc = chain_log__load(v->repo, ref, node, key, v->tree, &has_tip, &tip, note_batch, v);
 	if (rc == 0 && !has_tip)
