@@ -305,6 +305,57 @@ int store_index_query_storage(const store_index_query *q, store_index_storage *o
 /* Ends the query and returns its read connection.  Accepts NULL. */
 void store_index_query_free(store_index_query *q);
 
+/* ---- the chain outbox ----
+ *
+ * A study whose instances a put changed owes the provenance chain a store
+ * event describing its new state (design.md 3.3).  The event is appended
+ * after the index transaction, so a crash between the two would leave the
+ * chain behind the index for good (re-sent instances are duplicates and
+ * record nothing).  The outbox closes that gap: a put marks each study it
+ * changes (new instance, new version, or the study a replacing version
+ * left) in the same transaction as the instance rows; the mark goes once
+ * the event is durable; whoever opens the index next with the chain at
+ * hand (arcad at start) appends the events still owed.  A mark that
+ * outlives its event costs one redundant event later, harmless because a
+ * store event describes the study's current state. */
+
+/* A study pending a store event, and the generation of its mark (each put
+ * that changes the study again raises it). */
+typedef struct store_index_pending {
+	char study_uid[STORE_INDEX_UID_MAX + 1];
+	int64_t gen;
+} store_index_pending;
+
+/* Puts through idx mark the studies they change (default off: only a
+ * writer that appends the events, arcad, turns it on).  Call before the
+ * first put. */
+void store_index_pending_track(store_index *idx, bool on);
+
+/* The generation of study_uid's mark, 0 when it has none.  Read it
+ * before computing the study hash that the event carries: a change after
+ * the read raises the generation, and store_index_pending_done with the
+ * older one then clears nothing. */
+int store_index_pending_gen(store_index *idx, const char *study_uid, int64_t *gen);
+
+/* Every study pending, in study UID order; *out (n entries) is the
+ * caller's, free() it.  *out NULL and *n 0 when none. */
+int store_index_pending_list(store_index *idx, store_index_pending **out, size_t *n);
+
+/* How many studies are pending. */
+int store_index_pending_count(store_index *idx, uint64_t *n);
+
+/* The store event describing study_uid as of mark generation gen is
+ * durable: the mark goes, unless a later put raised its generation.  Not
+ * written now: the next put deletes it in its own transaction (no commit
+ * of its own), or store_index_pending_flush / store_index_free. */
+int store_index_pending_done(store_index *idx, const char *study_uid, int64_t gen);
+
+/* Deletes the marks pending_done queued, in a transaction without an
+ * fsync of its own (synchronous=NORMAL: the next full commit, or the
+ * checkpoint at close, makes it durable; lost, it costs a redundant
+ * event). */
+int store_index_pending_flush(store_index *idx);
+
 /* Name of an outcome ("new", "duplicate", ...), static. */
 const char *store_index_outcome_name(store_index_outcome outcome);
 

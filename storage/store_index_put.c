@@ -8,7 +8,13 @@
  * the parents' attributes up to date.  Under STORE_INDEX_REPLACE a new
  * version moves the instance: the old version's storage data goes to
  * instance_versions, the row takes the new keys, the counts follow, and a
- * parent left without instances is removed. */
+ * parent left without instances is removed.
+ *
+ * The chain outbox (schema version 4, store_index_pending_track): when on,
+ * every study an instance changes is marked in chain_pending inside the
+ * instance's savepoint, so that the mark commits (or rolls back) with the
+ * instance rows, at no cost of its own; the marks cleared since the last
+ * put are deleted first, in the same transaction. */
 #include "store_index_sqlite_priv.h"
 
 #include <stdio.h>
@@ -25,6 +31,7 @@ enum wstmt {
 	W_UPDATE_PATIENT, W_UPDATE_STUDY, W_UPDATE_SERIES,
 	W_SERIES_PARENT, W_SERIES_DEC, W_SERIES_DEL, W_STUDY_DEC, W_STUDY_DEL, W_PATIENT_DEC, W_PATIENT_DEL,
 	W_MOD_ADD, W_MOD_DEL, W_MOD_REFRESH, W_SOP_ADD, W_SOP_DEL, W_SOP_REFRESH,
+	W_PENDING_MARK, W_PENDING_MARK_PK, W_PENDING_CLEAR,
 	W_COUNT
 };
 
@@ -95,6 +102,13 @@ static const char *const wsql[W_COUNT] = {
 	[W_SOP_REFRESH] = "UPDATE studies SET sop_classes = (SELECT group_concat(sop_class, '\\') FROM"
 			  " (SELECT sop_class FROM study_sop_classes WHERE study_pk = ?1 ORDER BY sop_class))"
 			  " WHERE pk = ?1",
+	[W_PENDING_MARK] = "INSERT INTO chain_pending (study_uid, gen) VALUES (?1, 1)"
+			   " ON CONFLICT (study_uid) DO UPDATE SET gen = gen + 1",
+	/* WHERE before ON CONFLICT: an upsert of a SELECT needs one (SQLite's
+	 * parsing ambiguity) */
+	[W_PENDING_MARK_PK] = "INSERT INTO chain_pending (study_uid, gen) SELECT study_uid, 1 FROM studies"
+			      " WHERE pk = ?1 ON CONFLICT (study_uid) DO UPDATE SET gen = gen + 1",
+	[W_PENDING_CLEAR] = "DELETE FROM chain_pending WHERE study_uid = ?1 AND gen = ?2",
 };
 
 /* Where an instance goes, and what changes on the way. */
@@ -233,6 +247,43 @@ static int set_change(struct store_index__sqlite *ix, bool modality, sqlite3_int
 	if (rc == 0)
 		rc = bind_int(st, 1, study);
 	return rc == 0 ? run(st) : rc;
+}
+
+/* ---- the chain outbox ---- */
+
+/* The study (by UID, or by pk when uid is NULL) changed: its store event
+ * is owed to the chain. */
+static int pending_mark(struct store_index__sqlite *ix, const char *uid, sqlite3_int64 study_pk)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!ix->track_pending)
+		return 0;
+	rc = wstmt(ix, uid != NULL ? W_PENDING_MARK : W_PENDING_MARK_PK, &st);
+	if (rc == 0)
+		rc = uid != NULL ? store_index__bind_text(st, 1, uid) : bind_int(st, 1, study_pk);
+	return rc == 0 ? run(st) : rc;
+}
+
+int store_index__pending_flush_locked(struct store_index__sqlite *ix)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < ix->n_done; i++) {
+		rc = wstmt(ix, W_PENDING_CLEAR, &st);
+		if (rc == 0)
+			rc = store_index__bind_text(st, 1, ix->done[i].study_uid);
+		if (rc == 0)
+			rc = bind_int(st, 2, ix->done[i].gen);
+		if (rc == 0)
+			rc = run(st);
+	}
+	/* on failure the transaction rolls back and the rows stay: at worst
+	 * one redundant store event later, which describes the same state */
+	ix->n_done = 0;
+	return rc;
 }
 
 /* ---- finding or creating the parents ---- */
@@ -550,6 +601,26 @@ static int validate(const store_index_instance *inst)
 	return 0;
 }
 
+/* A replacing version left old_series: when that series is in another
+ * study than new_study, that study is marked too. */
+static int pending_mark_old_study(struct store_index__sqlite *ix, sqlite3_int64 old_series, sqlite3_int64 new_study)
+{
+	sqlite3_int64 study = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!ix->track_pending)
+		return 0;
+	rc = wstmt(ix, W_SERIES_PARENT, &st);
+	if (rc == 0)
+		rc = bind_int(st, 1, old_series);
+	if (rc == 0)
+		rc = run_int(st, &study);
+	if (rc < 0 || study == 0 || study == new_study)
+		return rc;
+	return pending_mark(ix, NULL, study);
+}
+
 /* A known SOP Instance UID with another hash: a new version (or one seen before). */
 static int put_version(struct store_index__sqlite *ix, const struct item *it, sqlite3_stmt *found,
 		       store_index_put_result *res)
@@ -607,6 +678,10 @@ static int put_version(struct store_index__sqlite *ix, const struct item *it, sq
 			rc = store_index__bind_text(st, 8, s->calling_ae);
 		if (rc == 0)
 			rc = run(st);
+		/* the current instance is unchanged, but the version is a change
+		 * of the study the chain is told of (arcad_chain.c) */
+		if (rc == 0)
+			rc = pending_mark(ix, val(it, STORE_INDEX__STUDY_UID), 0);
 		goto out;
 	}
 	/* STORE_INDEX_REPLACE: keep the current version's storage data, then
@@ -629,8 +704,13 @@ static int put_version(struct store_index__sqlite *ix, const struct item *it, sq
 		rc = run(st);
 	if (rc == 0)
 		rc = place_add(ix, it, &pl, true);
+	/* the study it left changed too (marked while its row exists) */
+	if (rc == 0)
+		rc = pending_mark_old_study(ix, old_series, pl.study);
 	if (rc == 0)
 		rc = place_remove(ix, old_series, old_class);
+	if (rc == 0)
+		rc = pending_mark(ix, val(it, STORE_INDEX__STUDY_UID), 0);
 out:
 	free(pl.prev_modality);
 	free(old_class);
@@ -676,6 +756,8 @@ static int put_one(struct store_index__sqlite *ix, const struct item *it, store_
 		rc = run(st);
 	if (rc == 0)
 		rc = place_add(ix, it, &pl, false);
+	if (rc == 0)
+		rc = pending_mark(ix, val(it, STORE_INDEX__STUDY_UID), 0);
 	free(pl.prev_modality);
 	return rc;
 }
@@ -720,6 +802,10 @@ int store_index__sqlite_put(store_index *idx, const store_index_instance *const 
 	/* IMMEDIATE: take the write lock now, so a busy database is waited
 	 * for (busy timeout) before any work rather than failing midway. */
 	rc = store_index__exec(db, "BEGIN IMMEDIATE", "index put: begin");
+	/* first the marks cleared since the last put, so that this batch's
+	 * marks of the same studies stay */
+	if (rc == 0 && ix->n_done > 0)
+		rc = store_index__pending_flush_locked(ix);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct item it;
 		int err = validate(batch[i]);

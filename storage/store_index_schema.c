@@ -148,6 +148,20 @@ static const char schema_v3[] =
 	"ALTER TABLE studies ADD COLUMN procedure_codes TEXT;"
 	"ALTER TABLE series ADD COLUMN anatomic_regions TEXT;";
 
+/* Version 4: the chain outbox.  A study whose instances changed (a new
+ * instance, or a new version) gets a row in the same transaction as the
+ * instance rows, and keeps it until the store event that describes the
+ * study's new state is durable on the provenance chain; gen counts the
+ * changes, so that an event computed before a later change clears
+ * nothing (store_index_pending_done).  A crash between the index commit
+ * and the durable event leaves the row, and arcad appends the event at
+ * its next start.  IF NOT EXISTS: a database brought back to an earlier
+ * version by hand (tests) keeps this table. */
+static const char schema_v4[] =
+	"CREATE TABLE IF NOT EXISTS chain_pending ("
+	" study_uid TEXT PRIMARY KEY,"
+	" gen INTEGER NOT NULL) WITHOUT ROWID;";
+
 struct migration {
 	const char *what;
 	const char *sql;
@@ -158,6 +172,7 @@ static const struct migration migrations[STORE_INDEX__SCHEMA_VERSION] = {
 	{"create the schema", schema_v1},
 	{"add the quality records", schema_v2},
 	{"add the code sequences", schema_v3},
+	{"add the chain outbox", schema_v4},
 };
 
 int store_index__schema_apply(sqlite3 *db)

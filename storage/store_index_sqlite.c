@@ -178,9 +178,16 @@ void store_index__reader_release(struct store_index__sqlite *ix, struct store_in
 
 /* ---- operations ---- */
 
+static int pending_flush_locked(struct store_index__sqlite *ix, bool full);
+
 static void sqlite_free(store_index *idx)
 {
 	struct store_index__sqlite *ix = (struct store_index__sqlite *)idx;
+
+	/* the marks whose events are durable, before the statements go (best
+	 * effort: a mark left costs one redundant event at the next start) */
+	(void)pending_flush_locked(ix, true);
+	free(ix->done);
 
 	for (unsigned i = 0; ix->readers != NULL && i < ix->base.opts.readers; i++)
 		conn_close(&ix->readers[i]);
@@ -286,6 +293,187 @@ int store_index__sqlite_get(store_index *idx, const char *sop_uid, unsigned vers
 		sqlite3_reset(st);
 	}
 	store_index__reader_release(ix, conn);
+	return rc;
+}
+
+/* ---- the chain outbox (store_index.h) ---- */
+
+/* The outbox is SQLite's for now, reached below the backend-neutral
+ * operations as store_quality.c does. */
+static struct store_index__sqlite *outbox_of(store_index *idx)
+{
+	return strcmp(idx->ops->name, "sqlite") == 0 ? (struct store_index__sqlite *)idx : NULL;
+}
+
+void store_index_pending_track(store_index *idx, bool on)
+{
+	struct store_index__sqlite *ix = outbox_of(idx);
+
+	if (ix == NULL)
+		return;
+	pthread_mutex_lock(&ix->write_lock);
+	ix->track_pending = on;
+	pthread_mutex_unlock(&ix->write_lock);
+}
+
+/* Runs a read-only statement on a reader; fn reads each row. */
+static int outbox_read(store_index *idx, const char *sql, const char *bind,
+		       int (*fn)(sqlite3_stmt *st, void *ctx), void *ctx)
+{
+	struct store_index__sqlite *ix = outbox_of(idx);
+	struct store_index__conn *conn;
+	sqlite3_stmt *st = NULL;
+	int rc, step = SQLITE_DONE;
+
+	if (ix == NULL)
+		return arca_error_set(ARCA_EUNSUPPORTED, "chain outbox: index backend %s", idx->ops->name);
+	if ((rc = store_index__reader_acquire(ix, &conn)) < 0)
+		return rc;
+	rc = store_index__stmt(conn, sql, &st);
+	if (rc == 0 && bind != NULL)
+		rc = store_index__bind_text(st, 1, bind);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = fn(st, ctx);
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = store_index__stmt_error(st, step, "chain outbox");
+	if (st != NULL)
+		sqlite3_reset(st);
+	store_index__reader_release(ix, conn);
+	return rc;
+}
+
+static int read_int(sqlite3_stmt *st, void *ctx)
+{
+	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int store_index_pending_gen(store_index *idx, const char *study_uid, int64_t *gen)
+{
+	*gen = 0;
+	return outbox_read(idx, "SELECT gen FROM chain_pending WHERE study_uid = ?1", study_uid, read_int, gen);
+}
+
+int store_index_pending_count(store_index *idx, uint64_t *n)
+{
+	int64_t v = 0;
+	int rc = outbox_read(idx, "SELECT count(*) FROM chain_pending", NULL, read_int, &v);
+
+	*n = rc == 0 && v > 0 ? (uint64_t)v : 0;
+	return rc;
+}
+
+typedef struct pending_rows {
+	store_index_pending *v;
+	size_t n, cap;
+} pending_rows;
+
+static int read_pending(sqlite3_stmt *st, void *ctx)
+{
+	pending_rows *r = ctx;
+	const unsigned char *uid = sqlite3_column_text(st, 0);
+
+	if (uid == NULL || strlen((const char *)uid) > STORE_INDEX_UID_MAX)
+		return arca_error_set(ARCA_EPROTO, "chain outbox: a study UID of %zu bytes (at most %d)",
+				      uid != NULL ? strlen((const char *)uid) : 0, STORE_INDEX_UID_MAX);
+	if (r->n == r->cap) {
+		size_t cap = r->cap != 0 ? 2 * r->cap : 32;
+		store_index_pending *g = realloc(r->v, cap * sizeof(*g));
+
+		if (g == NULL)
+			return arca_error_set(ARCA_ENOMEM, "chain outbox: out of memory");
+		r->v = g;
+		r->cap = cap;
+	}
+	snprintf(r->v[r->n].study_uid, sizeof(r->v[r->n].study_uid), "%s", (const char *)uid);
+	r->v[r->n].gen = sqlite3_column_int64(st, 1);
+	r->n++;
+	return 0;
+}
+
+int store_index_pending_list(store_index *idx, store_index_pending **out, size_t *n)
+{
+	pending_rows r = {NULL, 0, 0};
+	int rc = outbox_read(idx, "SELECT study_uid, gen FROM chain_pending ORDER BY study_uid", NULL, read_pending, &r);
+
+	*out = NULL;
+	*n = 0;
+	if (rc < 0) {
+		free(r.v);
+		return rc;
+	}
+	*out = r.v;
+	*n = r.n;
+	return 0;
+}
+
+int store_index_pending_done(store_index *idx, const char *study_uid, int64_t gen)
+{
+	struct store_index__sqlite *ix = outbox_of(idx);
+	int rc = 0;
+
+	if (ix == NULL)
+		return arca_error_set(ARCA_EUNSUPPORTED, "chain outbox: index backend %s", idx->ops->name);
+	if (study_uid == NULL || strlen(study_uid) > STORE_INDEX_UID_MAX)
+		return arca_error_set(ARCA_EINVAL, "chain outbox: no study UID, or longer than %d", STORE_INDEX_UID_MAX);
+	if (gen <= 0)
+		return 0; /* no mark was read: nothing to clear */
+	pthread_mutex_lock(&ix->write_lock);
+	if (ix->n_done == ix->cap_done) {
+		size_t cap = ix->cap_done != 0 ? 2 * ix->cap_done : 16;
+		struct store_index__done *g = realloc(ix->done, cap * sizeof(*g));
+
+		if (g == NULL)
+			rc = arca_error_set(ARCA_ENOMEM, "chain outbox: out of memory");
+		else {
+			ix->done = g;
+			ix->cap_done = cap;
+		}
+	}
+	if (rc == 0) {
+		snprintf(ix->done[ix->n_done].study_uid, sizeof(ix->done[ix->n_done].study_uid), "%s", study_uid);
+		ix->done[ix->n_done].gen = gen;
+		ix->n_done++;
+	}
+	pthread_mutex_unlock(&ix->write_lock);
+	return rc;
+}
+
+/* Under write_lock: the queued deletes in their own transaction; full
+ * says whether it is synced (at close) or left to the next commit. */
+static int pending_flush_locked(struct store_index__sqlite *ix, bool full)
+{
+	sqlite3 *db = ix->writer.db;
+	int rc;
+
+	if (ix->n_done == 0 || db == NULL)
+		return 0;
+	rc = full ? 0 : store_index__exec(db, "PRAGMA synchronous=NORMAL", "chain outbox: synchronous");
+	if (rc == 0)
+		rc = store_index__exec(db, "BEGIN IMMEDIATE", "chain outbox: begin");
+	if (rc == 0)
+		rc = store_index__pending_flush_locked(ix);
+	if (rc == 0)
+		rc = store_index__exec(db, "COMMIT", "chain outbox: commit");
+	if (rc < 0 && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	ix->n_done = 0;
+	/* the instance puts on this connection stay FULL whatever happened */
+	if (!full && sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		rc = store_index__db_error(db, SQLITE_ERROR, "chain outbox: synchronous=FULL");
+	return rc;
+}
+
+int store_index_pending_flush(store_index *idx)
+{
+	struct store_index__sqlite *ix = outbox_of(idx);
+	int rc;
+
+	if (ix == NULL)
+		return arca_error_set(ARCA_EUNSUPPORTED, "chain outbox: index backend %s", idx->ops->name);
+	pthread_mutex_lock(&ix->write_lock);
+	rc = pending_flush_locked(ix, false);
+	pthread_mutex_unlock(&ix->write_lock);
 	return rc;
 }
 

@@ -15,7 +15,7 @@
 #include "store_index_priv.h"
 
 /* Current schema version (PRAGMA user_version); see store_index_schema.c. */
-#define STORE_INDEX__SCHEMA_VERSION 3
+#define STORE_INDEX__SCHEMA_VERSION 4
 
 /* Prepared statements kept per connection, least recently used evicted. */
 #define STORE_INDEX__CACHE_SIZE 48
@@ -35,10 +35,22 @@ struct store_index__conn {
 /* Statements of the insert path, prepared once on the writer (store_index_put.c). */
 #define STORE_INDEX__PUT_STMTS 40
 
+/* A study whose store event is durable: its chain_pending row goes in the
+ * next write transaction (store_index_pending_done). */
+struct store_index__done {
+	char study_uid[STORE_INDEX_UID_MAX + 1];
+	int64_t gen;
+};
+
 struct store_index__sqlite {
 	struct store_index base; /* first member: the generic object */
 	char *path;
 	pthread_mutex_t write_lock;
+	/* the chain outbox (under write_lock): puts mark studies when on;
+	 * done rows wait for the next write transaction */
+	bool track_pending;
+	struct store_index__done *done;
+	size_t n_done, cap_done;
 	struct store_index__conn writer;
 	sqlite3_stmt *put_stmts[STORE_INDEX__PUT_STMTS];
 	pthread_mutex_t pool_lock;
@@ -68,6 +80,11 @@ int store_index__bind_text(sqlite3_stmt *st, int i, const char *s);
 /* A reader from the pool (waits while all are busy); release gives it back. */
 int store_index__reader_acquire(struct store_index__sqlite *ix, struct store_index__conn **out);
 void store_index__reader_release(struct store_index__sqlite *ix, struct store_index__conn *conn);
+
+/* Writer, inside a transaction, under write_lock: deletes the chain_pending
+ * rows store_index_pending_done queued (those whose gen did not change
+ * since) and empties the queue. */
+int store_index__pending_flush_locked(struct store_index__sqlite *ix);
 
 /* Creates or migrates the schema on the writer connection. */
 int store_index__schema_apply(sqlite3 *db);

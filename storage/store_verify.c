@@ -794,6 +794,8 @@ int store_verify_run(store_cas *cas, const store_verify_options *opts, store_ver
 		goto out;
 	if ((rc = store_verify__index_totals(ix, opts->study, &v->progress.rows_total, &v->progress.bytes_total)) < 0)
 		goto out;
+	if (opts->study == NULL && (rc = store_verify__index_pending(ix, &stats->chain_pending)) < 0)
+		goto out;
 	if (!opts->skip_index_check && opts->study == NULL &&
 	    (rc = store_verify__index_check(ix, index_message, v)) < 0)
 		goto out;

@@ -132,6 +132,9 @@ typedef struct store_verify_stats {
 	uint64_t stray;                          /* files under chunks/ that are not chunks */
 	uint64_t temp_files, temp_bytes;         /* in chunks/tmp when the walk began: puts in
 						  * progress (see store_verify_temp_files) */
+	uint64_t chain_pending;                  /* studies marked as owed a store event on the chain
+						  * (store_index.h, the chain outbox; arcad appends them
+						  * at start), when the walk began */
 	double seconds;
 } store_verify_stats;
 

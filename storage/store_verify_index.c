@@ -34,6 +34,7 @@
 struct store_verify__index {
 	sqlite3 *db; /* NULL: no index file yet (an archive that never stored) */
 	char *path;
+	int version; /* its schema version */
 };
 
 static int db_error(store_verify__index *ix, const char *what)
@@ -83,10 +84,32 @@ int store_verify__index_open(store_verify__index **out, const char *path)
 				    FIRST_SCHEMA, STORE_INDEX__SCHEMA_VERSION);
 	if (rc < 0)
 		goto fail;
+	ix->version = version;
 	*out = ix;
 	return 0;
 fail:
 	store_verify__index_free(ix);
+	return rc;
+}
+
+/* The chain outbox came with schema version 4 (store_index_schema.c). */
+#define OUTBOX_SCHEMA 4
+
+int store_verify__index_pending(store_verify__index *ix, uint64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*n = 0;
+	if (ix->db == NULL || ix->version < OUTBOX_SCHEMA)
+		return 0;
+	if ((rc = prepare(ix, "SELECT count(*) FROM chain_pending", &st)) < 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		rc = db_error(ix, "count the chain outbox");
+	sqlite3_finalize(st);
 	return rc;
 }
 

@@ -36,6 +36,10 @@ void store_verify__index_free(store_verify__index *ix);
  * of the whole index or of one study (study not NULL). */
 int store_verify__index_totals(store_verify__index *ix, const char *study, uint64_t *rows, uint64_t *bytes);
 
+/* Studies pending a store event in the chain outbox (schema version 4;
+ * 0 for an older index). */
+int store_verify__index_pending(store_verify__index *ix, uint64_t *n);
+
 /* The index as a whole: SQLite's quick_check, the counts kept on
  * patients, studies and series against the rows below them, parents
  * left without children, studies without their patient.  fn gets one

@@ -3,8 +3,10 @@
  * policies, counts and per-study sets, every matching type of PS3.4
  * C.2.2.2 at every level with the expected rows asserted exactly, cursors
  * and limits, reopening, a writer killed after commits, keys read from
- * data sets, and readers running while a writer commits.  Each test has
- * its own mkdtemp directory. */
+ * data sets, readers running while a writer commits, and the chain
+ * outbox (marks in the put's transaction, generations, clearing, the
+ * migration from schema version 3).  Each test has its own mkdtemp
+ * directory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "arca_err.h"
 #include "pacs_ds.h"
@@ -362,7 +366,7 @@ static void test_put_get(void **state)
 	assert_int_equal(store_index_get(f->idx, "1.2.1.1.2", 2, &s), ARCA_ENOTFOUND);
 	assert_int_equal(store_index_get(f->idx, "9.9.9", 0, &s), ARCA_ENOTFOUND);
 	assert_int_equal(store_index_schema_version(f->idx, &version), 0);
-	assert_int_equal(version, 3);
+	assert_int_equal(version, 4);
 }
 
 static void test_idempotent_and_versions(void **state)
@@ -904,7 +908,7 @@ static void test_reopen(void **state)
 		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=99' 2>/dev/null", f->path);
 		if (system(cmd) == 0) {
 			assert_int_equal(open_index(f, STORE_INDEX_KEEP_FIRST, false), ARCA_EUNSUPPORTED);
-			snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=3'", f->path);
+			snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version=4'", f->path);
 			assert_int_equal(system(cmd), 0);
 		}
 	}
@@ -1368,6 +1372,164 @@ static void test_readers_during_writes(void **state)
 		{PACS_TAG_NumberOfStudyRelatedSeries, NULL});
 }
 
+/* ---- the chain outbox ---- */
+
+/* The pending studies as "uid:gen uid:gen ...", caller frees. */
+static char *pending_text(store_index *idx)
+{
+	store_index_pending *p = NULL;
+	size_t n = 0, len = 1;
+	char *out;
+
+	if (store_index_pending_list(idx, &p, &n) < 0)
+		fail_msg("pending list: %s", arca_error_last());
+	out = calloc(1, n * (STORE_INDEX_UID_MAX + 24) + 1);
+	assert_non_null(out);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(out + len - 1, "%s%s:%lld", i > 0 ? " " : "", p[i].study_uid, (long long)p[i].gen);
+	free(p);
+	return out;
+}
+
+#define EXPECT_PENDING(idx, text)                        \
+	do {                                             \
+		char *got_ = pending_text(idx);          \
+		assert_string_equal(got_, text);         \
+		free(got_);                              \
+	} while (0)
+
+static uint64_t pending_count(store_index *idx)
+{
+	uint64_t n = 99;
+
+	assert_int_equal(store_index_pending_count(idx, &n), 0);
+	return n;
+}
+
+static void test_pending_outbox(void **state)
+{
+	struct fixture *f = *state;
+	struct spec more = archive[5], version = archive[0];
+	int64_t gen = -1;
+
+	/* off by default: a put marks nothing */
+	put_all(f->idx, &archive[12], 1, STORE_INDEX_NEW);
+	assert_int_equal(pending_count(f->idx), 0);
+	store_index_pending_track(f->idx, true);
+	/* one batch: every study it added to, its mark raised per instance */
+	put_all(f->idx, archive, 12, STORE_INDEX_NEW);
+	EXPECT_PENDING(f->idx, "1.2.1:4 1.2.2:2 1.2.3:1 1.2.4:1 1.2.5:1 1.2.6:1 1.2.7:1 1.2.8:1");
+	assert_int_equal(pending_count(f->idx), 8);
+	assert_int_equal(store_index_pending_gen(f->idx, "1.2.1", &gen), 0);
+	assert_int_equal(gen, 4);
+	assert_int_equal(store_index_pending_gen(f->idx, "1.2.9", &gen), 0);
+	assert_int_equal(gen, 0);
+	/* duplicates change no study: no mark raised */
+	put_all(f->idx, archive, 3, STORE_INDEX_DUPLICATE);
+	assert_int_equal(store_index_pending_gen(f->idx, "1.2.1", &gen), 0);
+	assert_int_equal(gen, 4);
+	/* done is queued, not written: the rows stay until the next put */
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.1", 4), 0);
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.3", 1), 0);
+	/* the study's event covered generation 2: the put below deletes
+	 * that mark before it marks the study again */
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.2", 2), 0);
+	assert_int_equal(pending_count(f->idx), 8);
+	more.sop = "1.2.2.1.3";
+	more.hash = 0x23;
+	put_all(f->idx, &more, 1, STORE_INDEX_NEW);
+	EXPECT_PENDING(f->idx, "1.2.2:1 1.2.4:1 1.2.5:1 1.2.6:1 1.2.7:1 1.2.8:1");
+	/* an event computed before the study changed again (generation read
+	 * as 1, raised to 2 by a later put) clears nothing */
+	assert_int_equal(store_index_pending_gen(f->idx, "1.2.2", &gen), 0);
+	assert_int_equal(gen, 1);
+	more.sop = "1.2.2.1.5";
+	more.hash = 0x25;
+	put_all(f->idx, &more, 1, STORE_INDEX_NEW);
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.2", gen), 0);
+	assert_int_equal(store_index_pending_flush(f->idx), 0);
+	EXPECT_PENDING(f->idx, "1.2.2:2 1.2.4:1 1.2.5:1 1.2.6:1 1.2.7:1 1.2.8:1");
+	/* a kept version is a change the chain is told of */
+	version.hash = 0xA1;
+	put_all(f->idx, &version, 1, STORE_INDEX_VERSION_KEPT);
+	EXPECT_PENDING(f->idx, "1.2.1:1 1.2.2:2 1.2.4:1 1.2.5:1 1.2.6:1 1.2.7:1 1.2.8:1");
+	/* flush writes the queue without a put; done with generation 0 (no
+	 * mark read) is a no-op; bad arguments are refused */
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.1", 1), 0);
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.4", 0), 0);
+	assert_int_equal(store_index_pending_done(f->idx, NULL, 1), ARCA_EINVAL);
+	assert_int_equal(store_index_pending_flush(f->idx), 0);
+	assert_int_equal(store_index_pending_flush(f->idx), 0);
+	EXPECT_PENDING(f->idx, "1.2.2:2 1.2.4:1 1.2.5:1 1.2.6:1 1.2.7:1 1.2.8:1");
+	/* marks survive a close, and what was done before it is written */
+	assert_int_equal(store_index_pending_done(f->idx, "1.2.2", 2), 0);
+	store_index_free(f->idx);
+	f->idx = NULL;
+	assert_int_equal(open_index(f, STORE_INDEX_KEEP_FIRST, false), 0);
+	EXPECT_PENDING(f->idx, "1.2.4:1 1.2.5:1 1.2.6:1 1.2.7:1 1.2.8:1");
+	/* tracking is per open index: off again, a new study is not marked */
+	put_all(f->idx, &archive[12], 1, STORE_INDEX_DUPLICATE);
+	more.sop = "1.2.2.1.4";
+	more.hash = 0x24;
+	put_all(f->idx, &more, 1, STORE_INDEX_NEW);
+	assert_int_equal(pending_count(f->idx), 5);
+}
+
+/* Under REPLACE, a version that moves an instance to another study marks
+ * both studies, the one it left even when it is left empty and removed. */
+static void test_pending_replace_moves(void **state)
+{
+	struct fixture *f = *state;
+	struct spec moved = archive[7];
+
+	store_index_free(f->idx);
+	assert_int_equal(open_index(f, STORE_INDEX_REPLACE, false), 0);
+	load_archive(f);
+	store_index_pending_track(f->idx, true);
+	moved.hash = 0xC1;
+	moved.study = "1.2.40";
+	moved.series = "1.2.40.1";
+	assert_int_equal(put_one(f->idx, &moved, NULL), STORE_INDEX_VERSION_REPLACED);
+	EXPECT_PENDING(f->idx, "1.2.4:1 1.2.40:1");
+	/* within one study: that study only */
+	moved = archive[0];
+	moved.hash = 0xA2;
+	assert_int_equal(put_one(f->idx, &moved, NULL), STORE_INDEX_VERSION_REPLACED);
+	EXPECT_PENDING(f->idx, "1.2.1:1 1.2.4:1 1.2.40:1");
+}
+
+/* An index of schema version 3 (no outbox) is migrated on open: version
+ * 4, an empty outbox that works; verify-style readers see the table. */
+static void test_pending_migration_from_v3(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db = NULL;
+	int version = 0;
+
+	load_archive(f);
+	store_index_free(f->idx);
+	f->idx = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE chain_pending; PRAGMA user_version = 3;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(open_index(f, STORE_INDEX_KEEP_FIRST, false), 0);
+	assert_int_equal(store_index_schema_version(f->idx, &version), 0);
+	assert_int_equal(version, 4);
+	/* nothing is owed for what was indexed before: the chain verify
+	 * compares those studies as before */
+	assert_int_equal(pending_count(f->idx), 0);
+	STUDY_Q("1.2.1|4", {PACS_TAG_StudyInstanceUID, "1.2.1"}, {PACS_TAG_NumberOfStudyRelatedInstances, NULL});
+	store_index_pending_track(f->idx, true);
+	{
+		struct spec s = archive[0];
+		s.sop = "1.2.1.1.9";
+		s.hash = 0x19;
+		put_all(f->idx, &s, 1, STORE_INDEX_NEW);
+	}
+	EXPECT_PENDING(f->idx, "1.2.1:1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1396,6 +1558,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kill_after_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_from_ds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readers_during_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_replace_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_migration_from_v3, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

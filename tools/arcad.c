@@ -215,8 +215,23 @@ static int serve(const arca_conf *conf, bool verbose)
 		arcad_chain_close(chain);
 		return EXIT_USAGE;
 	}
-	if (chain != NULL && store.cas != NULL)
+	if (chain != NULL && store.cas != NULL) {
+		store_index *ix = store_ingest_cas_index(store.cas);
+
+		/* the chain outbox (store_index.h): every study a batch changes
+		 * is marked in the batch's own transaction until its store event
+		 * is durable, and what a stopped run still owed the chain is
+		 * appended now, before any association is accepted */
+		store_index_pending_track(ix, true);
 		store_ingest_cas_set_batch_hook(store.cas, arcad_chain_store_batch, chain);
+		if (arcad_chain_resolve_pending(chain, ix) < 0) {
+			fprintf(stderr, "arcad: cannot append the store events owed to the chain: %s\n",
+				arca_error_last());
+			storage_close(&store);
+			arcad_chain_close(chain);
+			return EXIT_USAGE;
+		}
+	}
 	/* Query/Retrieve answers from the index ([index] path), read through
 	 * its own connections (store_index.h: several may share the file) */
 	store_index_options_init(&qopts);
@@ -251,6 +266,7 @@ static int serve(const arca_conf *conf, bool verbose)
 	o.peers = peers;
 	o.n_peers = i;
 	o.max_find_results = conf->max_find_results;
+	o.relational_queries = conf->relational_queries;
 	o.ae_title = conf->ae;
 	o.port = conf->port;
 	o.check_called_ae = conf->check_called_ae;

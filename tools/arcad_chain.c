@@ -152,12 +152,13 @@ static const char *added_study(store_index_instance *const *batch, const store_i
 }
 
 /* One store event (PS3.15 A.5.3.7 DICOM Instances Transferred, action
- * Create: the archive received them) for the study of record i. */
-static int append_store(arcad_chain *ch, store_index *idx, store_index_instance *inst, const char *study,
-			uint64_t *index)
+ * Create: the archive received them) for study, carrying its hash over the
+ * current instances in idx; actor_ae sent them ("" for this node), pid and
+ * issuer name the patient (NULL: none).  *instances says how many the
+ * event covers. */
+static int append_store(arcad_chain *ch, store_index *idx, const char *study, const char *actor_ae,
+			const char *pid, const char *issuer, uint32_t *instances, uint64_t *index)
 {
-	const char *pid = store_index_instance_get(inst, TAG_PATIENT_ID);
-	const char *ae = store_index_instance_storage(inst)->calling_ae;
 	chain_entry e;
 	int rc;
 
@@ -165,15 +166,18 @@ static int append_store(arcad_chain *ch, store_index *idx, store_index_instance 
 	e.event = CHAIN_EVENT_INSTANCES_TRANSFERRED;
 	e.action = CHAIN_ACTION_CREATE;
 	e.outcome = CHAIN_OUTCOME_SUCCESS;
-	e.actor_ae = ae[0] != '\0' ? ae : ch->conf->ae;
+	e.actor_ae = actor_ae != NULL && actor_ae[0] != '\0' ? actor_ae : ch->conf->ae;
 	e.study_uid = study;
 	if ((rc = store_study_hash(idx, study, e.study_hash, &e.instances)) < 0)
 		return rc;
 	e.has_study_hash = true;
+	if (instances != NULL)
+		*instances = e.instances;
+	if (e.instances == 0)
+		return 0; /* left empty by a replacing version: nothing to describe */
 	/* the patient only as the keyed pseudonym (issue 5 item 2) */
 	if (ch->pseudonym != NULL && pid != NULL && pid[0] != '\0') {
-		if ((rc = chain_pseudonym(ch->pseudonym, store_index_instance_get(inst, TAG_ISSUER_OF_PATIENT_ID), pid,
-					  e.patient)) < 0)
+		if ((rc = chain_pseudonym(ch->pseudonym, issuer, pid, e.patient)) < 0)
 			return rc;
 		e.has_patient = true;
 	}
@@ -185,11 +189,19 @@ int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *c
 {
 	arcad_chain *ch = ctx;
 	uint64_t last = 0;
+	int64_t *gens;
 	bool any = false;
-	int rc;
+	int rc = 0;
 
+	/* gens[i]: the outbox mark of record i's study as read before its
+	 * hash (store_index_pending_gen), for the studies given an event */
+	gens = calloc(n != 0 ? n : 1, sizeof(*gens));
+	if (gens == NULL)
+		return arca_error_set(ARCA_ENOMEM, "no memory for the store events of a batch of %zu", n);
 	for (size_t i = 0; i < n; i++) {
 		const char *study = added_study(batch, results, i);
+		store_index_instance *inst = batch[i];
+		uint32_t count = 0;
 		bool seen = false;
 		if (study == NULL)
 			continue;
@@ -199,13 +211,103 @@ int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *c
 		}
 		if (seen)
 			continue;
-		if ((rc = append_store(ch, idx, batch[i], study, &last)) < 0)
-			return rc;
-		any = true;
+		if ((rc = store_index_pending_gen(idx, study, &gens[i])) < 0 ||
+		    (rc = append_store(ch, idx, study, store_index_instance_storage(inst)->calling_ae,
+				       store_index_instance_get(inst, TAG_PATIENT_ID),
+				       store_index_instance_get(inst, TAG_ISSUER_OF_PATIENT_ID), &count, &last)) < 0)
+			goto out;
+		any = any || count > 0;
 	}
 	/* the C-STOREs of the batch are answered only once their events are
 	 * durable (design.md 3.1 step 5) */
-	return any ? chain_log_wait(ch->chain, last) : 0;
+	if (any && (rc = chain_log_wait(ch->chain, last)) < 0)
+		goto out;
+	/* durable: the outbox marks go with the next index transaction; one
+	 * lost costs a redundant event at the next start, never a missing one */
+	for (size_t i = 0; i < n; i++)
+		if (gens[i] > 0 && store_index_pending_done(idx, added_study(batch, results, i), gens[i]) < 0)
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: %s (the study gets its event again at the next start)",
+			    arca_error_last());
+out:
+	free(gens);
+	return rc;
+}
+
+/* The patient of study as the index holds it (Patient ID and its issuer,
+ * malloc'ed, NULL when absent). */
+static int study_patient(store_index *idx, const char *study, char **pid, char **issuer)
+{
+	store_index_find *find = NULL;
+	store_index_query *q = NULL;
+	bool row = false;
+	int rc;
+
+	*pid = *issuer = NULL;
+	if ((rc = store_index_find_new(&find, STORE_INDEX_STUDY_ROOT, STORE_INDEX_STUDY)) < 0)
+		return rc;
+	if ((rc = store_index_find_add(find, TAG_STUDY_INSTANCE_UID, study)) == 0 &&
+	    (rc = store_index_find_add(find, TAG_PATIENT_ID, NULL)) == 0 &&
+	    (rc = store_index_find_add(find, TAG_ISSUER_OF_PATIENT_ID, NULL)) == 0 &&
+	    (rc = store_index_query_open(&q, idx, find)) == 0 && (rc = store_index_query_next(q, &row)) == 0 && row) {
+		const char *p = store_index_query_value(q, TAG_PATIENT_ID);
+		const char *i = store_index_query_value(q, TAG_ISSUER_OF_PATIENT_ID);
+		if ((p != NULL && p[0] != '\0' && (*pid = strdup(p)) == NULL) ||
+		    (i != NULL && i[0] != '\0' && (*issuer = strdup(i)) == NULL))
+			rc = arca_error_set(ARCA_ENOMEM, "no memory for the patient of study %s", study);
+	}
+	store_index_query_free(q);
+	store_index_find_free(find);
+	return rc;
+}
+
+int arcad_chain_resolve_pending(arcad_chain *ch, store_index *idx)
+{
+	store_index_pending *p = NULL;
+	size_t n = 0, appended = 0, failed = 0;
+	uint64_t last = 0;
+	bool *done;
+	int rc;
+
+	if ((rc = store_index_pending_list(idx, &p, &n)) < 0 || n == 0)
+		return rc;
+	if ((done = calloc(n, sizeof(*done))) == NULL) {
+		free(p);
+		return arca_error_set(ARCA_ENOMEM, "no memory for %zu pending studies", n);
+	}
+	say(ch, PACS_SERVER_LOG_INFO, "chain: %zu studies changed in the index without a durable store event "
+	    "(the last run stopped in between): appending their events", n);
+	for (size_t i = 0; i < n; i++) {
+		char *pid = NULL, *issuer = NULL;
+		uint32_t count = 0;
+		/* the actor is this node: the senders of the instances were
+		 * never answered, and their AEs are per instance anyway */
+		if ((rc = study_patient(idx, p[i].study_uid, &pid, &issuer)) == 0)
+			rc = append_store(ch, idx, p[i].study_uid, NULL, pid, issuer, &count, &last);
+		free(pid);
+		free(issuer);
+		if (rc < 0) {
+			say(ch, PACS_SERVER_LOG_WARNING, "chain: study %s: %s (kept for the next start)", p[i].study_uid,
+			    arca_error_last());
+			failed++;
+			continue;
+		}
+		done[i] = true;
+		appended += count > 0;
+	}
+	rc = appended > 0 ? chain_log_wait(ch->chain, last) : 0;
+	if (rc == 0) {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (done[i])
+				rc = store_index_pending_done(idx, p[i].study_uid, p[i].gen);
+		if (rc == 0)
+			rc = store_index_pending_flush(idx);
+		if (rc == 0)
+			say(ch, PACS_SERVER_LOG_INFO, "chain: %zu store events appended and durable, %zu studies left empty, "
+			    "%zu failed", appended, n - appended - failed, failed);
+	}
+	free(done);
+	free(p);
+	return rc;
 }
 
 void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_svc_retrieve_event *ev)

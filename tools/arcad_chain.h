@@ -30,9 +30,18 @@ int arcad_chain_close(arcad_chain *ch);
 /* store_ingest_cas_batch_fn: for each study that an instance of the batch
  * added to (new instance or new version), the study hash over all of its
  * current instances in the index and one store event; returns when the
- * last of them is durable. */
+ * last of them is durable, and then clears the studies' outbox marks
+ * (store_index_pending_done). */
 int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *const *batch,
 			    const store_index_put_result *results, size_t n);
+
+/* The chain outbox (store_index.h): for every study idx marks as owed a
+ * store event (a run stopped between an index commit and the durable
+ * event), one store event with the study's current hash, waited for, then
+ * the marks cleared.  A study that fails keeps its mark (warning logged)
+ * for the next start.  Call after opening the index with
+ * store_index_pending_track on, before accepting associations. */
+int arcad_chain_resolve_pending(arcad_chain *ch, store_index *idx);
 
 /* pacs_server_retrieve_fn: one retrieve event, not waited for. */
 void arcad_chain_retrieve(void *ctx, const char *calling_ae, const struct pacs_svc_retrieve_event *ev);
