@@ -40,6 +40,16 @@
  * operations), each lowered to the requestor's when that is smaller and not
  * 0 (unlimited).
  *
+ * SOP Class Extended Negotiation (PS3.7 D.3.3.5): answered only for the
+ * sub-items of the Q/R FIND SOP classes (PS3.4 C.5.1.1) whose context was
+ * accepted, with as many bytes as the requestor sent (at most
+ * PACS_ASSOC_FIND_EXT_MAX): byte 1 relational-queries = 1 when asked and
+ * the policy allows it, every other option 0 (combined date-time
+ * matching, fuzzy semantic matching of person names, timezone query
+ * adjustment, enhanced multi-frame image conversion: not supported).  A
+ * sub-item for any other SOP class, or none at all, gets no answer, which
+ * the requestor reads as "not supported" (PS3.7 D.3.3.5).
+ *
  * User identity (PS3.7 D.3.3.7): without an identity callback the sub-item
  * is ignored (we do not support it).  With one, the callback decides; a
  * User Identity sub-item goes into the AC only when the requestor asked for
@@ -91,11 +101,22 @@ typedef struct pacs_assoc_policy {
 	void *identity_ctx;
 	const char *impl_class_uid;       /* NULL: PACS_IMPLEMENTATION_CLASS_UID */
 	const char *impl_version_name;    /* NULL: PACS_IMPLEMENTATION_VERSION */
+	/* PS3.4 C.4.1.2.2, C.5.1.1: relational queries accepted on the FIND
+	 * models when the requestor asks for them in SOP Class Extended
+	 * Negotiation; default true. */
+	bool relational_queries;
 } pacs_assoc_policy;
+
+/* PS3.4 C.5.1.1 Table C.5-1: the bytes of the C-FIND Service Class
+ * Application Information that we know (1 relational-queries, 2 combined
+ * date-time matching, 3 fuzzy semantic matching of person names, 4
+ * timezone query adjustment, 5 enhanced multi-frame image conversion). */
+#define PACS_ASSOC_FIND_EXT_MAX 5u
 
 /* Defaults: ae_title "ARCA", called AE checked, any calling AE, the built-in
  * SOP classes and transfer syntaxes below, max_pdu_length
- * PACS_UL_DEFAULT_MAX_PDATA, window 1/1, no identity check. */
+ * PACS_UL_DEFAULT_MAX_PDATA, window 1/1, no identity check, relational
+ * queries accepted. */
 void pacs_assoc_policy_init(pacs_assoc_policy *p);
 
 /* Borrowed, static.  A small built-in list: Verification, common Storage
@@ -118,6 +139,10 @@ typedef struct pacs_assoc_pctx {
 	const char *transfer_syntax; /* the accepted one; NULL when rejected */
 	bool peer_scu;               /* the requestor may invoke operations (we are SCP) */
 	bool peer_scp;               /* we may invoke operations on the requestor */
+	/* PS3.4 C.5.1.1: relational queries negotiated for this context's
+	 * (FIND) SOP class: C-FIND on it may leave out the unique keys of
+	 * the levels above the query level (C.4.1.2.2). */
+	bool relational;
 } pacs_assoc_pctx;
 
 typedef struct pacs_assoc pacs_assoc;

@@ -122,6 +122,7 @@ void pacs_assoc_policy_init(pacs_assoc_policy *p)
 	p->max_pdu_length = PACS_UL_DEFAULT_MAX_PDATA;
 	p->async_invoked = 1;
 	p->async_performed = 1;
+	p->relational_queries = true;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -365,6 +366,71 @@ static int answer_roles(pacs_assoc *a, const pacs_pdu_assoc *rq)
 	return 0;
 }
 
+/* PS3.4 C.6.1.3, C.6.2.3 (PS3.6 Annex A): the FIND models whose Service
+ * Class Application Information is Table C.5-1. */
+static bool is_find_model(const char *uid)
+{
+	return strcmp(uid, "1.2.840.10008.5.1.4.1.2.1.1") == 0 || /* Patient Root Q/R - FIND */
+	       strcmp(uid, "1.2.840.10008.5.1.4.1.2.2.1") == 0;   /* Study Root Q/R - FIND */
+}
+
+/* SOP Class Extended Negotiation answers (PS3.7 D.3.3.5, PS3.4 C.5.1.1.2
+ * Table C.5-2) for the FIND models of accepted contexts: as many bytes as
+ * asked, at most PACS_ASSOC_FIND_EXT_MAX; byte 1 relational-queries is 1
+ * when the requestor asked for it and the policy allows it; the other
+ * options are 0 (not supported).  Items of other SOP classes, later
+ * duplicates and items without application information are not answered:
+ * the requestor then takes the options as not supported. */
+static int answer_ext_neg(pacs_assoc *a, const pacs_pdu_assoc *rq, const pacs_assoc_policy *p)
+{
+	const pacs_pdu_user_info *ui = &rq->user_info;
+	pacs_pdu_ext_neg *ext;
+	size_t i, j, n = 0;
+
+	if (ui->n_ext_neg == 0)
+		return 0;
+	ext = pacs_arena__alloc(&a->arena, ui->n_ext_neg * sizeof(*ext));
+	if (ext == NULL)
+		return arca_error_set(ARCA_ENOMEM, "association: no memory for the extended negotiation answers");
+	for (i = 0; i < ui->n_ext_neg; i++) {
+		const pacs_pdu_ext_neg *x = &ui->ext_neg[i];
+		const pacs_assoc_pctx *pc;
+		uint8_t *info;
+		size_t len;
+		bool dup = false, relational;
+
+		if (x->sop_class_uid == NULL || x->info_len == 0 || !is_find_model(x->sop_class_uid))
+			continue;
+		pc = pacs_assoc_pctx_accepted(a, x->sop_class_uid);
+		if (pc == NULL)
+			continue;
+		for (j = 0; j < n && !dup; j++)
+			dup = strcmp(ext[j].sop_class_uid, pc->abstract_syntax) == 0;
+		if (dup)
+			continue; /* PS3.7 D.3.3.5: one sub-item per SOP class */
+		len = x->info_len < PACS_ASSOC_FIND_EXT_MAX ? x->info_len : PACS_ASSOC_FIND_EXT_MAX;
+		info = pacs_arena__alloc(&a->arena, len);
+		if (info == NULL)
+			return arca_error_set(ARCA_ENOMEM, "association: no memory for the extended negotiation answers");
+		memset(info, 0, len);
+		relational = p->relational_queries && x->info[0] == 1;
+		info[0] = relational ? 1 : 0;
+		/* every accepted context of the SOP class (one per transfer
+		 * syntax, say) carries the outcome */
+		for (j = 0; j < a->n_pctx; j++)
+			if (a->pctx[j].result == PACS_PDU_PCTX_ACCEPTANCE &&
+			    strcmp(a->pctx[j].abstract_syntax, pc->abstract_syntax) == 0)
+				a->pctx[j].relational = relational;
+		ext[n].sop_class_uid = pc->abstract_syntax;
+		ext[n].info = info;
+		ext[n].info_len = len;
+		n++;
+	}
+	a->ac.user_info.ext_neg = ext;
+	a->ac.user_info.n_ext_neg = n;
+	return 0;
+}
+
 static int build_ac(pacs_assoc *a, const pacs_pdu_assoc *rq, const pacs_assoc_policy *p)
 {
 	pacs_pdu_pctx *pctx;
@@ -410,6 +476,8 @@ static int build_ac(pacs_assoc *a, const pacs_pdu_assoc *rq, const pacs_assoc_po
 		a->ac.user_info.async_performed = window(p->async_performed, rq->user_info.async_performed);
 	}
 	rc = answer_roles(a, rq);
+	if (rc == 0)
+		rc = answer_ext_neg(a, rq, p);
 	if (rc < 0)
 		return rc;
 	a->accepted = true;

@@ -104,6 +104,34 @@ static int copy_contexts(pacs_scu *scu, const pacs_scu_pctx *pctx, size_t n)
 	return 0;
 }
 
+/* PS3.7 D.3.3.5: one SOP Class Extended Negotiation item per SOP class. */
+static int copy_ext_neg(pacs_scu *scu, const pacs_scu_opts *opts)
+{
+	if (opts->n_ext_neg == 0)
+		return 0;
+	if (opts->ext_neg == NULL || opts->n_ext_neg > PACS_PDU_MAX_PCTX)
+		return arca_error_set(ARCA_EINVAL, "scu: %zu extended negotiation items (at most %u)", opts->n_ext_neg,
+				      PACS_PDU_MAX_PCTX);
+	scu->ext_neg = calloc(opts->n_ext_neg, sizeof(*scu->ext_neg));
+	if (scu->ext_neg == NULL)
+		return arca_error_set(ARCA_ENOMEM, "scu: out of memory for %zu extended negotiation items",
+				      opts->n_ext_neg);
+	for (size_t i = 0; i < opts->n_ext_neg; i++) {
+		const pacs_pdu_ext_neg *x = &opts->ext_neg[i];
+
+		if (!uid_fits(x->sop_class_uid) || x->info == NULL || x->info_len == 0 ||
+		    x->info_len > PACS_SCU_EXT_NEG_MAX)
+			return arca_error_set(ARCA_EINVAL,
+					      "scu: extended negotiation %zu: SOP class missing or too long, or not 1 to %u bytes",
+					      i, PACS_SCU_EXT_NEG_MAX);
+		snprintf(scu->ext_neg[i].uid, sizeof(scu->ext_neg[i].uid), "%s", x->sop_class_uid);
+		memcpy(scu->ext_neg[i].info, x->info, x->info_len);
+		scu->ext_neg[i].info_len = x->info_len;
+	}
+	scu->n_ext_neg = opts->n_ext_neg;
+	return 0;
+}
+
 /* PS3.7 D.3.3.4: one SCP/SCU Role Selection item per SOP class. */
 static int copy_roles(pacs_scu *scu, const pacs_scu_opts *opts)
 {
@@ -168,7 +196,8 @@ int pacs_scu_new(pacs_scu **out, const pacs_scu_opts *opts)
 	scu->log = opts->log;
 	scu->log_ctx = opts->log_ctx;
 	scu->next_message_id = 1;
-	if ((rc = copy_contexts(scu, opts->pctx, opts->n_pctx)) < 0 || (rc = copy_roles(scu, opts)) < 0) {
+	if ((rc = copy_contexts(scu, opts->pctx, opts->n_pctx)) < 0 || (rc = copy_roles(scu, opts)) < 0 ||
+	    (rc = copy_ext_neg(scu, opts)) < 0) {
 		pacs_scu_free(scu);
 		return rc;
 	}
@@ -284,6 +313,21 @@ static void on_ac(void *ctx, const pacs_pdu_assoc *ac)
 		for (size_t k = 0; k < scu->n_roles; k++)
 			if (r->sop_class_uid != NULL && strcmp(scu->roles[k].uid, r->sop_class_uid) == 0)
 				scu->roles[k].scp_accepted = scu->roles[k].scp_role == 1 && r->scp_role == 1;
+	}
+	/* PS3.7 D.3.3.5: an item not answered is an option not supported */
+	for (size_t i = 0; i < ac->user_info.n_ext_neg; i++) {
+		const pacs_pdu_ext_neg *x = &ac->user_info.ext_neg[i];
+
+		for (size_t k = 0; k < scu->n_ext_neg; k++) {
+			scu_ext_neg *e = &scu->ext_neg[k];
+
+			if (x->sop_class_uid == NULL || e->answered || strcmp(e->uid, x->sop_class_uid) != 0)
+				continue;
+			e->answered = true;
+			e->answer_len = x->info_len < PACS_SCU_EXT_NEG_MAX ? x->info_len : PACS_SCU_EXT_NEG_MAX;
+			if (e->answer_len > 0)
+				memcpy(e->answer, x->info, e->answer_len);
+		}
 	}
 	scu->peer_max_pdu = ac->user_info.max_length;
 	if (scu->peer_max_pdu != 0 && scu->peer_max_pdu < PACS_DIMSE_MIN_MAX_PDU) {
@@ -779,6 +823,7 @@ int pacs_scu_associate(pacs_scu *scu)
 {
 	pacs_pdu_pctx *pctx = NULL;
 	pacs_pdu_role *roles = NULL;
+	pacs_pdu_ext_neg *ext = NULL;
 	pacs_pdu_assoc rq;
 	pacs_ul_opts uopts;
 	size_t accepted = 0;
@@ -829,6 +874,19 @@ int pacs_scu_associate(pacs_scu *scu)
 			roles[i].scp_role = scu->roles[i].scp_role;
 		}
 	}
+	if (scu->n_ext_neg > 0) {
+		ext = calloc(scu->n_ext_neg, sizeof(*ext));
+		if (ext == NULL) {
+			free(pctx);
+			free(roles);
+			return arca_error_set(ARCA_ENOMEM, "scu: out of memory");
+		}
+		for (size_t i = 0; i < scu->n_ext_neg; i++) {
+			ext[i].sop_class_uid = scu->ext_neg[i].uid;
+			ext[i].info = scu->ext_neg[i].info;
+			ext[i].info_len = scu->ext_neg[i].info_len;
+		}
+	}
 	for (size_t i = 0; i < scu->n_ctx; i++) {
 		pctx[i].id = scu->ctx[i].info.id;
 		pctx[i].abstract_syntax = scu->ctx[i].abstract;
@@ -847,10 +905,13 @@ int pacs_scu_associate(pacs_scu *scu)
 	rq.user_info.impl_version_name = PACS_IMPLEMENTATION_VERSION;
 	rq.user_info.roles = roles;
 	rq.user_info.n_roles = scu->n_roles;
+	rq.user_info.ext_neg = ext;
+	rq.user_info.n_ext_neg = scu->n_ext_neg;
 
 	rc = pacs_ul_associate(scu->ul, &rq); /* AE-1: connects (port_connect) */
 	free(pctx);
 	free(roles);
+	free(ext);
 	if (rc < 0 && scu->io_rc == 0)
 		return rc; /* the RQ did not encode */
 	if (scu->connect_rc < 0) {
@@ -938,6 +999,17 @@ bool pacs_scu_scp_role_accepted(const pacs_scu *scu, const char *sop_class)
 		if (strcmp(scu->roles[i].uid, sop_class) == 0)
 			return scu->roles[i].scp_accepted;
 	return false;
+}
+
+const uint8_t *pacs_scu_ext_neg_answer(const pacs_scu *scu, const char *sop_class, size_t *len)
+{
+	*len = 0;
+	for (size_t i = 0; i < scu->n_ext_neg; i++)
+		if (scu->ext_neg[i].answered && strcmp(scu->ext_neg[i].uid, sop_class) == 0) {
+			*len = scu->ext_neg[i].answer_len;
+			return scu->ext_neg[i].answer;
+		}
+	return NULL;
 }
 
 /* ------------------------------------------------------------ DIMSE out */
@@ -1219,5 +1291,6 @@ void pacs_scu_free(pacs_scu *scu)
 	free(scu->rsp_data);
 	ctx_free_all(scu);
 	free(scu->roles);
+	free(scu->ext_neg);
 	free(scu);
 }

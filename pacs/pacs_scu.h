@@ -74,6 +74,10 @@ typedef struct pacs_scu_pctx {
 /* Calling AE title when none is given. */
 #define PACS_SCU_DEFAULT_CALLING_AE "ARCA"
 
+/* Longest service class application information proposed or kept from
+ * the answer (the Q/R classes use 5 bytes at most, PS3.4 C.5). */
+#define PACS_SCU_EXT_NEG_MAX 16u
+
 typedef struct pacs_scu_opts {
 	const char *host;          /* name or address (IPv4 or IPv6), required */
 	uint16_t port;             /* required (not 0) */
@@ -99,6 +103,12 @@ typedef struct pacs_scu_opts {
 	 * receive (PS3.4 C.4.3.3). */
 	const pacs_pdu_role *roles;
 	size_t n_roles;
+	/* SOP Class Extended Negotiation items to propose (PS3.7 D.3.3.5), at
+	 * most PACS_PDU_MAX_PCTX, each with 1 to PACS_SCU_EXT_NEG_MAX bytes of
+	 * service class application information; copied.  A C-FIND SCU asks
+	 * for relational queries with { 1 } for its FIND model (PS3.4 C.5.1.1). */
+	const pacs_pdu_ext_neg *ext_neg;
+	size_t n_ext_neg;
 } pacs_scu_opts;
 
 /* Zeroes opts (all defaults; host, port, called_ae and pctx still needed). */
@@ -157,6 +167,12 @@ uint32_t pacs_scu_peer_max_pdu(const pacs_scu *scu);
  * SCP/SCU Role Selection item with SCP role 1, PS3.7 D.3.3.4): the peer may
  * send us C-STORE requests of that class (C-GET). */
 bool pacs_scu_scp_role_accepted(const pacs_scu *scu, const char *sop_class);
+
+/* The acceptor's SOP Class Extended Negotiation answer for sop_class
+ * (PS3.7 D.3.3.5), borrowed until free, *len bytes (at most
+ * PACS_SCU_EXT_NEG_MAX); NULL when it sent none, which means the options
+ * are not supported.  Only answers to items we proposed are kept. */
+const uint8_t *pacs_scu_ext_neg_answer(const pacs_scu *scu, const char *sop_class, size_t *len);
 
 /* C-ECHO-RQ on the Verification context (1.2.840.10008.1.1), waits for the
  * C-ECHO-RSP and sets *status to its Status (0000H success).

@@ -42,6 +42,16 @@ typedef struct scu_out_rsp {
  * outstanding (no asynchronous window is negotiated: one). */
 #define SCU_STORE_RSP_MAX 4u
 
+/* One SOP Class Extended Negotiation sub-item proposed and its answer. */
+typedef struct scu_ext_neg {
+	char uid[PACS_PDU_UID_MAX + 1];
+	uint8_t info[PACS_SCU_EXT_NEG_MAX];
+	size_t info_len;
+	bool answered;
+	uint8_t answer[PACS_SCU_EXT_NEG_MAX];
+	size_t answer_len;
+} scu_ext_neg;
+
 struct pacs_scu {
 	/* options, copied */
 	char host[SCU_HOST_MAX + 1];
@@ -98,6 +108,11 @@ struct pacs_scu {
 	/* SCP/SCU Role Selection proposed, and answered (PS3.7 D.3.3.4) */
 	scu_role *roles;
 	size_t n_roles;
+
+	/* SOP Class Extended Negotiation proposed, and answered (PS3.7
+	 * D.3.3.5) */
+	scu_ext_neg *ext_neg;
+	size_t n_ext_neg;
 
 	/* C-GET: the C-STORE sub-operations arriving (pacs_scu_get.c sets
 	 * store_h for the duration of the C-GET) */

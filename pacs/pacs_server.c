@@ -42,6 +42,7 @@ void pacs_server_opts_init(pacs_server_opts *o)
 	o->port = PACS_SERVER_DEFAULT_PORT;
 	o->max_pdu = PACS_UL_DEFAULT_MAX_PDATA;
 	o->async_ops = 1;
+	o->relational_queries = true;
 	o->artim_timeout = 30;
 	o->idle_timeout = 300;
 	o->shutdown_timeout = 30;
@@ -292,6 +293,7 @@ static int server_build_policy(pacs_server *s)
 	p->max_pdu_length = s->opts.max_pdu;
 	p->async_invoked = s->opts.async_ops;
 	p->async_performed = s->opts.async_ops;
+	p->relational_queries = s->opts.relational_queries;
 	if (s->opts.n_users > 0 || s->opts.require_identity) {
 		p->identity_fn = server_identity;
 		p->identity_ctx = s;

@@ -127,6 +127,8 @@ typedef struct pacs_server_opts {
 	 * server.  NULL: C-FIND, C-GET and C-MOVE are answered 0x0211. */
 	const pacs_query *query;
 	uint64_t max_find_results;     /* matches per C-FIND before 0xA700; 0: no limit */
+	bool relational_queries;       /* C-FIND relational queries accepted when asked
+					* (PS3.4 C.5.1.1, pacs_assoc.h); default true */
 	/* C-MOVE destinations (design.md 4: only configured peers), borrowed
 	 * like query: they must outlive the server.  NULL: every C-MOVE is
 	 * answered 0xA801. */

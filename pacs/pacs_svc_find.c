@@ -4,7 +4,10 @@
  *
  * The identifier is read (in the context's transfer syntax), checked
  * (Query/Retrieve Level, and the hierarchical rule of C.4.1.2.1: above the
- * query level, each level's unique key with a single value), then matched
+ * query level, each level's unique key with a single value; unless
+ * relational queries were negotiated for the context's SOP class, PS3.4
+ * C.4.1.2.2 and C.5.1.1: then keys of any level at or above the query
+ * level match as given, and the unique keys above may be absent), then matched
  * by the query interface (pacs_query.h) on the worker pool in slices: each
  * job reads up to FIND_BATCH matches from the cursor and encodes them; its
  * done sends them as pending responses (0xFF00, PS3.4 C.4.1.1.4) and
@@ -175,15 +178,22 @@ static int find_check(pacs_op *op)
 		find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH, "Study Root has no PATIENT level (PS3.4 C.6.2)");
 		return -1;
 	}
+	/* PS3.4 C.4.1.2.2.1: a relational query needs no unique key above the
+	 * level; the keys it gives (at or above the level) are matched by
+	 * the index, which joins the levels above (store_index_query.c) */
+	if (op->pctx->relational)
+		return 0;
 	top = fo->model == PACS_QUERY_STUDY_ROOT ? 1 : 0;
 	for (unsigned l = top; l < (unsigned)fo->level; l++) {
 		char *u = NULL;
 		bool ok = pacs_ds_get_utf8(fo->qr.ident, unique_keys[l].tag, &u) == 0 && u != NULL && single_value(u);
 		free(u);
 		if (!ok) {
-			find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH,
-				  "a %s query needs %s with a single value (PS3.4 C.4.1.2.1)",
-				  pacs_query_level_name(fo->level), unique_keys[l].name);
+			/* PS3.4 C.4.1.2.1; the Error Comment is LO (64
+			 * characters, PS3.7 C.4): the key first, so it is
+			 * never cut off */
+			find_fail(op, PACS_DIMSE_DATA_SET_MISMATCH, "%s missing or not a single value",
+				  unique_keys[l].name);
 			return -1;
 		}
 	}
@@ -268,9 +278,10 @@ static void find_log(pacs_op *op, uint16_t status, const char *comment)
 	pacs_conn__log(op->conn,
 		       pacs_dimse_status_category(status) == PACS_DIMSE_STATUS_FAILURE ? PACS_SERVER_LOG_WARNING
 											: PACS_SERVER_LOG_DEBUG,
-		       "C-FIND %s %s message %u: %llu matches sent, 0x%04X %s%s%s",
+		       "C-FIND %s %s%s message %u: %llu matches sent, 0x%04X %s%s%s",
 		       fo->model == PACS_QUERY_STUDY_ROOT ? "Study Root" : "Patient Root",
-		       pacs_query_level_name(fo->level), op->rq.message_id, (unsigned long long)fo->sent, status,
+		       pacs_query_level_name(fo->level), op->pctx != NULL && op->pctx->relational ? " (relational)" : "",
+		       op->rq.message_id, (unsigned long long)fo->sent, status,
 		       pacs_dimse_status_name(status), comment[0] != '\0' ? ": " : "", comment);
 }
 

@@ -1,7 +1,8 @@
 /* pacs_assoc_test.c - association policy: the A-ASSOCIATE-RJ reasons of
  * PS3.8 Table 9-21, the presentation context results of Table 9-18, our
  * transfer syntax preference, SCP/SCU role selection (PS3.7 D.3.3.4), the
- * asynchronous operations window (D.3.3.3), user identity (D.3.3.7) and the
+ * asynchronous operations window (D.3.3.3), user identity (D.3.3.7), the
+ * Q/R FIND SOP Class Extended Negotiation (D.3.3.5, PS3.4 C.5.1.1) and the
  * exact bytes of one A-ASSOCIATE-AC. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -534,6 +535,155 @@ static void test_role_selection(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ extended negotiation */
+
+#define PATIENT_FIND "1.2.840.10008.5.1.4.1.2.1.1"
+#define STUDY_MOVE "1.2.840.10008.5.1.4.1.2.2.2"
+
+static const uint8_t *memfind(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m)
+{
+	for (size_t i = 0; i + m <= n; i++)
+		if (memcmp(hay + i, needle, m) == 0)
+			return hay + i;
+	return NULL;
+}
+
+/* PS3.7 D.3.3.5, PS3.4 C.5.1.1: the FIND models' items answered with the
+ * bytes asked for, relational-queries 1 when asked and allowed, the other
+ * options 0; other SOP classes, duplicates, empty items and rejected
+ * contexts not answered; no item asked, none answered. */
+static void test_find_extended_negotiation(void **state)
+{
+	const pacs_pdu_pctx pctx[] = {
+		{ .id = 1, .abstract_syntax = STUDY_FIND, .transfer_syntaxes = ts_implicit,
+		  .n_transfer_syntaxes = 1 },
+		{ .id = 3, .abstract_syntax = STUDY_FIND, .transfer_syntaxes = ts_three,
+		  .n_transfer_syntaxes = 3 },
+		{ .id = 5, .abstract_syntax = PATIENT_FIND, .transfer_syntaxes = ts_implicit,
+		  .n_transfer_syntaxes = 1 },
+		{ .id = 7, .abstract_syntax = CT_STORAGE, .transfer_syntaxes = ts_implicit,
+		  .n_transfer_syntaxes = 1 },
+		{ .id = 9, .abstract_syntax = STUDY_MOVE, .transfer_syntaxes = ts_implicit,
+		  .n_transfer_syntaxes = 1 },
+	};
+	static const uint8_t all_four[] = { 1, 1, 1, 1 }, rel_only[] = { 1 }, none[] = { 0 };
+	static const uint8_t seven[] = { 1, 1, 1, 1, 1, 1, 1 };
+	const pacs_pdu_ext_neg ext[] = {
+		{ STUDY_FIND, all_four, 4 },  /* relational, combined, fuzzy, timezone asked */
+		{ PATIENT_FIND, none, 1 },    /* asked for nothing */
+		{ CT_STORAGE, rel_only, 1 },  /* Storage's own options: not answered */
+		{ STUDY_MOVE, rel_only, 1 },  /* relational retrieval: not answered */
+		{ UNKNOWN_SOP, rel_only, 1 }, /* no context: not answered */
+		{ STUDY_FIND, none, 1 },      /* a second item for one class: ignored */
+	};
+	/* PS3.7 D.3.3.5 Table D.3-11: 56H, reserved, length 2+27+4, UID length
+	 * 27, the UID, then the four bytes */
+	static const uint8_t want_item[] = { 0x56, 0x00, 0x00, 0x21, 0x00, 0x1b, '1', '.', '2', '.', '8', '4', '0',
+					     '.', '1', '0', '0', '0', '8', '.', '5', '.', '1', '.', '4', '.', '1',
+					     '.', '2', '.', '2', '.', '1', 1, 0, 0, 0 };
+	pacs_assoc_policy p;
+	pacs_pdu_assoc rq = rq_with(pctx, 5);
+	const pacs_pdu_assoc *ac;
+	pacs_pdu_assoc *dec;
+	pacs_assoc *a;
+	pacs_buf b;
+	(void)state;
+
+	rq.user_info.ext_neg = ext;
+	rq.user_info.n_ext_neg = 6;
+	pacs_assoc_policy_init(&p);
+	assert_true(p.relational_queries); /* the default */
+	a = negotiate(&rq, &p);
+	ac = pacs_assoc_ac(a);
+	assert_int_equal(ac->user_info.n_ext_neg, 2);
+	assert_string_equal(ac->user_info.ext_neg[0].sop_class_uid, STUDY_FIND);
+	assert_int_equal(ac->user_info.ext_neg[0].info_len, 4);
+	assert_memory_equal(ac->user_info.ext_neg[0].info, ((const uint8_t[]){ 1, 0, 0, 0 }), 4);
+	assert_string_equal(ac->user_info.ext_neg[1].sop_class_uid, PATIENT_FIND);
+	assert_int_equal(ac->user_info.ext_neg[1].info_len, 1);
+	assert_int_equal(ac->user_info.ext_neg[1].info[0], 0);
+	/* both Study Root FIND contexts carry it; the others do not */
+	assert_true(pacs_assoc_pctx_find(a, 1)->relational);
+	assert_true(pacs_assoc_pctx_find(a, 3)->relational);
+	assert_false(pacs_assoc_pctx_find(a, 5)->relational);
+	assert_false(pacs_assoc_pctx_find(a, 7)->relational);
+	assert_false(pacs_assoc_pctx_find(a, 9)->relational);
+	/* the bytes on the wire, and back through the decoder */
+	pacs_buf_init(&b, 1u << 20);
+	assert_int_equal(pacs_pdu_encode_assoc_ac(&b, ac), 0);
+	assert_non_null(memfind(pacs_buf_data(&b), pacs_buf_len(&b), want_item, sizeof(want_item)));
+	pacs_buf_free(&b);
+	dec = round_trip_ac(a);
+	assert_int_equal(dec->user_info.n_ext_neg, 2);
+	assert_string_equal(dec->user_info.ext_neg[0].sop_class_uid, STUDY_FIND);
+	assert_int_equal(dec->user_info.ext_neg[0].info_len, 4);
+	assert_int_equal(dec->user_info.ext_neg[0].info[0], 1);
+	pacs_pdu_assoc_free(dec);
+	pacs_assoc_free(a);
+
+	/* relational_queries = no: answered, byte 1 = 0, no context relational */
+	p.relational_queries = false;
+	a = negotiate(&rq, &p);
+	ac = pacs_assoc_ac(a);
+	assert_int_equal(ac->user_info.n_ext_neg, 2);
+	assert_int_equal(ac->user_info.ext_neg[0].info_len, 4);
+	assert_memory_equal(ac->user_info.ext_neg[0].info, ((const uint8_t[]){ 0, 0, 0, 0 }), 4);
+	assert_false(pacs_assoc_pctx_find(a, 1)->relational);
+	assert_false(pacs_assoc_pctx_find(a, 3)->relational);
+	pacs_assoc_free(a);
+	p.relational_queries = true;
+
+	/* more bytes than we know: the answer stops at byte 5 */
+	{
+		const pacs_pdu_ext_neg long_item[] = { { STUDY_FIND, seven, 7 } };
+
+		rq.user_info.ext_neg = long_item;
+		rq.user_info.n_ext_neg = 1;
+		a = negotiate(&rq, &p);
+		ac = pacs_assoc_ac(a);
+		assert_int_equal(ac->user_info.n_ext_neg, 1);
+		assert_int_equal(ac->user_info.ext_neg[0].info_len, PACS_ASSOC_FIND_EXT_MAX);
+		assert_memory_equal(ac->user_info.ext_neg[0].info, ((const uint8_t[]){ 1, 0, 0, 0, 0 }), 5);
+		assert_true(pacs_assoc_pctx_find(a, 1)->relational);
+		pacs_assoc_free(a);
+	}
+	/* an item without application information is not answered */
+	{
+		const pacs_pdu_ext_neg empty[] = { { STUDY_FIND, NULL, 0 } };
+
+		rq.user_info.ext_neg = empty;
+		rq.user_info.n_ext_neg = 1;
+		a = negotiate(&rq, &p);
+		assert_int_equal(pacs_assoc_ac(a)->user_info.n_ext_neg, 0);
+		assert_false(pacs_assoc_pctx_find(a, 1)->relational);
+		pacs_assoc_free(a);
+	}
+	/* a FIND context rejected (no transfer syntax we take): not answered */
+	{
+		const pacs_pdu_pctx bogus[] = {
+			{ .id = 1, .abstract_syntax = STUDY_FIND, .transfer_syntaxes = ts_bogus,
+			  .n_transfer_syntaxes = 1 },
+			{ .id = 3, .abstract_syntax = VERIFICATION, .transfer_syntaxes = ts_implicit,
+			  .n_transfer_syntaxes = 1 },
+		};
+		pacs_pdu_assoc rq2 = rq_with(bogus, 2);
+
+		rq2.user_info.ext_neg = ext;
+		rq2.user_info.n_ext_neg = 1;
+		a = negotiate(&rq2, &p);
+		assert_int_equal(pacs_assoc_pctx_find(a, 1)->result, PACS_PDU_PCTX_TRANSFER_SYNTAXES_NOT_SUPPORTED);
+		assert_int_equal(pacs_assoc_ac(a)->user_info.n_ext_neg, 0);
+		pacs_assoc_free(a);
+	}
+	/* PS3.7 D.3.3.5: no item asked, none answered; hierarchical only */
+	rq.user_info.ext_neg = NULL;
+	rq.user_info.n_ext_neg = 0;
+	a = negotiate(&rq, &p);
+	assert_int_equal(pacs_assoc_ac(a)->user_info.n_ext_neg, 0);
+	assert_false(pacs_assoc_pctx_find(a, 1)->relational);
+	pacs_assoc_free(a);
+}
+
 static void test_async_window(void **state)
 {
 	pacs_assoc_policy p;
@@ -628,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_no_context_accepted),
 		cmocka_unit_test(test_transfer_syntax_preference),
 		cmocka_unit_test(test_role_selection),
+		cmocka_unit_test(test_find_extended_negotiation),
 		cmocka_unit_test(test_async_window),
 		cmocka_unit_test(test_max_pdu_and_defaults),
 		cmocka_unit_test(test_misuse),

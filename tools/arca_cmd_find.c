@@ -28,6 +28,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: arca find AE@host:port [-k Key[=Value]]... [--level L] [--model M]\n"
 		"                 [--aet CALLING] [--timeout S] [--json] [--cancel-after N]\n"
+		"                 [--relational] [--verbose]\n"
 		"\n"
 		"Sends a C-FIND to the DICOM application AE at host:port and prints one line\n"
 		"per match: Keyword=value pairs in tag order, separated by tabs.\n"
@@ -43,6 +44,11 @@ static void usage(FILE *out)
 		"  --timeout S     seconds to wait for the connection and for each answer\n"
 		"  --json          one DICOM JSON object per match and line\n"
 		"  --cancel-after N  send C-CANCEL after N matches\n"
+		"  --relational    ask for relational queries (SOP Class Extended Negotiation,\n"
+		"                  PS3.4 C.5.1.1): keys of any level at or above --level, and\n"
+		"                  no unique keys of the levels above; a warning says when the\n"
+		"                  peer declines (the query is then hierarchical)\n"
+		"  --verbose       say on stderr what the peer answered to --relational\n"
 		"  --help          print this help and exit\n"
 		"\n"
 		"Exit status: 0 the query completed, 1 a negative answer (rejected, failure or\n"
@@ -108,6 +114,7 @@ static bool not_ascii(const char *s)
 
 typedef struct find_print {
 	bool json;
+	bool relational, verbose;
 	unsigned long cancel_after;
 	unsigned long matches;
 } find_print;
@@ -165,6 +172,21 @@ static int print_match(void *ctx, const pacs_ds *match)
 	return p->cancel_after != 0 && p->matches >= p->cancel_after ? 1 : 0;
 }
 
+/* PS3.7 D.3.3.5: no answer, or byte 1 not 1, is relational queries
+ * declined. */
+static void report_relational(const pacs_scu *scu, const char *sop, const char *target, bool verbose)
+{
+	size_t len = 0;
+	const uint8_t *ans = pacs_scu_ext_neg_answer(scu, sop, &len);
+	bool accepted = ans != NULL && len >= 1 && ans[0] == 1;
+
+	if (accepted && verbose)
+		fprintf(stderr, "arca find: %s accepted relational queries\n", target);
+	else if (!accepted)
+		fprintf(stderr, "arca find: %s declined relational queries (%s): the query is hierarchical\n", target,
+			ans == NULL ? "no extended negotiation answer" : "relational-queries byte 0");
+}
+
 static int failure(const char *peer_text, int rc)
 {
 	const char *msg = arca_error_last();
@@ -207,6 +229,10 @@ int arca_cmd_find(int argc, char **argv)
 			calling = argv[++i];
 		} else if (strcmp(a, "--json") == 0) {
 			pr.json = true;
+		} else if (strcmp(a, "--relational") == 0) {
+			pr.relational = true;
+		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+			pr.verbose = true;
 		} else if (strcmp(a, "--cancel-after") == 0 && i + 1 < argc) {
 			pr.cancel_after = strtoul(argv[++i], NULL, 10);
 		} else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
@@ -254,6 +280,10 @@ int arca_cmd_find(int argc, char **argv)
 	const char *sop = strcmp(model, "study") == 0 ? UID_STUDY_ROOT_FIND : UID_PATIENT_ROOT_FIND;
 	static const char *const ts[] = {PACS_TS_EXPLICIT_LE, PACS_TS_IMPLICIT_LE};
 	const pacs_scu_pctx pctx = {sop, ts, 2};
+	/* PS3.4 C.5.1.1 Table C.5-1: byte 1 relational-queries = 1; the
+	 * other options are not asked for (bytes 2-4 left out: 0) */
+	static const uint8_t relational_info[] = {1};
+	pacs_pdu_ext_neg ext = {sop, relational_info, sizeof(relational_info)};
 	pacs_dimse_cmd rsp;
 	pacs_scu_opts o;
 	pacs_scu *scu = NULL;
@@ -299,6 +329,10 @@ int arca_cmd_find(int argc, char **argv)
 	o.calling_ae = calling;
 	o.pctx = &pctx;
 	o.n_pctx = 1;
+	if (pr.relational) {
+		o.ext_neg = &ext;
+		o.n_ext_neg = 1;
+	}
 	o.connect_timeout_ms = timeout_ms;
 	o.acse_timeout_ms = timeout_ms;
 	o.dimse_timeout_ms = timeout_ms;
@@ -306,8 +340,13 @@ int arca_cmd_find(int argc, char **argv)
 		fprintf(stderr, "arca find: %s\n", arca_error_last());
 		goto cleanup;
 	}
-	if ((rc = pacs_scu_associate(scu)) < 0 || (rc = pacs_scu_find(scu, sop, id, print_match, &pr, &rsp)) < 0 ||
-	    (rc = pacs_scu_release(scu)) < 0) {
+	if ((rc = pacs_scu_associate(scu)) < 0) {
+		exit_status = failure(target, rc);
+		goto cleanup;
+	}
+	if (pr.relational)
+		report_relational(scu, sop, target, pr.verbose);
+	if ((rc = pacs_scu_find(scu, sop, id, print_match, &pr, &rsp)) < 0 || (rc = pacs_scu_release(scu)) < 0) {
 		exit_status = failure(target, rc);
 		goto cleanup;
 	}

@@ -35,6 +35,7 @@ void arca_conf_defaults(arca_conf *c, const char *root)
 	c->workers = 8;
 	c->async_ops = 1;
 	c->max_find_results = 10000;
+	c->relational_queries = true;
 	strcpy(c->log_level, "info");
 	snprintf(c->storage_path, sizeof(c->storage_path), "%s", root);
 	strcpy(c->index_backend, "sqlite");
@@ -109,6 +110,9 @@ enum seen_bit {
 	SEEN_INDEX_BACKEND = 1u << 12, SEEN_INDEX_PATH = 1u << 13, SEEN_CHECK_CALLED = 1u << 14,
 	SEEN_REQUIRE_ID = 1u << 15, SEEN_CALLING = 1u << 16, SEEN_MAX_FIND = 1u << 17,
 };
+
+/* [server] relational_queries (a free bit of the low half). */
+#define SEEN_RELATIONAL (1u << 22)
 
 enum peer_seen { PSEEN_AE = 1u << 0, PSEEN_HOST = 1u << 1, PSEEN_PORT = 1u << 2, PSEEN_CHAIN = 1u << 3 };
 
@@ -481,6 +485,9 @@ static int on_server(parse_ctx *p, const char *key, const char *v)
 		c->max_find_results = (unsigned)n;
 		return 1;
 	}
+	if (strcasecmp(key, "relational_queries") == 0)
+		return once(p, &p->seen, SEEN_RELATIONAL, sec, key) &&
+		       parse_bool(p, sec, key, v, &c->relational_queries);
 	if (strcasecmp(key, "transfer_syntaxes") == 0)
 		return each_item(p, sec, key, v, item_ts);
 	if (strcasecmp(key, "log_level") == 0) {

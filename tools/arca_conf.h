@@ -54,6 +54,7 @@ typedef struct arca_conf {
 	double artim_timeout, idle_timeout, shutdown_timeout; /* seconds */
 	unsigned max_associations, workers, async_ops;
 	unsigned max_find_results;          /* matches per C-FIND (0: no limit) */
+	bool relational_queries;            /* C-FIND relational queries when asked (default yes) */
 	char transfer_syntaxes[ARCA_CONF_MAX_LIST][ARCA_CONF_UID_MAX + 1];
 	size_t n_transfer_syntaxes;         /* 0: the server's default order */
 	char log_level[16];                 /* error, warning, info, debug */
