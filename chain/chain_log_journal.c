@@ -45,7 +45,10 @@
 /* Zeros are written ahead of the records in steps this large, so that a
  * flush overwrites allocated blocks and its fdatasync need not commit a new
  * file size (docs/chain-format.md 7.6 measures it). */
-#define PREALLOC_STEP (1u << 20)
+#ifndef CHAIN_LOG_JOURNAL_PREALLOC /* a power of 2 */
+#define CHAIN_LOG_JOURNAL_PREALLOC (1u << 20)
+#endif
+#define PREALLOC_STEP CHAIN_LOG_JOURNAL_PREALLOC
 /* A journal larger than this is refused when read (it holds at most a few
  * checkpoints' worth of entries). */
 #define JOURNAL_MAX ((uint64_t)1 << 30)
@@ -174,9 +177,9 @@ static int preallocate(chain_log__journal *j, uint64_t need)
 	uint64_t end = j->pos + need;
 	int rc;
 
-	if (end <= j->alloc)
-		return 0;
-	end = (end + PREALLOC_STEP - 1) / PREALLOC_STEP * PREALLOC_STEP;
+	if (PREALLOC_STEP == 0 || end <= j->alloc)
+		return 0; /* (0: no preallocation, for measuring it) */
+	end = (end | (PREALLOC_STEP - 1)) + 1; /* the next step boundary (a power of 2) */
 	while (j->alloc < end) {
 		size_t n = end - j->alloc < sizeof(zeros) ? (size_t)(end - j->alloc) : sizeof(zeros);
 		if ((rc = write_all(j->fd, zeros, n, j->alloc, j->path)) < 0)
