@@ -431,7 +431,7 @@ void chain_log__settle(git_repository *repo, const char *repo_path, const char *
 {
 	char ref[CHAIN_LOG_REF_MAX], *lock = NULL, *journal = NULL;
 	int64_t end = mono_ms() + CHAIN_LOG_SETTLE_MS;
-	uint64_t size;
+	uint64_t size, target;
 	int fd = -1;
 
 	*pending = 0;
@@ -440,17 +440,18 @@ void chain_log__settle(git_repository *repo, const char *repo_path, const char *
 	    chain_log__journal_path(repo_path, node, &journal) < 0)
 		goto out;
 	fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	for (;;) {
+	if (chain_log__ref_size(repo, ref, &size) < 0 ||
+	    chain_log__journal_read(journal, node, size, NULL, NULL, pending) < 0) {
+		*pending = 0; /* the reader reports what is wrong, not this */
+		goto out;
+	}
+	/* Only what was journaled before now: under a steady load the
+	 * journal is never empty, and the reader must not wait for that. */
+	target = size + *pending;
+	while (size < target) {
 		struct timespec d = { 0, 10000000 };
 		bool writer = false;
 
-		if (chain_log__ref_size(repo, ref, &size) < 0 ||
-		    chain_log__journal_read(journal, node, size, NULL, NULL, pending) < 0) {
-			*pending = 0; /* the reader reports what is wrong, not this */
-			break;
-		}
-		if (*pending == 0)
-			break;
 		/* A writer holds the lock exclusively; a shared lock taken
 		 * (and dropped at once) means none is alive to commit them:
 		 * the next writer will, when it opens. */
@@ -463,7 +464,12 @@ void chain_log__settle(git_repository *repo, const char *repo_path, const char *
 		if (!writer || mono_ms() > end)
 			break;
 		nanosleep(&d, NULL);
+		if (chain_log__ref_size(repo, ref, &size) < 0)
+			break;
 	}
+	/* what is still only in the journal now */
+	if (chain_log__journal_read(journal, node, size, NULL, NULL, pending) < 0)
+		*pending = 0;
 out:
 	if (fd >= 0)
 		close(fd);

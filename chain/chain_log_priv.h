@@ -199,8 +199,10 @@ int chain_log__lock_path(const char *repo, const char *node, char **out);
 /* Read-your-writes for readers (views, verification): while the journal
  * holds entries the ref does not and a writer is alive (holds the writer
  * lock), waits (polling, at most CHAIN_LOG_SETTLE_MS) for it to commit
- * them, so that a reader sees every entry reported durable before it
- * started.  *pending: the journaled entries still not on the ref. */
+ * the entries journaled before the call (not later ones, which under
+ * load never stop), so that a reader sees every entry reported durable
+ * before it started.  *pending: the journaled entries not on the ref
+ * when it returns. */
 void chain_log__settle(git_repository *repo, const char *repo_path, const char *node,
 		       uint64_t *pending);
 

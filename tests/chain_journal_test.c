@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -549,6 +551,28 @@ static void test_checkpoint_cadence(void **state)
 	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, NULL), 0);
 }
 
+struct busy_writer {
+	chain_log *log;
+	atomic_uint_fast64_t next;
+	atomic_bool stop;
+};
+
+/* Appends and waits for each entry until told to stop: a steady load. */
+static void *busy_main(void *arg)
+{
+	struct busy_writer *b = arg;
+
+	while (!atomic_load(&b->stop)) {
+		chain_entry e;
+		uint64_t idx;
+		make_entry(&e, atomic_load(&b->next));
+		if (chain_log_append(b->log, &e, NULL, NULL, &idx) != 0 || chain_log_wait(b->log, idx) != 0)
+			break;
+		atomic_fetch_add(&b->next, 1);
+	}
+	return NULL;
+}
+
 /* Readers see every entry reported durable before they opened: a view
  * waits for a live writer's checkpoint; without a writer, verification
  * counts what the journal holds beyond the ref as pending. */
@@ -558,7 +582,7 @@ static void test_readers(void **state)
 	chain_log_stats st;
 	chain_log_view *v = NULL;
 	chain_log *log;
-	uint64_t i;
+	uint64_t i, n;
 	int64_t t0;
 
 	seed_log(f, 1);
@@ -572,24 +596,48 @@ static void test_readers(void **state)
 	assert_int_equal(chain_log_view_size(v), 5);
 	assert_true(now_ms() - t0 < CHAIN_LOG_SETTLE_MS);
 	chain_log_view_free(v);
-	assert_int_equal(chain_log_close(log), 0);
 
-	journal_and_die(f, 5, 12, 3);
+	/* under a steady load the journal is never empty: a view waits for
+	 * what was journaled before it opened, not for the load to stop */
+	{
+		struct busy_writer b = { .log = log, .next = 5 };
+		struct timespec d = { 0, 100000000 };
+		uint64_t before;
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, busy_main, &b), 0);
+		nanosleep(&d, NULL);
+		before = atomic_load(&b.next);
+		t0 = now_ms();
+		assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+		assert_true(now_ms() - t0 < 2500);
+		assert_true(chain_log_view_size(v) >= before);
+		chain_log_view_free(v);
+		atomic_store(&b.stop, true);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		assert_int_equal(chain_log_close(log), 0);
+		n = atomic_load(&b.next);
+	}
+	log = open_log(f, false, 10, 0, 0);
+	assert_int_equal(chain_log_size(log), n);
+	assert_int_equal(chain_log_close(log), 0);
+	check_ref_entries(f, n);
+
+	journal_and_die(f, n, n + 7, 3);
 	t0 = now_ms();
 	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, &st), 0);
 	assert_true(now_ms() - t0 < 1000); /* no writer alive: no wait */
-	assert_int_equal(st.entries, 5);
+	assert_int_equal(st.entries, n);
 	assert_int_equal(st.pending, 7);
 	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
-	assert_int_equal(chain_log_view_size(v), 5);
+	assert_int_equal(chain_log_view_size(v), n);
 	chain_log_view_free(v);
 	/* the next writer replays them */
 	log = open_log(f, false, 10, 0, 0);
 	assert_int_equal(chain_log_close(log), 0);
 	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, &st), 0);
-	assert_int_equal(st.entries, 12);
+	assert_int_equal(st.entries, n + 7);
 	assert_int_equal(st.pending, 0);
-	check_ref_entries(f, 12);
+	check_ref_entries(f, n + 7);
 }
 
 int main(void)
