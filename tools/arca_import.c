@@ -3,13 +3,16 @@
  * batch hook says about each instance (new, duplicate, new version). */
 #include "arca_import_priv.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arca_err.h"
+#include "arca_node.h"
 #include "pacs_dimse.h"
 
 #define TAG_PATIENT_ID PACS_TAG(0x0010, 0x0020)
@@ -325,6 +328,15 @@ int arca_import_open(arca_import **out, const arca_conf *conf, const arca_import
 	}
 	store_ingest_cas_ingest(im->cas, &im->ingest);
 	store_ingest_cas_set_batch_hook(im->cas, on_batch, im);
+	/* the chain outbox (store_index.h): with a node key, each study the
+	 * import changes stays marked until its Import event is durable, so
+	 * that an interrupted import is told to the chain by the next arcad
+	 * start (arcad_chain_resolve_pending) */
+	{
+		char key[PATH_MAX];
+		if (arca_node_path(key, sizeof(key), conf->root, ARCA_NODE_KEY_FILE) == 0 && access(key, F_OK) == 0)
+			store_index_pending_track(store_ingest_cas_index(im->cas), true);
+	}
 
 	im->threads = calloc(workers, sizeof(*im->threads));
 	if (im->threads == NULL) {

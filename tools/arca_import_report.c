@@ -81,9 +81,17 @@ int arca_import__events(arca_import *im)
 	for (size_t i = 0; i < im->n_studies; i++) {
 		import_study *s = &im->studies[i];
 		chain_entry e;
+		int64_t gen = 0;
+		bool durable = false;
 		int rc;
 
 		memset(&e, 0, sizeof(e));
+		/* the outbox mark as it stands before the hash is computed
+		 * (store_index_pending_gen); 0 when the import keeps none */
+		if ((rc = store_index_pending_gen(idx, s->uid, &gen)) < 0) {
+			snprintf(im->event_error, sizeof(im->event_error), "study %s: %s", s->uid, arca_error_last());
+			return rc;
+		}
 		/* PS3.15 A.5.3.5 Import: the instances came in from media or
 		 * files (action Create), with the study hash over all of the
 		 * study's current instances, as arcad's store events have it */
@@ -101,11 +109,16 @@ int arca_import__events(arca_import *im)
 		e.peer = s->peer != NULL && s->peer[0] != '\0' ? s->peer : "media";
 		if ((rc = arca_event_record(im->conf, &e,
 					    s->patient_id != NULL && s->patient_id[0] != '\0' ? s->patient_id : NULL,
-					    s->issuer, NULL)) < 0) {
+					    s->issuer, &durable)) < 0) {
 			snprintf(im->event_error, sizeof(im->event_error), "study %s: %s", s->uid, arca_error_last());
 			return rc;
 		}
 		im->events++;
+		/* on the log: the mark goes (written when the index closes); left
+		 * in arcad's spool, it stays, and costs at most a redundant store
+		 * event at arcad's next start */
+		if (durable)
+			(void)store_index_pending_done(idx, s->uid, gen);
 	}
 	return 0;
 }
