@@ -21,8 +21,9 @@
  *   0xFE00  C-CANCEL-RQ received: matching stopped
  *   0x0122  the SOP class is not a C-FIND model we perform
  *   0xA900  the identifier does not match the SOP class: no or a wrong
- *           Query/Retrieve Level, a unique key above the level missing or
- *           not a single value; the Error Comment says which
+ *           Query/Retrieve Level, or (hierarchical queries) a unique key
+ *           above the level missing or not a single value; the Error
+ *           Comment says which
  *   0xC000  unable to process: the identifier does not parse, or a value
  *           cannot be matched (a malformed date range ...)
  *   0xA700  out of resources: more than [server] max_find_results matches
