@@ -242,6 +242,11 @@ int arca_cmd_chain_verify(int argc, char **argv)
 			printf("; %" PRIu64 " study hashes match the store", sc.ok);
 		if (sc.behind > 0)
 			printf(" (%" PRIu64 " studies hold instances indexed after their last store event)", sc.behind);
+		/* entries journaled by a writer that stopped before its next
+		 * checkpoint (docs/chain-format.md 7.6): durable, appended to git
+		 * when the log is next opened for writing */
+		if (stats.pending > 0)
+			printf("; %" PRIu64 " entries journaled, not yet checkpointed", stats.pending);
 		printf(", verified in %.3f s\n", now_s() - t0);
 	}
 	arca_chain_studies_free(sc.cs);
