@@ -1,8 +1,8 @@
 #!/bin/sh
 # install-peers.sh - installs (as root, on Debian 12) the servers that the
 # ingest benchmark measures beside arcad: DCMTK (storescp, storescu) and
-# Orthanc.  Only what is missing; safe to re-run.  The test suite does not
-# need Orthanc, so it lives here and not in tools/install-deps.sh.
+# Orthanc.  Only what is missing; safe to re-run.  tools/install-deps.sh
+# installs the same peers for the test suite (tests/net_orthanc.sh).
 #
 #   bench/install-peers.sh
 #
