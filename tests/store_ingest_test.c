@@ -35,75 +35,33 @@
 #include "store_ingest.h"
 #include "store_instance.h"
 #include "store_manifest.h"
+#include "store_fixture.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
 #define SC_MF_CLASS "1.2.840.10008.5.1.4.1.1.7.3" /* Multi-frame Grayscale Word SC */
 #define STUDY_UID "2.25.100"
 #define SERIES_UID "2.25.100.1"
 #define CALLING "MODALITY"
-/* the C-STORE SCP's threshold (pacs_svc_store.c) */
-#define BULK_THRESHOLD (64u * 1024u)
 
 /* ------------------------------------------------------------ fixtures */
 
-typedef struct fixture {
-	char root[64];
-	store_ingest_cas *s;
-	pacs_ingest ingest;
-} fixture;
-
-static void rm_rf(const char *path)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void open_store(fixture *f, const store_ingest_cas_options *o)
-{
-	int rc = store_ingest_cas_open(&f->s, f->root, o);
-	if (rc != 0)
-		fail_msg("store_ingest_cas_open: %s", arca_error_last());
-	store_ingest_cas_ingest(f->s, &f->ingest);
-}
+/* store_fixture.h: a temp archive, the ingest opened as arcad opens it */
+typedef store_fixture fixture;
+typedef store_fixture_mem mem;
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	strcpy(f->root, "/tmp/arca-ingest-test-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	open_store(f, NULL);
-	*state = f;
+	*state = store_fixture_new("ingest");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-
-	store_ingest_cas_free(f->s);
-	rm_rf(f->root);
-	free(f);
+	store_fixture_free(*state);
 	return 0;
 }
 
 /* ------------------------------------------------------------ data sets */
-
-/* A smooth phantom with noise: compresses like a real CT. */
-static void fill_pixels(uint8_t *p, size_t bytes, unsigned seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-
-	for (size_t i = 0; i + 1 < bytes; i += 2) {
-		uint16_t v;
-		x = x * 1103515245u + 12345u;
-		v = (uint16_t)(1000 + (i / 2) % 512 + ((x >> 16) & 0x1F));
-		p[i] = (uint8_t)v;
-		p[i + 1] = (uint8_t)(v >> 8);
-	}
-}
 
 static pacs_ds *image(const char *cls, const char *sop, unsigned rows, unsigned cols, unsigned frames)
 {
@@ -141,7 +99,7 @@ static pacs_ds *ct(const char *sop, unsigned rows, unsigned cols, unsigned seed)
 	size_t n = (size_t)rows * cols * 2;
 	uint8_t *px = malloc(n);
 
-	fill_pixels(px, n, seed);
+	store_fixture_fill_pixels(px, n, seed);
 	assert_int_equal(pacs_ds_set(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW, px, (uint32_t)n), 0);
 	free(px);
 	return ds;
@@ -149,34 +107,15 @@ static pacs_ds *ct(const char *sop, unsigned rows, unsigned cols, unsigned seed)
 
 /* ------------------------------------------------------------ the SCP's part */
 
-typedef struct mem {
-	uint8_t *data;
-	size_t len, cap;
-} mem;
-
-static int mem_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	mem *m = ctx;
-
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->data = realloc(m->data, m->cap);
-		assert_non_null(m->data);
-	}
-	memcpy(m->data + m->len, data, len);
-	m->len += len;
-	return 0;
-}
-
 /* The data set as a peer sends it (no meta group). */
 static mem encode(const pacs_ds *ds, const char *ts)
 {
-	mem m = { NULL, 0, 0 };
+	mem m = { 0 };
 	pacs_write_opts wo;
 
 	pacs_write_opts_init(&wo);
 	wo.ts_uid = ts;
-	assert_int_equal(pacs_write_dataset(ds, &wo, mem_sink, &m), 0);
+	assert_int_equal(pacs_write_dataset(ds, &wo, store_fixture_mem_sink, &m), 0);
 	return m;
 }
 
@@ -186,7 +125,7 @@ static mem encode(const pacs_ds *ds, const char *ts)
  * byte-identical to what pacs_write produces for the data set as stored). */
 static mem expected_part10(const pacs_ds *ds, const char *sent_ts, const char *canonical_ts)
 {
-	mem sent = encode(ds, sent_ts), m = { NULL, 0, 0 };
+	mem sent = encode(ds, sent_ts), m = { 0 };
 	pacs_read_opts ro;
 	pacs_ds *copy = NULL;
 	pacs_write_opts wo;
@@ -199,93 +138,34 @@ static mem expected_part10(const pacs_ds *ds, const char *sent_ts, const char *c
 	assert_int_equal(pacs_ds_set_string(copy, PACS_TAG(0x0002, 0x0016), PACS_VR_AE, CALLING), 0);
 	pacs_write_opts_init(&wo);
 	wo.ts_uid = canonical_ts;
-	assert_int_equal(pacs_write_part10(copy, &wo, mem_sink, &m), 0);
+	assert_int_equal(pacs_write_part10(copy, &wo, store_fixture_mem_sink, &m), 0);
 	pacs_ds_free(copy);
 	return m;
 }
 
-typedef struct feed_ctx {
-	const pacs_ingest *in;
-	void *txn;
-} feed_ctx;
-
-static int to_ingest(void *ctx, const pacs_bulk_event *ev)
-{
-	feed_ctx *fc = ctx;
-
-	return fc->in->ops->bulk(fc->txn, ev);
-}
-
-/* begin, the stream through a reader in slices (bulk events to the
- * ingest), then commit, or abort after stop_after bytes when it is not 0.
- * Returns commit's value; res gets its answer. */
+/* begin, the stream through a reader in PDVs of varying size (bulk events
+ * to the ingest), then commit, or abort after stop_after bytes when it is
+ * not 0.  Returns commit's value; res gets its answer. */
 static int store_stream(const pacs_ingest *in, const uint8_t *data, size_t len, const char *ts, const char *sop,
 			const char *cls, size_t stop_after, pacs_ingest_result *res)
 {
-	pacs_ingest_info info;
-	pacs_read_opts ro;
-	pacs_reader *r = NULL;
-	pacs_ds *ds = NULL;
-	feed_ctx fc = { in, NULL };
-	size_t at = 0, step = 16381;
-	int rc;
+	store_fixture_send how = { CALLING, ts, 16381, 4093, stop_after };
 
-	memset(&info, 0, sizeof(info));
-	info.calling_ae = CALLING;
-	info.called_ae = "ARCA";
-	info.peer_address = "127.0.0.1:1";
-	info.sop_class_uid = cls;
-	info.sop_instance_uid = sop;
-	info.transfer_syntax = ts;
-	assert_int_equal(in->ops->begin(in->ctx, &info, &fc.txn), 0);
-	pacs_read_opts_init(&ro);
-	ro.input = PACS_INPUT_DATASET;
-	ro.ts_uid = ts;
-	ro.bulk_threshold = BULK_THRESHOLD;
-	ro.bulk_fn = to_ingest;
-	ro.bulk_ctx = &fc;
-	assert_int_equal(pacs_reader_new(&r, &ro), 0);
-	while (at < len) {
-		size_t n = len - at < step ? len - at : step;
-		if (stop_after != 0 && at >= stop_after) {
-			pacs_reader_free(r);
-			in->ops->abort(fc.txn);
-			return 0;
-		}
-		rc = pacs_reader_feed(r, data + at, n);
-		if (rc != 0)
-			fail_msg("feed: %s", arca_error_last());
-		at += n;
-		step = step == 16381 ? 4093 : 16381; /* PDVs of varying size */
-	}
-	assert_int_equal(pacs_reader_finish(r, &ds), 0);
-	pacs_reader_free(r);
-	memset(res, 0, sizeof(*res));
-	return in->ops->commit(fc.txn, ds, res);
+	return store_fixture_stream(in, data, len, sop, cls, &how, res);
 }
 
 /* Encodes ds in ts and stores it; asserts success status. */
 static void store_ds(fixture *f, const pacs_ds *ds, const char *ts)
 {
-	char sop[65], cls[65];
-	pacs_ingest_result res;
-	mem m = encode(ds, ts);
-	int rc;
+	store_fixture_send how = { CALLING, ts, 16381, 4093, 0 };
 
-	assert_int_equal(pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0018), 0, sop, sizeof(sop)), 0);
-	assert_int_equal(pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0016), 0, cls, sizeof(cls)), 0);
-	rc = store_stream(&f->ingest, m.data, m.len, ts, sop, cls, 0, &res);
-	if (rc != 0)
-		fail_msg("commit: %s", arca_error_last());
-	if (res.status != PACS_DIMSE_SUCCESS)
-		fail_msg("status 0x%04X: %s", res.status, res.comment);
-	free(m.data);
+	store_fixture_store_ok(&f->ingest, ds, &how);
 }
 
 /* The stored instance, rebuilt; its index row in *st. */
 static mem rebuild(fixture *f, const char *sop, store_index_storage *st)
 {
-	mem m = { NULL, 0, 0 };
+	mem m = { 0 };
 	int rc;
 
 	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), sop, 0, st), 0);
@@ -410,7 +290,7 @@ static pacs_ds *multiframe(const char *sop, unsigned rows, unsigned cols, unsign
 	uint8_t *px = malloc(n);
 
 	for (unsigned i = 0; i < frames; i++)
-		fill_pixels(px + i * fb, fb, seed + i);
+		store_fixture_fill_pixels(px + i * fb, fb, seed + i);
 	assert_int_equal(pacs_ds_set(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW, px, (uint32_t)n), 0);
 	free(px);
 	return ds;
@@ -464,7 +344,7 @@ static void test_large_frames(void **state)
 	store_ingest_cas_free(f->s);
 	store_ingest_cas_options_init(&o);
 	o.chunk_max = 64 * 1024;
-	open_store(f, &o);
+	store_fixture_open(f, &o);
 	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
 	assert_rebuilt(f, ds, PACS_TS_EXPLICIT_LE, PACS_TS_EXPLICIT_LE);
 	m = manifest_of(f, "2.25.31");
@@ -481,7 +361,7 @@ static void test_large_frames(void **state)
 	 * asked the committer for a sync on the way (every 128 chunks) */
 	store_ingest_cas_free(f->s);
 	o.chunk_max = 4096;
-	open_store(f, &o);
+	store_fixture_open(f, &o);
 	ds = multiframe("2.25.32", 64, 64, 80, 400);
 	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
 	assert_rebuilt(f, ds, PACS_TS_EXPLICIT_LE, PACS_TS_EXPLICIT_LE);
@@ -508,7 +388,7 @@ static void test_encapsulated(void **state)
 	assert_int_equal(pacs_ds_add_fragment(ds, PACS_TAG_PIXEL_DATA, bot, sizeof(bot)), 0);
 	for (unsigned i = 0; i < 3; i++) {
 		frag = malloc(sizes[i]);
-		fill_pixels(frag, sizes[i], 50 + i);
+		store_fixture_fill_pixels(frag, sizes[i], 50 + i);
 		assert_int_equal(pacs_ds_add_fragment(ds, PACS_TAG_PIXEL_DATA, frag, sizes[i]), 0);
 		free(frag);
 	}
@@ -538,7 +418,7 @@ static void test_nested_bulk(void **state)
 	uint8_t *v = malloc(n);
 	store_manifest *m;
 
-	fill_pixels(v, n, 77);
+	store_fixture_fill_pixels(v, n, 77);
 	assert_int_equal(pacs_ds_add_item(ds, PACS_TAG(0x0088, 0x0200), &item), 0);
 	assert_int_equal(pacs_ds_set_u16(item, PACS_TAG(0x0028, 0x0010), 96), 0);
 	assert_int_equal(pacs_ds_set_u16(item, PACS_TAG(0x0028, 0x0011), 512), 0);
@@ -621,7 +501,7 @@ static void test_group_commit(void **state)
 	assert_true(stats.batches < THREADS * EACH);
 	/* reopened: every one is there and intact */
 	store_ingest_cas_free(f->s);
-	open_store(f, NULL);
+	store_fixture_open(f, NULL);
 	for (unsigned i = 0; i < THREADS; i++) {
 		for (unsigned j = 0; j < EACH; j++) {
 			pacs_ds *ds;
@@ -648,7 +528,7 @@ static void test_abort(void **state)
 				      m.len / 2, &res), 0);
 	/* reopen: whatever was put is synced or dropped */
 	store_ingest_cas_free(f->s);
-	open_store(f, NULL);
+	store_fixture_open(f, NULL);
 	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), "2.25.71", 0, &st), ARCA_ENOTFOUND);
 	(void)count_chunks(f, &manifests);
 	assert_int_equal(manifests, 0);
@@ -728,7 +608,7 @@ static void test_rules_and_quarantine(void **state)
 	store_ingest_cas_free(f->s);
 	store_ingest_cas_options_init(&o);
 	o.rules = rules;
-	open_store(f, &o);
+	store_fixture_open(f, &o);
 
 	/* fixed */
 	ds = ct("2.25.91", 128, 128, 1);
@@ -772,7 +652,7 @@ static void test_rules_and_quarantine(void **state)
 
 	/* without rules a missing Study Instance UID is still refused */
 	store_ingest_cas_free(f->s);
-	open_store(f, NULL);
+	store_fixture_open(f, NULL);
 	ds = ct("2.25.93", 128, 128, 2);
 	assert_int_equal(pacs_ds_remove(ds, PACS_TAG(0x0020, 0x000D)), 0);
 	m = encode(ds, PACS_TS_EXPLICIT_LE);
@@ -804,7 +684,7 @@ static void test_kill9(void **state)
 	if (pid == 0) {
 		fixture child = *f;
 		close(fds[0]);
-		open_store(&child, NULL);
+		store_fixture_open(&child, NULL);
 		for (unsigned i = 0;; i++) {
 			pacs_ds *ds;
 			int n;
@@ -846,7 +726,7 @@ static void test_kill9(void **state)
 		snprintf(uids[acked++], 64, "%s", p);
 	}
 	assert_true(acked >= 12);
-	open_store(f, NULL);
+	store_fixture_open(f, NULL);
 	for (size_t i = 0; i < acked; i++) {
 		unsigned n = 0;
 		pacs_ds *ds;

@@ -33,12 +33,11 @@
 #include "store_index.h"
 #include "store_ingest.h"
 #include "store_instance.h"
+#include "store_fixture.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
 #define STUDY_UID "2.25.200"
 #define SERIES_UID "2.25.200.1"
-/* the C-STORE SCP's threshold (pacs_svc_store.c) */
-#define BULK_THRESHOLD (64u * 1024u)
 
 static const char *const native_ts[] = {
 	PACS_TS_EXPLICIT_LE,
@@ -47,72 +46,23 @@ static const char *const native_ts[] = {
 	PACS_TS_DEFLATED_LE,
 };
 
-typedef struct fixture {
-	char root[64];
-	store_ingest_cas *s;
-	pacs_ingest ingest;
-} fixture;
+/* store_fixture.h: a temp archive, the ingest opened as arcad opens it */
+typedef store_fixture fixture;
+typedef store_fixture_mem mem;
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	strcpy(f->root, "/tmp/arca-send-test-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	if (store_ingest_cas_open(&f->s, f->root, NULL) != 0)
-		fail_msg("store_ingest_cas_open: %s", arca_error_last());
-	store_ingest_cas_ingest(f->s, &f->ingest);
-	*state = f;
+	*state = store_fixture_new("send");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	char cmd[128];
-
-	store_ingest_cas_free(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	store_fixture_free(*state);
 	return 0;
 }
 
 /* ------------------------------------------------------------ data */
-
-typedef struct mem {
-	uint8_t *data;
-	size_t len, cap;
-	size_t calls;
-} mem;
-
-static int mem_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	mem *m = ctx;
-
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->data = realloc(m->data, m->cap);
-		assert_non_null(m->data);
-	}
-	memcpy(m->data + m->len, data, len);
-	m->len += len;
-	m->calls++;
-	return 0;
-}
-
-static void fill_pixels(uint8_t *p, size_t bytes, unsigned seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-
-	for (size_t i = 0; i + 1 < bytes; i += 2) {
-		uint16_t v;
-		x = x * 1103515245u + 12345u;
-		v = (uint16_t)(1000 + (i / 2) % 512 + ((x >> 16) & 0x1F));
-		p[i] = (uint8_t)v;
-		p[i + 1] = (uint8_t)(v >> 8);
-	}
-}
 
 static pacs_ds *image(const char *sop, unsigned rows, unsigned cols, unsigned frames)
 {
@@ -149,7 +99,7 @@ static pacs_ds *native(const char *sop, unsigned rows, unsigned cols, unsigned f
 	size_t n = (size_t)rows * cols * 2 * frames;
 	uint8_t *px = malloc(n);
 
-	fill_pixels(px, n, seed);
+	store_fixture_fill_pixels(px, n, seed);
 	assert_int_equal(pacs_ds_set(ds, PACS_TAG_PIXEL_DATA, PACS_VR_OW, px, (uint32_t)n), 0);
 	free(px);
 	return ds;
@@ -157,87 +107,22 @@ static pacs_ds *native(const char *sop, unsigned rows, unsigned cols, unsigned f
 
 /* ------------------------------------------------------------ storing */
 
-typedef struct feed_ctx {
-	const pacs_ingest *in;
-	void *txn;
-} feed_ctx;
-
-static int to_ingest(void *ctx, const pacs_bulk_event *ev)
-{
-	feed_ctx *fc = ctx;
-
-	return fc->in->ops->bulk(fc->txn, ev);
-}
-
-/* The data set encoded in ts as a peer sends it, through a reader in
- * PDV-sized slices into the ingest, committed.  false when the reader or
- * the ingest refused it (samples only). */
+/* The data set encoded in ts as a peer sends it, in PDV-sized slices into
+ * the ingest, committed.  false when the reader or the ingest refused it
+ * (samples only). */
 static bool try_store_ds(fixture *f, const pacs_ds *ds, const char *ts)
 {
-	char sop[65], cls[65];
-	pacs_ingest_info info;
+	store_fixture_send how = { "MODALITY", ts, 16384, 0, 0 };
 	pacs_ingest_result res;
-	pacs_read_opts ro;
-	pacs_write_opts wo;
-	pacs_reader *r = NULL;
-	pacs_ds *meta = NULL;
-	feed_ctx fc = { &f->ingest, NULL };
-	mem m = { 0 };
-	bool ok = true;
 
-	if (pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0018), 0, sop, sizeof(sop)) != 0 ||
-	    pacs_ds_get_string(ds, PACS_TAG(0x0008, 0x0016), 0, cls, sizeof(cls)) != 0)
-		return false;
-	pacs_write_opts_init(&wo);
-	wo.ts_uid = ts;
-	if (pacs_write_dataset(ds, &wo, mem_sink, &m) != 0) {
-		free(m.data);
-		return false;
-	}
-	memset(&info, 0, sizeof(info));
-	info.calling_ae = "MODALITY";
-	info.called_ae = "ARCA";
-	info.peer_address = "127.0.0.1:1";
-	info.sop_class_uid = cls;
-	info.sop_instance_uid = sop;
-	info.transfer_syntax = ts;
-	assert_int_equal(f->ingest.ops->begin(f->ingest.ctx, &info, &fc.txn), 0);
-	pacs_read_opts_init(&ro);
-	ro.input = PACS_INPUT_DATASET;
-	ro.ts_uid = ts;
-	ro.bulk_threshold = BULK_THRESHOLD;
-	ro.bulk_fn = to_ingest;
-	ro.bulk_ctx = &fc;
-	assert_int_equal(pacs_reader_new(&r, &ro), 0);
-	for (size_t at = 0; at < m.len && ok; at += 16384) {
-		size_t n = m.len - at < 16384 ? m.len - at : 16384;
-		ok = pacs_reader_feed(r, m.data + at, n) == 0;
-	}
-	ok = ok && pacs_reader_finish(r, &meta) == 0;
-	pacs_reader_free(r);
-	free(m.data);
-	if (!ok) {
-		f->ingest.ops->abort(fc.txn);
-		pacs_ds_free(meta);
-		return false;
-	}
-	memset(&res, 0, sizeof(res));
-	/* commit takes the metadata (pacs_ingest.h) */
-	return f->ingest.ops->commit(fc.txn, meta, &res) == 0 && res.status == PACS_DIMSE_SUCCESS;
+	return store_fixture_store(&f->ingest, ds, &how, &res) == 0 && res.status == PACS_DIMSE_SUCCESS;
 }
 
 static void store_ds(fixture *f, const pacs_ds *ds, const char *ts)
 {
-	if (!try_store_ds(f, ds, ts))
-		fail_msg("storing in %s: %s", ts, arca_error_last());
-}
+	store_fixture_send how = { "MODALITY", ts, 16384, 0, 0 };
 
-static void manifest_of(fixture *f, const char *sop, uint8_t out[STORE_CAS_HASH_LEN])
-{
-	store_index_storage st;
-
-	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), sop, 0, &st), 0);
-	memcpy(out, st.manifest, STORE_CAS_HASH_LEN);
+	store_fixture_store_ok(&f->ingest, ds, &how);
 }
 
 /* ------------------------------------------------------------ the check */
@@ -259,7 +144,7 @@ static mem full_path(store_cas *cas, const uint8_t manifest[STORE_CAS_HASH_LEN],
 	free(p10);
 	pacs_write_opts_init(&wo);
 	wo.ts_uid = ts;
-	if (pacs_write_dataset(ds, &wo, mem_sink, &m) != 0)
+	if (pacs_write_dataset(ds, &wo, store_fixture_mem_sink, &m) != 0)
 		fail_msg("write in %s: %s", ts, arca_error_last());
 	pacs_ds_free(ds);
 	return m;
@@ -274,7 +159,7 @@ static void assert_sends_like_full(store_cas *cas, const uint8_t manifest[STORE_
 		const char *ts = i < sizeof(native_ts) / sizeof(native_ts[0]) ? native_ts[i] : NULL;
 		mem want = full_path(cas, manifest, ts != NULL ? ts : stored_ts);
 		mem got = { 0 };
-		int rc = store_instance_send(cas, manifest, ts, mem_sink, &got);
+		int rc = store_instance_send(cas, manifest, ts, store_fixture_mem_sink, &got);
 		if (rc != 0)
 			fail_msg("send in %s: %s", ts != NULL ? ts : "(stored)", arca_error_last());
 		assert_int_equal(got.len, want.len);
@@ -296,11 +181,11 @@ static void test_native_in_every_syntax(void **state)
 	store_ds(f, one, PACS_TS_EXPLICIT_LE);
 	store_ds(f, multi, PACS_TS_IMPLICIT_LE);
 	store_ds(f, small, PACS_TS_EXPLICIT_LE);
-	manifest_of(f, "2.25.201", man);
+	store_fixture_manifest_of(f, "2.25.201", man);
 	assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
-	manifest_of(f, "2.25.202", man);
+	store_fixture_manifest_of(f, "2.25.202", man);
 	assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
-	manifest_of(f, "2.25.203", man);
+	store_fixture_manifest_of(f, "2.25.203", man);
 	assert_sends_like_full(cas, man, PACS_TS_EXPLICIT_LE);
 	pacs_ds_free(one);
 	pacs_ds_free(multi);
@@ -317,8 +202,8 @@ static void test_pixel_data_in_one_piece(void **state)
 	mem got = { 0 };
 
 	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
-	manifest_of(f, "2.25.204", man);
-	assert_int_equal(store_instance_send(store_ingest_cas_store(f->s), man, PACS_TS_EXPLICIT_LE, mem_sink, &got), 0);
+	store_fixture_manifest_of(f, "2.25.204", man);
+	assert_int_equal(store_instance_send(store_ingest_cas_store(f->s), man, PACS_TS_EXPLICIT_LE, store_fixture_mem_sink, &got), 0);
 	assert_true(got.len > 512u * 512u * 2u);
 	assert_true(got.calls <= 4);
 	free(got.data);
@@ -339,16 +224,16 @@ static void test_encapsulated(void **state)
 	assert_int_equal(pacs_ds_add_fragment(ds, PACS_TAG_PIXEL_DATA, bot, sizeof(bot)), 0);
 	for (unsigned i = 0; i < 2; i++) {
 		frag = malloc(90000);
-		fill_pixels(frag, 90000, 60 + i);
+		store_fixture_fill_pixels(frag, 90000, 60 + i);
 		assert_int_equal(pacs_ds_add_fragment(ds, PACS_TAG_PIXEL_DATA, frag, 90000), 0);
 		free(frag);
 	}
 	assert_int_equal(pacs_ds_set_source_ts(ds, PACS_TS_J2K_LOSSLESS), 0);
 	store_ds(f, ds, PACS_TS_J2K_LOSSLESS);
-	manifest_of(f, "2.25.205", man);
+	store_fixture_manifest_of(f, "2.25.205", man);
 	/* as stored: the fragments pass through */
 	want = full_path(cas, man, PACS_TS_J2K_LOSSLESS);
-	assert_int_equal(store_instance_send(cas, man, NULL, mem_sink, &got), 0);
+	assert_int_equal(store_instance_send(cas, man, NULL, store_fixture_mem_sink, &got), 0);
 	assert_int_equal(got.len, want.len);
 	assert_memory_equal(got.data, want.data, want.len);
 	free(got.data);
@@ -356,8 +241,8 @@ static void test_encapsulated(void **state)
 	/* to a native syntax or another codec: a codec's work, refused
 	 * before anything is written (the caller transcodes) */
 	memset(&got, 0, sizeof(got));
-	assert_int_equal(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, mem_sink, &got), ARCA_EUNSUPPORTED);
-	assert_int_equal(store_instance_send(cas, man, PACS_TS_RLE, mem_sink, &got), ARCA_EUNSUPPORTED);
+	assert_int_equal(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, store_fixture_mem_sink, &got), ARCA_EUNSUPPORTED);
+	assert_int_equal(store_instance_send(cas, man, PACS_TS_RLE, store_fixture_mem_sink, &got), ARCA_EUNSUPPORTED);
 	assert_int_equal(got.len, 0);
 	assert_int_equal(got.calls, 0);
 	pacs_ds_free(ds);
@@ -379,7 +264,7 @@ static void test_damaged_chunk(void **state)
 	size_t px = 256u * 256u * 2u;
 
 	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
-	manifest_of(f, "2.25.206", man);
+	store_fixture_manifest_of(f, "2.25.206", man);
 	assert_int_equal(store_cas_iter_new(&it, cas), 0);
 	while (!flipped && store_cas_iter_next(it, &e) == 1) {
 		struct stat sb;
@@ -398,7 +283,7 @@ static void test_damaged_chunk(void **state)
 	}
 	store_cas_iter_free(it);
 	assert_true(flipped);
-	assert_true(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, mem_sink, &got) < 0);
+	assert_true(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, store_fixture_mem_sink, &got) < 0);
 	assert_non_null(strstr(arca_error_last(), "2.25.206"));
 	assert_true(got.len < px); /* the attributes at most, no pixel */
 	free(got.data);
@@ -433,10 +318,10 @@ static void sample_one(fixture *f, const char *path, size_t *n)
 		pacs_ds_free(ds);
 		return;
 	}
-	manifest_of(f, sop, man);
+	store_fixture_manifest_of(f, sop, man);
 	if (pacs_ts_is_encapsulated(ts)) {
 		mem want = full_path(cas, man, ts), got = { 0 };
-		if (store_instance_send(cas, man, NULL, mem_sink, &got) != 0)
+		if (store_instance_send(cas, man, NULL, store_fixture_mem_sink, &got) != 0)
 			fail_msg("%s: %s", path, arca_error_last());
 		assert_int_equal(got.len, want.len);
 		assert_memory_equal(got.data, want.data, want.len);

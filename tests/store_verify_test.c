@@ -31,41 +31,25 @@
 #include "store_ingest.h"
 #include "store_instance.h"
 #include "store_verify.h"
+#include "store_fixture.h"
 
 #define CT_CLASS "1.2.840.10008.5.1.4.1.1.2"
-#define BULK_THRESHOLD (64u * 1024u)
 #define ROWS 200 /* 80,000 bytes of pixels: one chunk of their own */
 #define PX_LEN ((size_t)ROWS * ROWS * 2)
 
-typedef struct fixture {
-	char root[64], index[96];
-	store_ingest_cas *s;
-	pacs_ingest ingest;
-} fixture;
+/* store_fixture.h: a temp archive, the ingest opened as arcad opens it;
+ * f->index is its index database */
+typedef store_fixture fixture;
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	strcpy(f->root, "/tmp/arca-verify-test-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->index, sizeof(f->index), "%s/index.db", f->root);
-	if (store_ingest_cas_open(&f->s, f->root, NULL) != 0)
-		fail_msg("store_ingest_cas_open: %s", arca_error_last());
-	store_ingest_cas_ingest(f->s, &f->ingest);
-	*state = f;
+	*state = store_fixture_new("verify");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	char cmd[128];
-
-	store_ingest_cas_free(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
-	assert_int_equal(system(cmd), 0);
-	free(f);
+	store_fixture_free(*state);
 	return 0;
 }
 
@@ -119,77 +103,14 @@ static void pixel_chunk(unsigned seed, uint8_t hash[STORE_CAS_HASH_LEN])
 	free(px);
 }
 
-typedef struct mem {
-	uint8_t *data;
-	size_t len, cap;
-} mem;
-
-static int mem_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	mem *m = ctx;
-
-	if (m->len + len > m->cap) {
-		m->cap = (m->len + len) * 2;
-		m->data = realloc(m->data, m->cap);
-		assert_non_null(m->data);
-	}
-	memcpy(m->data + m->len, data, len);
-	m->len += len;
-	return 0;
-}
-
-typedef struct feed_ctx {
-	const pacs_ingest *in;
-	void *txn;
-} feed_ctx;
-
-static int to_ingest(void *ctx, const pacs_bulk_event *ev)
-{
-	feed_ctx *fc = ctx;
-
-	return fc->in->ops->bulk(fc->txn, ev);
-}
-
 /* As the C-STORE SCP does: begin, the data set through a reader whose
  * bulk events go to the ingest, commit; asserts Success. */
 static void store(fixture *f, const char *study, const char *sop, unsigned seed)
 {
-	pacs_ds *ds = ct(study, sop, seed), *meta = NULL;
-	pacs_ingest_info info;
-	pacs_ingest_result res;
-	pacs_write_opts wo;
-	pacs_read_opts ro;
-	pacs_reader *r = NULL;
-	feed_ctx fc = { &f->ingest, NULL };
-	mem m = { NULL, 0, 0 };
+	store_fixture_send how = { "TEST", PACS_TS_EXPLICIT_LE, 0, 0, 0 };
+	pacs_ds *ds = ct(study, sop, seed);
 
-	pacs_write_opts_init(&wo);
-	wo.ts_uid = PACS_TS_EXPLICIT_LE;
-	assert_int_equal(pacs_write_dataset(ds, &wo, mem_sink, &m), 0);
-	memset(&info, 0, sizeof(info));
-	info.calling_ae = "TEST";
-	info.called_ae = "ARCA";
-	info.peer_address = "127.0.0.1:1";
-	info.sop_class_uid = CT_CLASS;
-	info.sop_instance_uid = sop;
-	info.transfer_syntax = PACS_TS_EXPLICIT_LE;
-	assert_int_equal(f->ingest.ops->begin(f->ingest.ctx, &info, &fc.txn), 0);
-	pacs_read_opts_init(&ro);
-	ro.input = PACS_INPUT_DATASET;
-	ro.ts_uid = PACS_TS_EXPLICIT_LE;
-	ro.bulk_threshold = BULK_THRESHOLD;
-	ro.bulk_fn = to_ingest;
-	ro.bulk_ctx = &fc;
-	assert_int_equal(pacs_reader_new(&r, &ro), 0);
-	assert_int_equal(pacs_reader_feed(r, m.data, m.len), 0);
-	assert_int_equal(pacs_reader_finish(r, &meta), 0);
-	pacs_reader_free(r);
-	memset(&res, 0, sizeof(res));
-	if (f->ingest.ops->commit(fc.txn, meta, &res) != 0)
-		fail_msg("commit: %s", arca_error_last());
-	if (res.status != PACS_DIMSE_SUCCESS)
-		fail_msg("status 0x%04X: %s", res.status, res.comment);
-	free(m.data);
+	store_fixture_store_ok(&f->ingest, ds, &how);
 	pacs_ds_free(ds);
 }
 
@@ -214,14 +135,6 @@ static void flip_byte(const char *path)
 	b ^= 0x10;
 	assert_int_equal(pwrite(fd, &b, 1, sb.st_size / 2), 1);
 	close(fd);
-}
-
-static void manifest_of(fixture *f, const char *sop, uint8_t out[STORE_CAS_HASH_LEN])
-{
-	store_index_storage st;
-
-	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), sop, 0, &st), 0);
-	memcpy(out, st.manifest, STORE_CAS_HASH_LEN);
 }
 
 /* ------------------------------------------------------------ the walk */
@@ -410,7 +323,7 @@ static void test_missing_chunk_and_manifest(void **state)
 	pixel_chunk(2, px);
 	chunk_file(f, px, path, sizeof(path));
 	assert_int_equal(unlink(path), 0);
-	manifest_of(f, "2.25.2.1.1", man);
+	store_fixture_manifest_of(f, "2.25.2.1.1", man);
 	chunk_file(f, man, path, sizeof(path));
 	assert_int_equal(unlink(path), 0);
 	run(f, &s, &vs, NULL);
@@ -634,7 +547,7 @@ static void test_gc_refuses_unreadable_manifest(void **state)
 	store_cas *cas = NULL;
 
 	fill(f);
-	manifest_of(f, "2.25.2.1.1", man);
+	store_fixture_manifest_of(f, "2.25.2.1.1", man);
 	reopen_plain(f, &cas);
 	chunk_file(f, man, path, sizeof(path));
 	flip_byte(path);
