@@ -241,6 +241,7 @@ static void retr_audit(pacs_op *op, pacs_retr *r, uint16_t status, const char *d
 		.failed = r->n_failed,
 		.warning = r->warning,
 		.status = status,
+		.user = op->conn->user,
 	};
 
 	pacs_svc_retrieve_audit(op->conn, &ev);

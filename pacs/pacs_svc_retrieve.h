@@ -114,6 +114,10 @@ typedef struct pacs_svc_retrieve_event {
 	size_t n_instances;           /* selected */
 	uint16_t completed, failed, warning;
 	uint16_t status;              /* final status */
+	/* the name of the User Identity (PS3.7 D.3.3.7) the association's
+	 * identity check accepted, or "": the requesting user of PS3.15
+	 * A.5.3.7's active participant */
+	const char *user;
 } pacs_svc_retrieve_event;
 
 void pacs_svc_retrieve_audit(pacs_conn *c, const pacs_svc_retrieve_event *ev);

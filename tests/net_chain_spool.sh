@@ -19,7 +19,10 @@
 #   5. [chain] query_events: every = one DCM:110112 Query event per
 #      findscu query with its match count, by the calling AE, no query key
 #      on the log, the user of an accepted User Identity as actor too
-#      (tests/find_identity.py); summary = one per association (2 queries, their
+#      (tests/find_identity.py); a C-GET with that identity
+#      (tests/get_identity.py): the retrieve event's actor is the AE and the
+#      user, and a user name that is not UTF-8 is left out with one
+#      warning; summary = one per association (2 queries, their
 #      matches summed); off = none;
 #      a bad value stops arcad (exit 2, FILE:LINE);
 #   6. `arca chain verify` exits 0 at the end; no sanitizer report.
@@ -284,7 +287,39 @@ assert e["query"] == {"matches": 1, "requests": 1}, e'; then
 else
 	fail "query with identity: $(cat "$NET_TMP/idfind.log") $(tail -1 "$NET_TMP/check.err")"
 fi
+# a C-GET with an accepted User Identity: the retrieve event's actor has the
+# user too (PS3.15 A.5.3.7, the requesting user as active participant)
+if python3 "$srcdir/tests/get_identity.py" --port "$port" --user alice --password secret --study "$study1" \
+	>"$NET_TMP/idget.log" 2>&1 && grep -q "^received 4 completed 4$" "$NET_TMP/idget.log" &&
+	until_log 'r = [e for e in es if e["event"] == "DCM:110104" and e["action"] == "R"]
+assert len(r) == 1, r
+e = r[0]
+assert e["action"] == "R" and e["outcome"] == 0, e
+assert e["actor"] == {"ae": "IDGET", "user": "alice"} and e["peer"] == "IDGET", e
+assert e["object"]["study"] == sys.argv[2] and e["object"]["instances"] == 4, e' "$study1"; then
+	ok "a C-GET with an accepted User Identity: the retrieve event's actor is the AE and the user"
+else
+	fail "retrieve with identity: $(cat "$NET_TMP/idget.log") $(tail -1 "$NET_TMP/check.err")"
+fi
 stop_arcad
+
+# a user name the entry rules refuse (not UTF-8) is left out of the retrieve
+# event, with one warning, and the event is still on the log
+sed -i 's/^users = .*/users = alice:secret, b'$'\xff''d:pw/' "$root/arca.conf"
+start_arcad 2b
+if python3 "$srcdir/tests/get_identity.py" --port "$port" --user "b"$'\xff'"d" --password pw --study "$study1" \
+	>"$NET_TMP/idget2.log" 2>&1 && grep -q "^received 4 completed 4$" "$NET_TMP/idget2.log" &&
+	until_log 'r = [e for e in es if e["event"] == "DCM:110104" and e["action"] == "R"]
+assert len(r) == 2, r
+e = r[1]
+assert e["actor"] == {"ae": "IDGET"} and e["outcome"] == 0 and e["object"]["instances"] == 4, e' &&
+	[ "$(grep -c "user name of \"IDGET\"'s C-GET is left out of the retrieve event: actor user" "$NET_TMP/arcad2b.log")" -eq 1 ]; then
+	ok "a user name that is not UTF-8: left out of the retrieve event, one warning"
+else
+	fail "bad user name: $(cat "$NET_TMP/idget2.log") $(tail -1 "$NET_TMP/check.err") $(grep -i "left out" "$NET_TMP/arcad2b.log")"
+fi
+stop_arcad
+sed -i 's/^users = .*/users = alice:secret/' "$root/arca.conf"
 
 set_mode summary
 start_arcad 3
