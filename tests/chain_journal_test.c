@@ -34,44 +34,30 @@
 #include "chain_key.h"
 #include "chain_log.h"
 #include "chain_log_priv.h"
+#include "chain_fixture.h"
 
 #define NODE "hospital-a/ct"
 #define T0 INT64_C(1735787045000)
 
+/* chain_fixture.h: a temp directory with the repository, the node's key */
 struct fx {
-	char dir[256];
-	char repo[300];
+	chain_fixture c;
 	char journal[400];
-	chain_key *key;
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *base = getenv("TMPDIR");
-	uint8_t seed[32];
-	size_t i;
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/chain_journal_test.XXXXXX", base != NULL ? base : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
+	if (chain_fixture_init(&f->c, "chain_journal_test", "log.git", 7) != 0) {
+		chain_fixture_fini(&f->c);
+		free(f);
 		return -1;
-	snprintf(f->repo, sizeof(f->repo), "%s/log.git", f->dir);
+	}
 	/* '/' in the node name is '+' in the file name */
-	snprintf(f->journal, sizeof(f->journal), "%s/arca-journal-hospital-a+ct", f->repo);
-	for (i = 0; i < 32; i++)
-		seed[i] = (uint8_t)(i * 7);
-	if (chain_key_from_seed(&f->key, seed) != 0)
-		return -1;
+	snprintf(f->journal, sizeof(f->journal), "%s/arca-journal-hospital-a+ct", f->c.repo);
 	*state = f;
 	return 0;
 }
@@ -80,8 +66,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	chain_key_free(f->key);
+	chain_fixture_fini(&f->c);
 	free(f);
 	return 0;
 }
@@ -114,15 +99,11 @@ static char *entry_bytes(uint64_t i, size_t *len)
 static chain_log *open_log(struct fx *f, bool background, uint32_t batch, uint32_t ck_entries,
 			   uint32_t ck_ms)
 {
-	chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key,
+	chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key,
 			       .batch_entries = batch, .batch_ms = 2, .background = background,
 			       .checkpoint_entries = ck_entries, .checkpoint_ms = ck_ms };
-	chain_log *log = NULL;
-	int rc = chain_log_open(&log, &c);
 
-	if (rc != 0)
-		fail_msg("chain_log_open: %d %s", rc, arca_error_last());
-	return log;
+	return chain_fixture_open_log(&c);
 }
 
 static void append_one(chain_log *log, uint64_t i, chain_log_durable_fn fn, void *arg)
@@ -142,7 +123,7 @@ static uint64_t ref_size(struct fx *f)
 	git_repository *repo = NULL;
 	uint64_t n = 0;
 
-	if (git_repository_open_bare(&repo, f->repo) == 0)
+	if (git_repository_open_bare(&repo, f->c.repo) == 0)
 		assert_int_equal(chain_log__ref_size(repo, "refs/arca/log/" NODE, &n), 0);
 	git_repository_free(repo);
 	return n;
@@ -154,7 +135,7 @@ static void check_ref_entries(struct fx *f, uint64_t n)
 	chain_log_view *v = NULL;
 	uint64_t i;
 
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), 0);
 	assert_true(chain_log_view_size(v) >= n);
 	for (i = 0; i < n; i++) {
 		size_t len, want_len;
@@ -354,7 +335,7 @@ static void test_kill9_keeps_durable(void **state)
 	assert_true(rounds >= 5);
 	assert_true(any);
 	check_ref_entries(f, reported_max + 1);
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, NULL), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.key, NULL, NULL, NULL), 0);
 }
 
 /* ---- reading the journal back ---- */
@@ -376,7 +357,7 @@ static void test_replay_after_crash(void **state)
 	append_one(log, 121, NULL, NULL);
 	assert_int_equal(chain_log_close(log), 0);
 	check_ref_entries(f, 122);
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, NULL), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.key, NULL, NULL, NULL), 0);
 }
 
 static void test_torn_tail_cut(void **state)
@@ -411,7 +392,7 @@ static void test_damaged_middle_refused(void **state)
 {
 	struct fx *f = *state;
 	chain_log *log = NULL;
-	chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key };
+	chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key };
 
 	/* flushes of 10: record 3 (entry 4) is in the first, which later
 	 * flushes follow */
@@ -439,7 +420,7 @@ static void craft_journal(struct fx *f, const char *node, uint64_t first, const 
 	size_t i;
 
 	j.path = strdup(f->journal);
-	assert_int_equal(chain_log__journal_reset(&j, f->repo, first), 0);
+	assert_int_equal(chain_log__journal_reset(&j, f->c.repo, first), 0);
 	for (i = 0; i < n; i++) {
 		chain_entry e;
 		chain_log__jrec r;
@@ -458,7 +439,7 @@ static void craft_journal(struct fx *f, const char *node, uint64_t first, const 
 static void test_gap_and_foreign_refused(void **state)
 {
 	struct fx *f = *state;
-	chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key };
+	chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key };
 	chain_log *log = NULL;
 	static const uint64_t gap[] = { 10, 11, 13 };
 	static const uint64_t early[] = { 10, 11, 12 };
@@ -548,7 +529,7 @@ static void test_checkpoint_cadence(void **state)
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(ref_size(f), 300);
 	assert_int_equal(chain_log_close(log), 0);
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, NULL), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.key, NULL, NULL, NULL), 0);
 }
 
 struct busy_writer {
@@ -592,7 +573,7 @@ static void test_readers(void **state)
 	assert_int_equal(chain_log_wait(log, 4), 0);
 	t0 = now_ms();
 	assert_int_equal(ref_size(f), 1);
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), 0);
 	assert_int_equal(chain_log_view_size(v), 5);
 	assert_true(now_ms() - t0 < CHAIN_LOG_SETTLE_MS);
 	chain_log_view_free(v);
@@ -608,7 +589,7 @@ static void test_readers(void **state)
 		nanosleep(&d, NULL);
 		before = atomic_load(&b.next);
 		t0 = now_ms();
-		assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+		assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), 0);
 		assert_true(now_ms() - t0 < 2500);
 		assert_true(chain_log_view_size(v) >= before);
 		chain_log_view_free(v);
@@ -624,17 +605,17 @@ static void test_readers(void **state)
 
 	journal_and_die(f, n, n + 7, 3);
 	t0 = now_ms();
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, &st), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.key, NULL, NULL, &st), 0);
 	assert_true(now_ms() - t0 < 1000); /* no writer alive: no wait */
 	assert_int_equal(st.entries, n);
 	assert_int_equal(st.pending, 7);
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), 0);
 	assert_int_equal(chain_log_view_size(v), n);
 	chain_log_view_free(v);
 	/* the next writer replays them */
 	log = open_log(f, false, 10, 0, 0);
 	assert_int_equal(chain_log_close(log), 0);
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->key, NULL, NULL, &st), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.key, NULL, NULL, &st), 0);
 	assert_int_equal(st.entries, n + 7);
 	assert_int_equal(st.pending, 0);
 	check_ref_entries(f, n + 7);

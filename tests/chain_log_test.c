@@ -29,6 +29,7 @@
 #include "chain_key.h"
 #include "chain_log.h"
 #include "chain_log_priv.h"
+#include "chain_fixture.h"
 #include "chain_merkle.h"
 #include "chain_pseudonym.h"
 #include "pacs_ds.h"
@@ -41,41 +42,23 @@
  * root can be computed again from the same entries. */
 #define T0 INT64_C(1735787045000)
 
+/* chain_fixture.h: a temp directory with the repository, the node's key
+ * and a foreign one */
 struct fx {
-	char dir[256];
-	char repo[300];
-	chain_key *key;
-	chain_key *other_key;
+	chain_fixture c;
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *base = getenv("TMPDIR");
-	uint8_t seed[32];
-	size_t i;
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/chain_log_test.XXXXXX", base != NULL ? base : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
+	if (chain_fixture_init(&f->c, "chain_log_test", "chain/log.git", 1) != 0) {
+		chain_fixture_fini(&f->c);
+		free(f);
 		return -1;
-	snprintf(f->repo, sizeof(f->repo), "%s/chain/log.git", f->dir);
-	for (i = 0; i < 32; i++)
-		seed[i] = (uint8_t)i;
-	if (chain_key_from_seed(&f->key, seed) != 0)
-		return -1;
-	seed[0] = 0xff;
-	if (chain_key_from_seed(&f->other_key, seed) != 0)
-		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -84,9 +67,7 @@ static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	chain_key_free(f->key);
-	chain_key_free(f->other_key);
+	chain_fixture_fini(&f->c);
 	free(f);
 	return 0;
 }
@@ -130,12 +111,10 @@ static void make_entry(chain_entry *e, uint64_t i)
 
 static void open_log(struct fx *f, chain_log **log, uint32_t batch, bool background)
 {
-	chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key,
+	chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key,
 			       .batch_entries = batch, .batch_ms = 20, .background = background };
-	int rc = chain_log_open(log, &c);
 
-	if (rc != 0)
-		fail_msg("chain_log_open: %d %s", rc, arca_error_last());
+	*log = chain_fixture_open_log(&c);
 }
 
 static void append_range(chain_log *log, uint64_t from, uint64_t to)
@@ -223,7 +202,7 @@ static void collect(void *arg, const chain_log_fault *fault)
 static int verify(struct fx *f, struct faults *fs, chain_log_stats *st)
 {
 	memset(fs, 0, sizeof(*fs));
-	return chain_log_verify_repo(f->repo, NODE, f->key, collect, fs, st);
+	return chain_log_verify_repo(f->c.repo, NODE, f->c.key, collect, fs, st);
 }
 
 /* ---- node key changes (docs/chain-format.md 10) ---- */
@@ -249,7 +228,7 @@ static void append_key_change(chain_log *log, const chain_key *from, const chain
 
 static int open_with(struct fx *f, chain_log **log, const chain_key *key)
 {
-	chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = key, .batch_entries = 100 };
+	chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = key, .batch_entries = 100 };
 
 	return chain_log_open(log, &c);
 }
@@ -268,33 +247,33 @@ static void test_key_change(void **state)
 
 	build_log(f, 5, 5);
 	open_log(f, &log, 100, false);
-	append_key_change(log, f->key, f->other_key, &idx);
+	append_key_change(log, f->c.key, f->c.other_key, &idx);
 	assert_int_equal(idx, 5);
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(chain_log_close(log), 0);
 	/* the old key is no longer the log's: refused everywhere */
 	assert_int_equal(verify(f, &fs, NULL), ARCA_ECRYPTO);
 	assert_non_null(strstr(fs.reason[0], "the log's key is now"));
-	assert_int_equal(open_with(f, &log, f->key), ARCA_ECRYPTO);
+	assert_int_equal(open_with(f, &log, f->c.key), ARCA_ECRYPTO);
 	assert_non_null(strstr(arca_error_last(), "finish the interrupted rotation"));
 	assert_null(log);
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), ARCA_ECRYPTO);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), ARCA_ECRYPTO);
 	/* the new one verifies the whole log, the last checkpoint (size 6)
 	 * still signed with the old key */
 	memset(&fs, 0, sizeof(fs));
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->other_key, collect, &fs, &st), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.other_key, collect, &fs, &st), 0);
 	assert_int_equal(st.entries, 6);
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->other_key), 0);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.other_key), 0);
 	assert_int_equal(chain_log_view_size(v), 6);
 	chain_log_view_free(v);
 	/* the writer with the new key signs what follows */
-	assert_int_equal(open_with(f, &log, f->other_key), 0);
+	assert_int_equal(open_with(f, &log, f->c.other_key), 0);
 	append_range(log, 6, 9);
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(chain_log_verify(log, collect, &fs), 0);
 	assert_int_equal(chain_log_close(log), 0);
 	memset(&fs, 0, sizeof(fs));
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->other_key, collect, &fs, &st), 0);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.other_key, collect, &fs, &st), 0);
 	assert_int_equal(st.entries, 9);
 	assert_int_equal(st.batches, 3);
 	assert_int_equal(verify(f, &fs, NULL), ARCA_ECRYPTO);
@@ -312,17 +291,17 @@ static void test_key_change_old_key_signs_after(void **state)
 
 	build_log(f, 3, 3);
 	open_log(f, &log, 100, false);
-	append_key_change(log, f->key, f->other_key, &idx);
+	append_key_change(log, f->c.key, f->c.other_key, &idx);
 	assert_int_equal(chain_log_flush(log), 0);
-	append_range(log, 4, 6); /* still signed with f->key */
+	append_range(log, 4, 6); /* still signed with f->c.key */
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(chain_log_close(log), 0);
 	memset(&fs, 0, sizeof(fs));
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, f->other_key, collect, &fs, NULL), ARCA_ECRYPTO);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, f->c.other_key, collect, &fs, NULL), ARCA_ECRYPTO);
 	assert_int_equal(fs.n, 1);
 	assert_non_null(strstr(fs.reason[0], "checkpoint of size 6 is not signed by the node key in force"));
-	assert_int_equal(open_with(f, &log, f->other_key), ARCA_ECRYPTO);
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->other_key), ARCA_ECRYPTO);
+	assert_int_equal(open_with(f, &log, f->c.other_key), ARCA_ECRYPTO);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.other_key), ARCA_ECRYPTO);
 	/* nor by anybody else's key */
 	assert_int_equal(verify(f, &fs, NULL), ARCA_ECRYPTO);
 }
@@ -341,17 +320,17 @@ static void test_key_change_not_chained(void **state)
 	assert_int_equal(chain_key_from_seed(&third, seed), 0);
 	build_log(f, 2, 2);
 	open_log(f, &log, 100, false);
-	append_key_change(log, f->key, f->other_key, &idx);
+	append_key_change(log, f->c.key, f->c.other_key, &idx);
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(chain_log_close(log), 0);
-	assert_int_equal(open_with(f, &log, f->other_key), 0);
-	/* names f->key as the old key, but other_key is in force */
-	append_key_change(log, f->key, third, &idx);
+	assert_int_equal(open_with(f, &log, f->c.other_key), 0);
+	/* names f->c.key as the old key, but other_key is in force */
+	append_key_change(log, f->c.key, third, &idx);
 	assert_int_equal(idx, 3);
 	assert_int_equal(chain_log_flush(log), 0);
 	assert_int_equal(chain_log_close(log), 0);
 	memset(&fs, 0, sizeof(fs));
-	assert_int_equal(chain_log_verify_repo(f->repo, NODE, third, collect, &fs, NULL), ARCA_ECRYPTO);
+	assert_int_equal(chain_log_verify_repo(f->c.repo, NODE, third, collect, &fs, NULL), ARCA_ECRYPTO);
 	assert_non_null(strstr(fs.reason[0], "key change at entry 3"));
 	assert_int_equal(open_with(f, &log, third), ARCA_ECRYPTO);
 	chain_key_free(third);
@@ -393,7 +372,7 @@ static void test_append_reopen_same_root(void **state)
 
 	/* one pack per batch, every 8 merged into one (20 = 8 + 8 + 4 x 1),
 	 * and no loose object: objects/ holds only pack/ and info/ */
-	snprintf(path, sizeof(path), "%s/objects/pack", f->repo);
+	snprintf(path, sizeof(path), "%s/objects/pack", f->c.repo);
 	assert_int_equal(count_files(path, ".pack"), 6);
 	assert_int_equal(count_files(path, ".idx"), 6);
 	{
@@ -401,7 +380,7 @@ static void test_append_reopen_same_root(void **state)
 		DIR *d;
 		struct dirent *de;
 
-		snprintf(objdir, sizeof(objdir), "%s/objects", f->repo);
+		snprintf(objdir, sizeof(objdir), "%s/objects", f->c.repo);
 		d = opendir(objdir);
 		assert_non_null(d);
 		while ((de = readdir(d)) != NULL)
@@ -417,7 +396,7 @@ static void test_append_reopen_same_root(void **state)
 	assert_memory_equal(root, want, 32);
 	/* the note is a checkpoint of this node signed by its key */
 	assert_int_equal(chain_checkpoint_parse(&cp, note, note_len), 0);
-	assert_int_equal(chain_checkpoint_verify(cp, f->key, NODE), 0);
+	assert_int_equal(chain_checkpoint_verify(cp, f->c.key, NODE), 0);
 	assert_string_equal(chain_checkpoint_origin(cp), NODE);
 	chain_checkpoint_free(cp);
 	free(note);
@@ -455,7 +434,7 @@ static void test_packs_merged(void **state)
 	chain_log *log;
 
 	build_log(f, 650, 10);
-	snprintf(path, sizeof(path), "%s/objects/pack", f->repo);
+	snprintf(path, sizeof(path), "%s/objects/pack", f->c.repo);
 	assert_int_equal(count_files(path, ".pack"), 2);
 	assert_int_equal(count_files(path, ".idx"), 2);
 	assert_int_equal(verify(f, &fs, &st), 0);
@@ -498,13 +477,13 @@ static void test_append_refuses(void **state)
 	struct fx *f = *state;
 	chain_log *log;
 	chain_entry e;
-	chain_log_config c = { .repo_path = f->repo, .node = "bad name", .key = f->key };
+	chain_log_config c = { .repo_path = f->c.repo, .node = "bad name", .key = f->c.key };
 	chain_key *pub;
 	uint8_t pk[32];
 
 	assert_int_equal(chain_log_open(&log, &c), ARCA_EINVAL);
 	c.node = NODE;
-	assert_int_equal(chain_key_public(f->key, pk), 0);
+	assert_int_equal(chain_key_public(f->c.key, pk), 0);
 	assert_int_equal(chain_key_from_public(&pub, pk), 0);
 	c.key = pub;
 	assert_int_equal(chain_log_open(&log, &c), ARCA_EINVAL); /* cannot sign */
@@ -536,7 +515,7 @@ static void test_writer_lock(void **state)
 
 	open_log(f, &a, 10, false);
 	{
-		chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key };
+		chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key };
 		assert_int_equal(chain_log_open(&b, &c), ARCA_EEXISTS);
 		assert_null(b);
 		assert_non_null(strstr(arca_error_last(), "lock"));
@@ -588,12 +567,12 @@ static void test_view(void **state)
 	size_t len, n, i;
 	chain_checkpoint *cp;
 
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), ARCA_ENOTFOUND);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), ARCA_ENOTFOUND);
 	build_log(f, 1234, 100);
 	/* a writer holds the lock: a view opens anyway, and sees the log as
 	 * it was then */
 	open_log(f, &log, 100, false);
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), 0);
 	append_batches(log, 1234, 1300, 100);
 	assert_int_equal(chain_log_view_size(v), 1234);
 	chain_log_view_root(v, root);
@@ -603,7 +582,7 @@ static void test_view(void **state)
 		const char *note = chain_log_view_checkpoint(v, &len);
 		assert_int_equal(chain_checkpoint_parse(&cp, note, len), 0);
 	}
-	assert_int_equal(chain_checkpoint_verify(cp, f->key, NODE), 0);
+	assert_int_equal(chain_checkpoint_verify(cp, f->c.key, NODE), 0);
 	assert_int_equal(chain_checkpoint_size(cp), 1234);
 	assert_memory_equal(chain_checkpoint_root(cp), want, 32);
 	chain_checkpoint_free(cp);
@@ -649,12 +628,12 @@ static void test_view(void **state)
 	chain_log_view_free(NULL);
 
 	/* a new view sees the new batches */
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->key), 0);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.key), 0);
 	assert_int_equal(chain_log_view_size(v), 1300);
 	chain_log_view_free(v);
 	assert_int_equal(chain_log_close(log), 0);
 	/* another node's key is refused */
-	assert_int_equal(chain_log_view_open(&v, f->repo, NODE, f->other_key), ARCA_ECRYPTO);
+	assert_int_equal(chain_log_view_open(&v, f->c.repo, NODE, f->c.other_key), ARCA_ECRYPTO);
 }
 
 /* ---- durability ---- */
@@ -727,9 +706,9 @@ static void test_durable_after_sync(void **state)
 	uint64_t i, idx = 0;
 
 	memset(&d, 0, sizeof(d));
-	snprintf(d.journal, sizeof(d.journal), "%s/arca-journal-" NODE, f->repo);
+	snprintf(d.journal, sizeof(d.journal), "%s/arca-journal-" NODE, f->c.repo);
 	open_log(f, &log, 100, true);
-	assert_int_equal(git_repository_open_bare(&d.repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&d.repo, f->c.repo), 0);
 	for (i = 0; i < 2050; i++) {
 		make_entry(&e, i);
 		assert_int_equal(chain_log_append(log, &e, on_durable, &d, &idx), 0);
@@ -776,7 +755,7 @@ static void test_ref_moved_under_writer(void **state)
 	memset(&d, 0, sizeof(d));
 	open_log(f, &log, 10, false);
 	append_batches(log, 0, 20, 10);
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	d.repo = repo;
 	/* someone else points the ref at the first commit */
 	assert_int_equal(git_reference_lookup(&r, repo, REF), 0);
@@ -971,7 +950,7 @@ static git_repository *tampered_log(struct fx *f, void (*edit)(char *batch, size
 	size_t len;
 
 	build_log(f, 50, 10);
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	tip_blob(repo, BATCH2, &id, &data, &len);
 	edit(data, &len);
 	assert_int_equal(git_blob_create_from_buffer(&nid, repo, data, len), 0);
@@ -1023,7 +1002,7 @@ static void test_tamper_entry_changed(void **state)
 	expect_fault(f, ARCA_ECRYPTO, 20, repo, 2, "do not match the signed checkpoint");
 	{
 		chain_log *log;
-		chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key };
+		chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key };
 		assert_int_equal(chain_log_open(&log, &c), ARCA_ECRYPTO);
 	}
 	git_repository_free(repo);
@@ -1124,7 +1103,7 @@ static void test_tamper_history_rewritten(void **state)
 	append_batches(log, 0, 50, 10);
 	assert_int_equal(chain_log_verify(log, collect, &fs), 0);
 
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	tip_blob(repo, BATCH2, &id, &data, &len);
 	free(data);
 	rewrite_history(repo, &id, NULL, 2);
@@ -1160,7 +1139,7 @@ static void test_rewrite_same_content(void **state)
 
 	open_log(f, &log, 10, false);
 	append_batches(log, 0, 30, 10);
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	/* every commit made again with the same tree and message but
 	 * another author and time */
 	{
@@ -1209,14 +1188,14 @@ static void test_tamper_checkpoint_resigned(void **state)
 	int64_t t;
 
 	build_log(f, 50, 10);
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	tip_blob(repo, "checkpoint", &id, &data, &len);
 	assert_int_equal(chain_checkpoint_parse(&cp, data, len), 0);
 	assert_int_equal(chain_checkpoint_time(cp, &t), 0);
 	/* the same tree head, signed under the node's name by another key */
 	assert_int_equal(chain_checkpoint_new(&forged, NODE, chain_checkpoint_size(cp),
 					      chain_checkpoint_root(cp), t), 0);
-	assert_int_equal(chain_checkpoint_sign(forged, f->other_key, NODE), 0);
+	assert_int_equal(chain_checkpoint_sign(forged, f->c.other_key, NODE), 0);
 	assert_int_equal(chain_checkpoint_encode(forged, &note, &note_len), 0);
 	assert_int_equal(git_blob_create_from_buffer(&nid, repo, note, note_len), 0);
 	rewrite_history(repo, &id, &nid, SIZE_MAX);
@@ -1236,7 +1215,7 @@ static void test_tamper_checkpoint_resigned(void **state)
 	}
 	{
 		chain_log *log;
-		chain_log_config c = { .repo_path = f->repo, .node = NODE, .key = f->key };
+		chain_log_config c = { .repo_path = f->c.repo, .node = NODE, .key = f->c.key };
 		assert_int_equal(chain_log_open(&log, &c), ARCA_ECRYPTO);
 		assert_non_null(strstr(arca_error_last(), "not signed by the node key"));
 	}
@@ -1262,7 +1241,7 @@ static void test_tamper_old_batch_in_new_commit(void **state)
 	size_t len;
 
 	build_log(f, 50, 10);
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	tip_blob(repo, BATCH2, &id, &data, &len);
 	edit_outcome(data, &len);
 	assert_int_equal(git_blob_create_from_buffer(&nid, repo, data, len), 0);
@@ -1526,7 +1505,7 @@ static void test_no_patient_data_in_repository(void **state)
 	chain_pseudonym_key_free(pk);
 	assert_true(nd.n >= 12);
 
-	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->c.repo), 0);
 	assert_int_equal(git_repository_odb(&odb, repo), 0);
 	memset(&sc, 0, sizeof(sc));
 	sc.odb = odb;
@@ -1539,7 +1518,7 @@ static void test_no_patient_data_in_repository(void **state)
 	if (sc.hits != 0)
 		fail_msg("patient data in the log's git objects: %s", sc.first_hit);
 	raw_scan = &sc;
-	assert_int_equal(nftw(f->repo, scan_file, 16, FTW_PHYS), 0);
+	assert_int_equal(nftw(f->c.repo, scan_file, 16, FTW_PHYS), 0);
 	if (sc.hits != 0)
 		fail_msg("patient data in the log's files: %s", sc.first_hit);
 	git_odb_free(odb);
