@@ -5,7 +5,8 @@
 #      fingerprints, those `arca node show` printed), keeps the old public
 #      key as keys/node-<fingerprint>.pub, replaces node.key and node.pub;
 #   2. `arca chain verify` accepts the log (checkpoints before the change
-#      with the old key, after it with the new), refuses it with the old
+#      with the old key, after it with the new) and its summary names
+#      each key with the last entry it signed for; refuses it with the old
 #      key or any other; a proof bundle checks with the new key only;
 #   3. refused (exit 2) while arcad runs; arcad started after a rotation
 #      signs with the new key; a spooled key change is set aside;
@@ -74,8 +75,20 @@ else
 fi
 
 # ---- 2. verification across the change
+# the rotation's own checkpoint (ending with the change) is the old key's
+if verify_ok && grep -q "^log of keys-node intact: 3 entries, 3 batches, 3 checkpoints signed by 1 key: ${fp0:0:16} up to entry 2 (the current key ${fp1:0:16} signs the next checkpoint), root " "$NET_TMP/verify.log"; then
+	ok "chain verify right after the change: the old key signed up to entry 2, the new one signs next"
+else
+	fail "verify after the change: $(cat "$NET_TMP/verify.log")"
+fi
 append c || fail "append after the rotation: $(cat "$NET_TMP/append.log")"
 if verify_ok; then ok "chain verify: checkpoints before and after the change"; else fail "verify: $(cat "$NET_TMP/verify.log")"; fi
+if grep -q "^log of keys-node intact: 4 entries, 4 batches, 4 checkpoints signed by 2 keys: ${fp0:0:16} up to entry 2, ${fp1:0:16} (current) after it, root " "$NET_TMP/verify.log" &&
+	! grep -q "signed by key" "$NET_TMP/verify.log"; then
+	ok "chain verify names both keys and where the change is, not only the current key"
+else
+	fail "verify summary across the change: $(cat "$NET_TMP/verify.log")"
+fi
 verify_ok --key "$NET_TMP/old.pub"
 st=$?
 if [ "$st" -eq 1 ] && grep -q "the log's key is now" "$NET_TMP/verify.log"; then
@@ -183,6 +196,22 @@ assert len(k) == 3, k
 	ok "three key changes on the log"
 else
 	fail "key changes on the log"
+fi
+# the summary after three rotations, the last one not yet followed by an
+# entry: every old key with the entry its span ends at, from the log alone
+verify_ok
+if python3 -c 'import json, sys
+es = [json.loads(l) for l in open(sys.argv[1], "rb").read().splitlines()]
+k = [e for e in es if e["event"] == "arca:key-change"]
+assert k[-1]["index"] == len(es) - 1, k
+spans = ", ".join("%s up to entry %d" % (e["key"]["old"][:16], e["index"]) for e in k)
+want = "checkpoints signed by 3 keys: %s (the current key %s signs the next checkpoint), root " % (spans, sys.argv[3][:16])
+got = open(sys.argv[2]).read()
+assert want in got, (want, got)
+' "$NET_TMP/log.json" "$NET_TMP/verify.log" "$(fp)" 2>"$NET_TMP/check.err"; then
+	ok "chain verify after three rotations names the three old keys and their last entries"
+else
+	fail "summary after three rotations: $(tail -1 "$NET_TMP/check.err")"
 fi
 if "$ARCA" node rotate-key --root "$root" --bogus >/dev/null 2>&1; then
 	fail "rotate-key --bogus accepted"

@@ -8,6 +8,7 @@
  * log's first bad entry, or the study mismatch with the lowest entry
  * index; 0 with a summary line. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@
 #include "arca_err.h"
 #include "arca_node.h"
 #include "arca_verify_chain.h"
+#include "chain_entry.h"
 #include "chain_hash.h"
+#include "chain_key.h"
 #include "store_cas.h"
 #include "store_verify.h"
 
@@ -191,6 +194,101 @@ static int check_store(arca_chain_ctx *ctx, store_check *sc)
 	return 0;
 }
 
+/* ---------------------------------------------------- keys in force */
+
+/* The node keys that signed the log's checkpoints (docs/chain-format.md
+ * 10): each arca:key-change entry ends the span of its old key; the
+ * checkpoint that covers the change is still signed by the old key, every
+ * later one by the new key (chain/chain_log_keys.c).  So the summary can
+ * say which key signed the checkpoints up to which entry instead of
+ * naming only the current key. */
+typedef struct key_span {
+	uint64_t change;                  /* index of the arca:key-change */
+	char old_fp[CHAIN_KEY_FP_SHORT_LEN]; /* short fingerprints (chain_key_fingerprint_short) */
+	char new_fp[CHAIN_KEY_FP_SHORT_LEN];
+} key_span;
+
+typedef struct key_spans {
+	key_span *v;
+	size_t n, cap;
+} key_spans;
+
+/* A key change is exactly this member in an entry's canonical bytes (a
+ * string value cannot hold it: its quotes would be escaped), so other
+ * entries need no parsing. */
+static const char KEY_CHANGE_MEMBER[] = "\"event\":\"arca:key-change\"";
+
+static int on_entry_key(void *arg, uint64_t index, const char *bytes, size_t len)
+{
+	key_spans *ks = arg;
+	chain_entry *e = NULL;
+	int rc;
+
+	if (len < sizeof(KEY_CHANGE_MEMBER) - 1 ||
+	    memmem(bytes, len, KEY_CHANGE_MEMBER, sizeof(KEY_CHANGE_MEMBER) - 1) == NULL)
+		return 0;
+	if ((rc = chain_entry_parse(&e, bytes, len)) < 0)
+		return arca_error_prefix(rc, "entry %" PRIu64 " (a key change)", index);
+	if (e->event == CHAIN_EVENT_KEY_CHANGE && e->key != NULL) {
+		if (ks->n == ks->cap) {
+			size_t cap = ks->cap != 0 ? 2 * ks->cap : 4;
+			key_span *g = realloc(ks->v, cap * sizeof(*g));
+			if (g == NULL) {
+				chain_entry_free(e);
+				return arca_error_set(ARCA_ENOMEM, "no memory for the log's key changes");
+			}
+			ks->v = g;
+			ks->cap = cap;
+		}
+		ks->v[ks->n].change = index;
+		chain_hash_hex(ks->v[ks->n].old_fp, e->key->old_fp, (CHAIN_KEY_FP_SHORT_LEN - 1) / 2);
+		chain_hash_hex(ks->v[ks->n].new_fp, e->key->new_fp, (CHAIN_KEY_FP_SHORT_LEN - 1) / 2);
+		ks->n++;
+	}
+	chain_entry_free(e);
+	return 0;
+}
+
+/* The key changes on the verified log, in order. */
+static int load_key_spans(arca_chain_ctx *ctx, key_spans *ks)
+{
+	chain_log_view *view = NULL;
+	int status, rc;
+
+	if ((status = arca_chain_open_view(ctx, CMD, &view)) != 0 || view == NULL)
+		return status;
+	rc = chain_log_view_foreach(view, 0, on_entry_key, ks);
+	chain_log_view_free(view);
+	if (rc < 0) {
+		fprintf(stderr, CMD ": %s\n", arca_error_last());
+		return ARCA_EXIT_FAULT;
+	}
+	return 0;
+}
+
+/* "signed by key FP" or, across rotations, "signed by 2 keys: FP0 up to
+ * entry 2, FP1 (current) after it"; when the last change is the last
+ * checkpointed entry the current key has signed nothing yet. */
+static void print_signers(const key_spans *ks, const char *current_fp, uint64_t entries)
+{
+	bool current_signed;
+	size_t i;
+
+	if (ks->n == 0) {
+		printf(" signed by key %s", current_fp);
+		return;
+	}
+	current_signed = ks->v[ks->n - 1].change + 1 < entries;
+	printf(" signed by %zu key%s: ", ks->n + (current_signed ? 1 : 0),
+	       ks->n + (current_signed ? 1 : 0) > 1 ? "s" : "");
+	for (i = 0; i < ks->n; i++)
+		printf("%s%s up to entry %" PRIu64, i > 0 ? ", " : "", ks->v[i].old_fp, ks->v[i].change);
+	if (current_signed)
+		printf(", %s (current) after it", current_fp);
+	else
+		printf(" (the current key %s signs the next checkpoint)", current_fp);
+}
+
 int arca_cmd_chain_verify(int argc, char **argv)
 {
 	const char *root = NULL, *key_arg = NULL;
@@ -198,6 +296,7 @@ int arca_cmd_chain_verify(int argc, char **argv)
 	chain_log_stats stats;
 	arca_chain_ctx ctx;
 	store_check sc;
+	key_spans ks;
 	bool no_store = false;
 	double t0;
 	int status;
@@ -228,14 +327,18 @@ int arca_cmd_chain_verify(int argc, char **argv)
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.first_entry = UINT64_MAX;
+	memset(&ks, 0, sizeof(ks));
 	if (!no_store)
 		status = check_store(&ctx, &sc);
+	if (status == 0)
+		status = load_key_spans(&ctx, &ks);
 	if (status == 0) {
 		chain_key_fingerprint_short(ctx.key, fp);
 		chain_hash_hex(hex, stats.root, CHAIN_HASH_LEN);
-		printf("log of %s intact: %" PRIu64 " entries, %" PRIu64 " batches, %" PRIu64
-		       " checkpoints signed by key %s, root %s",
-		       ctx.conf.node, stats.entries, stats.batches, stats.batches, fp, hex);
+		printf("log of %s intact: %" PRIu64 " entries, %" PRIu64 " batches, %" PRIu64 " checkpoints",
+		       ctx.conf.node, stats.entries, stats.batches, stats.batches);
+		print_signers(&ks, fp, stats.entries);
+		printf(", root %s", hex);
 		if (!no_store && sc.no_index)
 			printf("; no index yet (%s), no study hash compared", ctx.conf.index_path);
 		else if (!no_store)
@@ -249,6 +352,7 @@ int arca_cmd_chain_verify(int argc, char **argv)
 			printf("; %" PRIu64 " entries journaled, not yet checkpointed", stats.pending);
 		printf(", verified in %.3f s\n", now_s() - t0);
 	}
+	free(ks.v);
 	arca_chain_studies_free(sc.cs);
 	arca_chain_ctx_release(&ctx);
 	return status;
