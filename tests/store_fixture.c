@@ -57,6 +57,45 @@ void store_fixture_manifest_of(store_fixture *f, const char *sop, uint8_t out[ST
 	memcpy(out, st.manifest, STORE_CAS_HASH_LEN);
 }
 
+/* PS3.3 C.7.6.3 Image Pixel Module: the attributes a reader needs to size
+ * the pixel data; the identifiers are PS3.3 C.7.1.1, C.7.2.1, C.7.3.1. */
+pacs_ds *store_fixture_image(const store_fixture_study *st, const char *cls, const char *sop, unsigned rows,
+			     unsigned cols, unsigned frames)
+{
+	pacs_ds *ds;
+
+	assert_int_equal(pacs_ds_new(&ds), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0016), PACS_VR_UI, cls), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0018), PACS_VR_UI, sop), 0);
+	if (st->study_date != NULL)
+		assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0020), PACS_VR_DA, st->study_date), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0060), PACS_VR_CS, "CT"), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0010), PACS_VR_PN, "DOE^JANE"), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0020), PACS_VR_LO, st->patient_id), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000D), PACS_VR_UI, st->study_uid), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000E), PACS_VR_UI, st->series_uid), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0002), 1), 0);
+	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0004), PACS_VR_CS, "MONOCHROME2"), 0);
+	if (frames > 1) {
+		char n[16];
+		snprintf(n, sizeof(n), "%u", frames);
+		assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0008), PACS_VR_IS, n), 0);
+	}
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0010), (uint16_t)rows), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0011), (uint16_t)cols), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0100), 16), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0101), 12), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0102), 11), 0);
+	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0103), 0), 0);
+	return ds;
+}
+
+int store_fixture_teardown(void **state)
+{
+	store_fixture_free(*state);
+	return 0;
+}
+
 int store_fixture_mem_sink(void *ctx, const uint8_t *data, size_t len)
 {
 	store_fixture_mem *m = ctx;

@@ -29,6 +29,8 @@ typedef struct store_fixture {
 /* A fresh /tmp/arca-<name>-test-XXXXXX with the ingest open on it (no
  * options); fails the test when it cannot. */
 store_fixture *store_fixture_new(const char *name);
+/* cmocka teardown for a fixture from store_fixture_new in *state. */
+int store_fixture_teardown(void **state);
 /* Opens (again) the ingest on f->root with o (NULL: defaults). */
 void store_fixture_open(store_fixture *f, const store_ingest_cas_options *o);
 /* Closes the ingest, removes the directory, frees f. */
@@ -36,6 +38,18 @@ void store_fixture_free(store_fixture *f);
 
 /* The manifest address of sop's current version, from the index. */
 void store_fixture_manifest_of(store_fixture *f, const char *sop, uint8_t out[STORE_CAS_HASH_LEN]);
+
+/* Where the generated images of a test program belong. */
+typedef struct store_fixture_study {
+	const char *patient_id;
+	const char *study_uid, *series_uid;
+	const char *study_date; /* NULL: no Study Date */
+} store_fixture_study;
+
+/* The header of a 16-bit (12 stored) MONOCHROME2 image of class cls,
+ * rows x cols x frames, patient DOE^JANE, without Pixel Data. */
+pacs_ds *store_fixture_image(const store_fixture_study *st, const char *cls, const char *sop, unsigned rows,
+			     unsigned cols, unsigned frames);
 
 /* A growing buffer for pacs_write / store_instance_send sinks. */
 typedef struct store_fixture_mem {

@@ -55,41 +55,13 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	store_fixture_free(*state);
-	return 0;
-}
-
 /* ------------------------------------------------------------ data sets */
+
+static const store_fixture_study study = { "P-0001", STUDY_UID, SERIES_UID, "20261128" };
 
 static pacs_ds *image(const char *cls, const char *sop, unsigned rows, unsigned cols, unsigned frames)
 {
-	pacs_ds *ds;
-
-	assert_int_equal(pacs_ds_new(&ds), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0016), PACS_VR_UI, cls), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0018), PACS_VR_UI, sop), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0020), PACS_VR_DA, "20261128"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0060), PACS_VR_CS, "CT"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0010), PACS_VR_PN, "DOE^JANE"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0020), PACS_VR_LO, "P-0001"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000D), PACS_VR_UI, STUDY_UID), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000E), PACS_VR_UI, SERIES_UID), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0002), 1), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0004), PACS_VR_CS, "MONOCHROME2"), 0);
-	if (frames > 1) {
-		char n[16];
-		snprintf(n, sizeof(n), "%u", frames);
-		assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0008), PACS_VR_IS, n), 0);
-	}
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0010), (uint16_t)rows), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0011), (uint16_t)cols), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0100), 16), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0101), 12), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0102), 11), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0103), 0), 0);
-	return ds;
+	return store_fixture_image(&study, cls, sop, rows, cols, frames);
 }
 
 /* A CT slice of rows x cols, 16 bits, pixel data from seed. */
@@ -742,17 +714,17 @@ static void test_kill9(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ct_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multiframe, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_large_frames, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_encapsulated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nested_bulk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rules_and_quarantine, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ct_round_trip, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_dedup, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_multiframe, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_large_frames, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_encapsulated, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_nested_bulk, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_abort, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_damage, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rules_and_quarantine, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_kill9, setup, store_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,40 +56,13 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	store_fixture_free(*state);
-	return 0;
-}
-
 /* ------------------------------------------------------------ data */
+
+static const store_fixture_study study = { "P-0002", STUDY_UID, SERIES_UID, NULL };
 
 static pacs_ds *image(const char *sop, unsigned rows, unsigned cols, unsigned frames)
 {
-	pacs_ds *ds;
-
-	assert_int_equal(pacs_ds_new(&ds), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0016), PACS_VR_UI, CT_CLASS), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0018), PACS_VR_UI, sop), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0008, 0x0060), PACS_VR_CS, "CT"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0010), PACS_VR_PN, "DOE^JANE"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0010, 0x0020), PACS_VR_LO, "P-0002"), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000D), PACS_VR_UI, STUDY_UID), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0020, 0x000E), PACS_VR_UI, SERIES_UID), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0002), 1), 0);
-	assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0004), PACS_VR_CS, "MONOCHROME2"), 0);
-	if (frames > 1) {
-		char n[16];
-		snprintf(n, sizeof(n), "%u", frames);
-		assert_int_equal(pacs_ds_set_string(ds, PACS_TAG(0x0028, 0x0008), PACS_VR_IS, n), 0);
-	}
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0010), (uint16_t)rows), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0011), (uint16_t)cols), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0100), 16), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0101), 12), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0102), 11), 0);
-	assert_int_equal(pacs_ds_set_u16(ds, PACS_TAG(0x0028, 0x0103), 0), 0);
-	return ds;
+	return store_fixture_image(&study, CT_CLASS, sop, rows, cols, frames);
 }
 
 /* Native 16-bit pixel data of rows x cols x frames. */
@@ -377,11 +350,11 @@ static void test_samples(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_native_in_every_syntax, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pixel_data_in_one_piece, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_encapsulated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_chunk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_samples, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_native_in_every_syntax, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_pixel_data_in_one_piece, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_encapsulated, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_chunk, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_samples, setup, store_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,12 +47,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	store_fixture_free(*state);
-	return 0;
-}
-
 /* ------------------------------------------------------------ storing */
 
 static void fill_pixels(uint8_t *p, unsigned seed)
@@ -568,14 +562,14 @@ static void test_gc_refuses_unreadable_manifest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flipped_shared_chunk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_chunk_and_manifest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_stray_and_index, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_manifest_mismatch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_encrypted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gc_refuses_unreadable_manifest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clean, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flipped_shared_chunk, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_chunk_and_manifest, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_stray_and_index, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_manifest_mismatch, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_gc, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_gc_refuses_unreadable_manifest, setup, store_fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
