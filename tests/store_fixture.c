@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arca_err.h"
@@ -55,6 +58,39 @@ void store_fixture_manifest_of(store_fixture *f, const char *sop, uint8_t out[ST
 
 	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), sop, 0, &st), 0);
 	memcpy(out, st.manifest, STORE_CAS_HASH_LEN);
+}
+
+void store_fixture_flip_byte(const char *path)
+{
+	struct stat sb;
+	uint8_t b;
+	int fd;
+
+	assert_int_equal(stat(path, &sb), 0);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, sb.st_size / 2), 1);
+	b ^= 0x10;
+	assert_int_equal(pwrite(fd, &b, 1, sb.st_size / 2), 1);
+	close(fd);
+}
+
+void store_fixture_damage_chunk(store_fixture *f, const uint8_t manifest[STORE_CAS_HASH_LEN])
+{
+	store_cas_iter *it;
+	store_cas_entry e;
+	bool flipped = false;
+
+	assert_int_equal(store_cas_iter_new(&it, store_ingest_cas_store(f->s)), 0);
+	while (!flipped && store_cas_iter_next(it, &e) == 1) {
+		if (memcmp(e.hash, manifest, STORE_CAS_HASH_LEN) == 0)
+			continue;
+		/* a byte in the middle of the chunk's body */
+		store_fixture_flip_byte(e.path);
+		flipped = true;
+	}
+	store_cas_iter_free(it);
+	assert_true(flipped);
 }
 
 /* PS3.3 C.7.6.3 Image Pixel Module: the attributes a reader needs to size

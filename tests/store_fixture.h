@@ -39,6 +39,13 @@ void store_fixture_free(store_fixture *f);
 /* The manifest address of sop's current version, from the index. */
 void store_fixture_manifest_of(store_fixture *f, const char *sop, uint8_t out[STORE_CAS_HASH_LEN]);
 
+/* Flips one bit of the byte in the middle of the file at path. */
+void store_fixture_flip_byte(const char *path);
+/* Damages the first chunk of f's store that is not manifest (for one
+ * instance: its pixel chunk) with store_fixture_flip_byte; fails the test
+ * when there is none. */
+void store_fixture_damage_chunk(store_fixture *f, const uint8_t manifest[STORE_CAS_HASH_LEN]);
+
 /* Where the generated images of a test program belong. */
 typedef struct store_fixture_study {
 	const char *patient_id;

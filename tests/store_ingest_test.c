@@ -517,34 +517,14 @@ static void test_damage(void **state)
 	fixture *f = *state;
 	pacs_ds *ds = ct("2.25.81", 256, 256, 3);
 	store_index_storage st;
-	store_cas_iter *it;
-	store_cas_entry e;
 	uint8_t *out = NULL;
 	size_t len = 0;
-	bool flipped = false;
 
 	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
 	assert_int_equal(store_index_get(store_ingest_cas_index(f->s), "2.25.81", 0, &st), 0);
 	assert_int_equal(store_instance_write(store_ingest_cas_store(f->s), st.manifest, NULL, NULL, NULL), 0);
-	assert_int_equal(store_cas_iter_new(&it, store_ingest_cas_store(f->s)), 0);
-	while (!flipped && store_cas_iter_next(it, &e) == 1) {
-		struct stat sb;
-		int fd;
-		uint8_t b;
-		if (memcmp(e.hash, st.manifest, 32) == 0)
-			continue;
-		/* the pixel chunk: flip a byte in the middle of its body */
-		assert_int_equal(stat(e.path, &sb), 0);
-		fd = open(e.path, O_RDWR);
-		assert_true(fd >= 0);
-		assert_int_equal(pread(fd, &b, 1, sb.st_size / 2), 1);
-		b ^= 0x10;
-		assert_int_equal(pwrite(fd, &b, 1, sb.st_size / 2), 1);
-		close(fd);
-		flipped = true;
-	}
-	store_cas_iter_free(it);
-	assert_true(flipped);
+	/* the pixel chunk: a byte flipped in the middle of its body */
+	store_fixture_damage_chunk(f, st.manifest);
 	assert_true(store_instance_read(store_ingest_cas_store(f->s), st.manifest, &out, &len) < 0);
 	assert_null(out);
 	assert_true(store_instance_write(store_ingest_cas_store(f->s), st.manifest, NULL, NULL, NULL) < 0);

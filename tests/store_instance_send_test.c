@@ -230,32 +230,12 @@ static void test_damaged_chunk(void **state)
 	uint8_t man[STORE_CAS_HASH_LEN];
 	store_cas *cas = store_ingest_cas_store(f->s);
 	pacs_ds *ds = native("2.25.206", 256, 256, 1, 5);
-	store_cas_iter *it;
-	store_cas_entry e;
-	bool flipped = false;
 	mem got = { 0 };
 	size_t px = 256u * 256u * 2u;
 
 	store_ds(f, ds, PACS_TS_EXPLICIT_LE);
 	store_fixture_manifest_of(f, "2.25.206", man);
-	assert_int_equal(store_cas_iter_new(&it, cas), 0);
-	while (!flipped && store_cas_iter_next(it, &e) == 1) {
-		struct stat sb;
-		uint8_t b;
-		int fd;
-		if (memcmp(e.hash, man, STORE_CAS_HASH_LEN) == 0)
-			continue;
-		assert_int_equal(stat(e.path, &sb), 0);
-		fd = open(e.path, O_RDWR);
-		assert_true(fd >= 0);
-		assert_int_equal(pread(fd, &b, 1, sb.st_size / 2), 1);
-		b ^= 0x10;
-		assert_int_equal(pwrite(fd, &b, 1, sb.st_size / 2), 1);
-		close(fd);
-		flipped = true;
-	}
-	store_cas_iter_free(it);
-	assert_true(flipped);
+	store_fixture_damage_chunk(f, man);
 	assert_true(store_instance_send(cas, man, PACS_TS_EXPLICIT_LE, store_fixture_mem_sink, &got) < 0);
 	assert_non_null(strstr(arca_error_last(), "2.25.206"));
 	assert_true(got.len < px); /* the attributes at most, no pixel */

@@ -116,21 +116,6 @@ static void chunk_file(fixture *f, const uint8_t hash[STORE_CAS_HASH_LEN], char 
 	snprintf(path, size, "%s/chunks/%.2s/%.2s/%s", f->root, hex, hex + 2, hex);
 }
 
-static void flip_byte(const char *path)
-{
-	struct stat sb;
-	uint8_t b;
-	int fd;
-
-	assert_int_equal(stat(path, &sb), 0);
-	fd = open(path, O_RDWR);
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, sb.st_size / 2), 1);
-	b ^= 0x10;
-	assert_int_equal(pwrite(fd, &b, 1, sb.st_size / 2), 1);
-	close(fd);
-}
-
 /* ------------------------------------------------------------ the walk */
 
 #define MAX_FAULTS 32
@@ -283,7 +268,7 @@ static void test_flipped_shared_chunk(void **state)
 	fill(f);
 	pixel_chunk(1, px);
 	chunk_file(f, px, path, sizeof(path));
-	flip_byte(path);
+	store_fixture_flip_byte(path);
 	run(f, &s, &vs, NULL);
 	/* both instances that share the chunk are named, with the chunk */
 	assert_int_equal(vs.damaged_instances, 2);
@@ -360,7 +345,7 @@ static void test_garbage_stray_and_index(void **state)
 
 	/* damaged garbage is a fault: a later put of the same bytes would dedup on it */
 	chunk_file(f, h, path, sizeof(path));
-	flip_byte(path);
+	store_fixture_flip_byte(path);
 	snprintf(path, sizeof(path), "%s/chunks/zz", f->root);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
@@ -449,13 +434,13 @@ static void test_encrypted(void **state)
 	assert_int_equal(vs.instances, 4);
 
 	chunk_file(f, px, path, sizeof(path));
-	flip_byte(path);
+	store_fixture_flip_byte(path);
 	run(f, &s, &vs, NULL);
 	assert_int_equal(s.n_faults, 1);
 	assert_int_equal(s.what[0], STORE_VERIFY_CHUNK_DAMAGED);
 	assert_string_equal(s.sop[0], "2.25.1.1.2");
 	assert_memory_equal(s.chunk[0], px, STORE_CAS_HASH_LEN);
-	flip_byte(path); /* back as it was */
+	store_fixture_flip_byte(path); /* back as it was */
 
 	/* a store opened without its key file reads none of its chunks */
 	store_ingest_cas_free(f->s);
@@ -544,7 +529,7 @@ static void test_gc_refuses_unreadable_manifest(void **state)
 	store_fixture_manifest_of(f, "2.25.2.1.1", man);
 	reopen_plain(f, &cas);
 	chunk_file(f, man, path, sizeof(path));
-	flip_byte(path);
+	store_fixture_flip_byte(path);
 	store_gc_options_init(&go);
 	go.index = f->index;
 	/* its pixel chunk (seed 3) looks unreferenced, but must not go */
