@@ -147,3 +147,8 @@ int pacs_buf_set_u32be(pacs_buf *b, size_t at, uint32_t v)
 	b->data[at + 3] = (uint8_t)v;
 	return 0;
 }
+
+int pacs_buf_sink(void *ctx, const uint8_t *data, size_t len)
+{
+	return pacs_buf_add(ctx, data, len);
+}

@@ -51,6 +51,10 @@ int pacs_buf_add_u32be(pacs_buf *b, uint32_t v);
 /* Appends n copies of byte c. */
 int pacs_buf_add_fill(pacs_buf *b, uint8_t c, size_t n);
 
+/* pacs_write_sink_fn (pacs_write.h) appending to the pacs_buf ctx: the
+ * one way a data set is encoded into memory. */
+int pacs_buf_sink(void *ctx, const uint8_t *data, size_t len);
+
 /* Overwrites bytes already in the buffer at offset at (used to patch a
  * length field once the content after it is known); ARCA_EINVAL if the
  * field is not entirely inside the buffer. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "arca_err.h"
+#include "pacs_buf.h"
 #include "pacs_pdu.h"
 #include "pacs_write.h"
 
@@ -1149,56 +1150,30 @@ int pacs_scu__send_cancel(pacs_scu *scu, uint8_t pc_id, uint16_t message_id)
 	return rc;
 }
 
-typedef struct id_buf {
-	uint8_t *data;
-	size_t len, cap;
-} id_buf;
-
-static int id_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	id_buf *b = ctx;
-
-	if (len > SCU_RSP_DATA_MAX - b->len)
-		return arca_error_set(ARCA_ELIMIT, "request identifier above %u bytes", SCU_RSP_DATA_MAX);
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap != 0 ? b->cap : 1024;
-		uint8_t *p;
-		while (cap < b->len + len)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (p == NULL)
-			return arca_error_set(ARCA_ENOMEM, "no memory for a request identifier");
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
 int pacs_scu__send_with_identifier(pacs_scu *scu, uint8_t pc_id, const char *ts, const pacs_dimse_cmd *cmd,
 				   const pacs_ds *identifier)
 {
-	id_buf enc = {0};
+	pacs_buf enc;
 	pacs_write_opts wo;
 	size_t frag, off = 0;
 	int rc;
 
+	pacs_buf_init(&enc, SCU_RSP_DATA_MAX);
 	pacs_write_opts_init(&wo);
 	wo.ts_uid = ts;
-	if ((rc = pacs_write_dataset(identifier, &wo, id_sink, &enc)) < 0)
+	if ((rc = pacs_write_dataset(identifier, &wo, pacs_buf_sink, &enc)) < 0)
 		goto out;
 	if ((rc = pacs_scu__send_command(scu, pc_id, cmd)) < 0)
 		goto out;
 	frag = pacs_scu__fragment_max(scu);
 	do {
-		size_t n = enc.len - off < frag ? enc.len - off : frag;
-		if ((rc = pacs_scu__send_data(scu, pc_id, enc.data + off, n, off + n == enc.len)) < 0)
+		size_t n = pacs_buf_len(&enc) - off < frag ? pacs_buf_len(&enc) - off : frag;
+		if ((rc = pacs_scu__send_data(scu, pc_id, pacs_buf_data(&enc) + off, n, off + n == pacs_buf_len(&enc))) < 0)
 			goto out;
 		off += n;
-	} while (off < enc.len);
+	} while (off < pacs_buf_len(&enc));
 out:
-	free(enc.data);
+	pacs_buf_free(&enc);
 	return rc;
 }
 

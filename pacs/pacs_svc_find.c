@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "arca_err.h"
+#include "pacs_buf.h"
 #include "pacs_conn_priv.h"
 #include "pacs_query.h"
 #include "pacs_read.h"
@@ -51,11 +52,8 @@
 /* Matches read and encoded per worker job, and at most this many bytes. */
 #define FIND_BATCH 32u
 #define FIND_BATCH_BYTES (128u * 1024u)
-
-typedef struct find_buf {
-	uint8_t *data;
-	size_t len, cap;
-} find_buf;
+/* One encoded match at most (a limit on what the index can make us send). */
+#define FIND_ANSWER_MAX (FIND_BATCH_BYTES * 64u)
 
 typedef struct find_op {
 	pacs_svc_qr qr;                  /* identifier, failure to answer at once */
@@ -64,7 +62,7 @@ typedef struct find_op {
 	bool level_known;                /* level parsed from the identifier */
 	void *cursor;
 	/* the last job's output */
-	find_buf batch[FIND_BATCH];
+	pacs_buf batch[FIND_BATCH];      /* each capped at FIND_ANSWER_MAX */
 	size_t n_batch;
 	bool end;
 	int job_rc;
@@ -95,10 +93,8 @@ static void find_fail(pacs_op *op, uint16_t status, const char *fmt, ...)
 
 static void batch_clear(find_op *fo)
 {
-	for (size_t i = 0; i < fo->n_batch; i++) {
-		free(fo->batch[i].data);
-		memset(&fo->batch[i], 0, sizeof(fo->batch[i]));
-	}
+	for (size_t i = 0; i < fo->n_batch; i++)
+		pacs_buf_free(&fo->batch[i]);
 	fo->n_batch = 0;
 }
 
@@ -121,6 +117,8 @@ static int find_start(pacs_op *op)
 	if (fo == NULL)
 		return arca_error_set(ARCA_ENOMEM, "no memory for a C-FIND");
 	op->svc_data = fo;
+	for (size_t i = 0; i < FIND_BATCH; i++)
+		pacs_buf_init(&fo->batch[i], FIND_ANSWER_MAX);
 	if (strcmp(cls, PATIENT_ROOT_FIND) == 0) {
 		fo->model = PACS_QUERY_PATIENT_ROOT;
 	} else if (strcmp(cls, STUDY_ROOT_FIND) == 0) {
@@ -201,29 +199,6 @@ static int find_check(pacs_op *op)
 	return 0;
 }
 
-static int buf_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	find_buf *b = ctx;
-
-	if (len > FIND_BATCH_BYTES * 64u || b->len + len > FIND_BATCH_BYTES * 64u)
-		return arca_error_set(ARCA_ELIMIT, "a C-FIND response identifier above %u bytes",
-				      FIND_BATCH_BYTES * 64u);
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap != 0 ? b->cap : 1024;
-		uint8_t *p;
-		while (cap < b->len + len)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (p == NULL)
-			return arca_error_set(ARCA_ENOMEM, "no memory for a C-FIND response");
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
 /* Worker thread: opens the cursor on the first job, then reads and
  * encodes the next slice of matches. */
 static int find_work(pacs_op *op)
@@ -243,7 +218,7 @@ static int find_work(pacs_op *op)
 	wo.ts_uid = op->pctx->transfer_syntax;
 	while (rc == 0 && fo->n_batch < FIND_BATCH && bytes < FIND_BATCH_BYTES) {
 		pacs_ds *res = NULL;
-		find_buf *b = &fo->batch[fo->n_batch];
+		pacs_buf *b = &fo->batch[fo->n_batch];
 
 		rc = q->ops->next(fo->cursor, &res);
 		if (rc < 0)
@@ -252,14 +227,13 @@ static int find_work(pacs_op *op)
 			fo->end = true;
 			break;
 		}
-		rc = pacs_write_dataset(res, &wo, buf_sink, b);
+		rc = pacs_write_dataset(res, &wo, pacs_buf_sink, b);
 		pacs_ds_free(res);
 		if (rc < 0) {
-			free(b->data);
-			memset(b, 0, sizeof(*b));
+			pacs_buf_free(b);
 			break;
 		}
-		bytes += b->len;
+		bytes += pacs_buf_len(b);
 		fo->n_batch++;
 	}
 	if (rc < 0) {
@@ -360,7 +334,7 @@ static void find_done(pacs_op *op, int result)
 		pacs_dimse_cmd rsp;
 
 		if (pacs_dimse_cmd_response(&rsp, &op->rq, PACS_DIMSE_PENDING) < 0 ||
-		    pacs_conn__send_response(op, &rsp, fo->batch[i].data, fo->batch[i].len, false) < 0) {
+		    pacs_conn__send_response(op, &rsp, pacs_buf_data(&fo->batch[i]), pacs_buf_len(&fo->batch[i]), false) < 0) {
 			batch_clear(fo);
 			find_close_cursor(op);
 			op->answered = true;

@@ -184,16 +184,11 @@ static const pacs_scu_ctx_info *move_pick(const move_op *m, const pacs_query_ite
 	return ci;
 }
 
-static int move_buf_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	return pacs_buf_add(ctx, data, len);
-}
-
 /* Worker thread: item's data set in ts into b (no reader). */
 static int w_read(pacs_op *op, const pacs_query_item *it, const char *ts, pacs_buf *b, char *msg, size_t msg_size)
 {
 	const pacs_query *q = op->conn->srv->opts.query;
-	int rc = q->ops->write_instance(q->ctx, it, ts, move_buf_sink, b);
+	int rc = q->ops->write_instance(q->ctx, it, ts, pacs_buf_sink, b);
 
 	if (rc < 0)
 		snprintf(msg, msg_size, "%s", arca_error_last());

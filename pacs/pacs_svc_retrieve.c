@@ -222,13 +222,6 @@ int pacs_svc__retr_pending(pacs_op *op, pacs_retr *r)
 	return rc;
 }
 
-static int buf_sink(void *ctx, const uint8_t *data, size_t len)
-{
-	pacs_buf *b = ctx;
-
-	return pacs_buf_add(b, data, len);
-}
-
 static void retr_audit(pacs_op *op, pacs_retr *r, uint16_t status, const char *dest)
 {
 	pacs_svc_retrieve_event ev = {
@@ -280,7 +273,7 @@ void pacs_svc__retr_final(pacs_op *op, pacs_retr *r, bool cancelled, const char 
 		if (rc == 0)
 			rc = pacs_ds_set_string(ds, PACS_TAG_FailedSOPInstanceUIDList, PACS_VR_UI, r->failed_uids);
 		if (rc == 0)
-			rc = pacs_write_dataset(ds, &wo, buf_sink, &ident);
+			rc = pacs_write_dataset(ds, &wo, pacs_buf_sink, &ident);
 		pacs_ds_free(ds);
 	}
 	if (rc == 0)
