@@ -21,32 +21,9 @@ import rawpeer as rp  # noqa: E402
 STUDY_ROOT_FIND = "1.2.840.10008.5.1.4.1.2.2.1"
 
 
-def identity_item(user, password):
-    """PS3.7 D.3.3.7.1 Table D.3-14: type 2 (username and passcode), no
-    positive response asked for."""
-    u, p = user.encode(), password.encode()
-    return rp.item(0x58, struct.pack(">BBH", 2, 0, len(u)) + u + struct.pack(">H", len(p)) + p)
-
-
-def assoc_rq_with_identity(called, calling, user, password):
-    rq = rp.assoc_rq(called, calling, [(1, STUDY_ROOT_FIND, [rp.IMPLICIT_LE])])
-    body = rq[6:]
-    # the user information item (50H) is last: append the identity to it
-    pos = body.rfind(b"\x50\x00")
-    (ulen,) = struct.unpack_from(">H", body, pos + 2)
-    user_body = body[pos + 4:pos + 4 + ulen] + identity_item(user, password)
-    return rp.pdu(0x01, body[:pos] + rp.item(0x50, user_body))
-
-
 def find_rq(msg_id):
     return rp.command({0x0002: rp.uid(STUDY_ROOT_FIND), 0x0100: rp.us(0x0020), 0x0110: rp.us(msg_id),
                        0x0700: rp.us(0), 0x0800: rp.us(0x0000)})
-
-
-def identifier(study):
-    # (0008,0052) Query/Retrieve Level, (0020,000D) Study Instance UID
-    return (rp.elem_implicit(0x0008, 0x0052, b"STUDY ") +
-            rp.elem_implicit(0x0020, 0x000D, rp.uid(study)))
 
 
 def main():
@@ -61,7 +38,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     a = ap.parse_args()
     peer = rp.Peer(a.host, a.port, 30)
-    peer.send(assoc_rq_with_identity(a.ae, a.aet, a.user, a.password))
+    peer.send(rp.assoc_rq(a.ae, a.aet, [(1, STUDY_ROOT_FIND, [rp.IMPLICIT_LE])],
+                         user_items=rp.identity_item(a.user, a.password)))
     ptype, body = peer.recv_pdu()
     if ptype != 0x02:
         print(f"FAIL association refused: PDU type 0x{ptype:02x}")
@@ -69,7 +47,7 @@ def main():
     matches = 0
     for n in range(a.repeat):
         peer.send(rp.pdata([(1, 0x03, find_rq(n + 1))]))
-        peer.send(rp.pdata([(1, 0x02, identifier(a.study))]))
+        peer.send(rp.pdata([(1, 0x02, rp.study_identifier(a.study))]))
         cmd = b""
         status = 0xFF00
         while status in (0xFF00, 0xFF01):

@@ -25,29 +25,10 @@ STUDY_ROOT_GET = "1.2.840.10008.5.1.4.1.2.2.3"
 GET_CID, STORE_CID = 1, 3
 
 
-def identity_item(user, password):
-    """PS3.7 D.3.3.7.1 Table D.3-14: type 2 (username and passcode), no
-    positive response asked for."""
-    u, p = os.fsencode(user), os.fsencode(password)
-    return rp.item(0x58, struct.pack(">BBH", 2, 0, len(u)) + u + struct.pack(">H", len(p)) + p)
-
-
 def role_item(sop_class):
     """PS3.7 D.3.3.4 Table D.3-9: SCU role 0, SCP role 1 (we receive)."""
     u = sop_class.encode()
     return rp.item(0x54, struct.pack(">H", len(u)) + u + b"\x00\x01")
-
-
-def assoc_rq(called, calling, user, password):
-    rq = rp.assoc_rq(called, calling, [(GET_CID, STUDY_ROOT_GET, [rp.IMPLICIT_LE]),
-                                       (STORE_CID, rp.CT_STORAGE, [rp.EXPLICIT_LE, rp.IMPLICIT_LE])])
-    body = rq[6:]
-    # the user information item (50H) is last: append the role and the
-    # identity sub-items to it (PS3.7 D.3.3: in increasing item type)
-    pos = body.rfind(b"\x50\x00")
-    (ulen,) = struct.unpack_from(">H", body, pos + 2)
-    user_body = body[pos + 4:pos + 4 + ulen] + role_item(rp.CT_STORAGE) + identity_item(user, password)
-    return rp.pdu(0x01, body[:pos] + rp.item(0x50, user_body))
 
 
 def get_rq(msg_id):
@@ -61,12 +42,6 @@ def store_rsp(rq):
                        0x0800: rp.us(0x0101), 0x0900: rp.us(0x0000), 0x1000: rq[0x1000]})
 
 
-def identifier(study):
-    # (0008,0052) Query/Retrieve Level, (0020,000D) Study Instance UID
-    return (rp.elem_implicit(0x0008, 0x0052, b"STUDY ") +
-            rp.elem_implicit(0x0020, 0x000D, rp.uid(study)))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
@@ -78,7 +53,9 @@ def main():
     ap.add_argument("--study", required=True)
     a = ap.parse_args()
     peer = rp.Peer(a.host, a.port, 30)
-    peer.send(assoc_rq(a.ae, a.aet, a.user, a.password))
+    peer.send(rp.assoc_rq(a.ae, a.aet, [(GET_CID, STUDY_ROOT_GET, [rp.IMPLICIT_LE]),
+                                     (STORE_CID, rp.CT_STORAGE, [rp.EXPLICIT_LE, rp.IMPLICIT_LE])],
+                         user_items=role_item(rp.CT_STORAGE) + rp.identity_item(a.user, a.password)))
     ptype, body = peer.recv_pdu()
     if ptype != 0x02:
         print(f"FAIL association refused: PDU type 0x{ptype:02x}")
@@ -88,7 +65,7 @@ def main():
         print(f"FAIL presentation contexts not accepted: {ctx}")
         return 1
     peer.send(rp.pdata([(GET_CID, 0x03, get_rq(1))]))
-    peer.send(rp.pdata([(GET_CID, 0x02, identifier(a.study))]))
+    peer.send(rp.pdata([(GET_CID, 0x02, rp.study_identifier(a.study))]))
     received = 0
     cmd, data = b"", b""
     pending_store = None

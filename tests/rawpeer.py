@@ -47,8 +47,10 @@ def item(itype, body):
     return struct.pack(">BBH", itype, 0, len(body)) + body
 
 
-def assoc_rq(called, calling, contexts, max_pdu=16384, version=1):
-    """PS3.8 9.3.2 Table 9-11.  contexts: [(id, abstract, [ts, ...])]."""
+def assoc_rq(called, calling, contexts, max_pdu=16384, version=1, user_items=b""):
+    """PS3.8 9.3.2 Table 9-11.  contexts: [(id, abstract, [ts, ...])];
+    user_items: further sub-items of the user information item (PS3.7
+    D.3.3, in increasing item type: role selection 54H, identity 58H)."""
     body = struct.pack(">HH", version, 0)
     body += called.encode().ljust(16)[:16] + calling.encode().ljust(16)[:16] + b"\x00" * 32
     body += item(0x10, APP_CONTEXT)
@@ -57,9 +59,23 @@ def assoc_rq(called, calling, contexts, max_pdu=16384, version=1):
         for ts in tss:
             sub += item(0x40, ts.encode())
         body += item(0x20, struct.pack(">BBBB", cid, 0, 0, 0) + sub)
-    user = item(0x51, struct.pack(">I", max_pdu)) + item(0x52, IMPL_UID)
+    user = item(0x51, struct.pack(">I", max_pdu)) + item(0x52, IMPL_UID) + user_items
     body += item(0x50, user)
     return pdu(0x01, body)
+
+
+def identity_item(user, password):
+    """PS3.7 D.3.3.7.1 Table D.3-14: type 2 (username and passcode), no
+    positive response asked for; names as bytes of the file system's
+    encoding, so that a test can send one that is not UTF-8."""
+    u, p = os.fsencode(user), os.fsencode(password)
+    return item(0x58, struct.pack(">BBH", 2, 0, len(u)) + u + struct.pack(">H", len(p)) + p)
+
+
+def study_identifier(study):
+    """A study-level Q/R identifier in Implicit VR LE: (0008,0052) Query/
+    Retrieve Level and (0020,000D) Study Instance UID."""
+    return elem_implicit(0x0008, 0x0052, b"STUDY ") + elem_implicit(0x0020, 0x000D, uid(study))
 
 
 def pdata(pdvs):
