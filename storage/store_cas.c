@@ -1,7 +1,8 @@
 /* store_cas.c - the chunk store: open, put, get and the small queries
  * (see store_cas.h; the file format is in store_cas_format.c, the layout in
  * store_cas_path.c, sealing in store_cas_crypt.c, compression in
- * store_cas_zstd.c, deferred durability in store_cas_sync.c). */
+ * store_cas_zstd.c, a chunk's body encoded and decoded in store_cas_codec.c,
+ * deferred durability in store_cas_sync.c). */
 #include "store_cas_priv.h"
 
 #include <errno.h>
@@ -181,82 +182,6 @@ static int present(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], bool 
 	return 0;
 }
 
-/* A chunk file's bytes, ready to write: header, body (the caller's data
- * when stored raw and unsealed, else own), tag when sealed. */
-typedef struct encoded {
-	uint8_t header[STORE_CAS_HEADER_LEN];
-	const uint8_t *body;
-	size_t body_len;
-	uint8_t tag[STORE_CAS_TAG_LEN];
-	bool sealed;
-	uint8_t *own;
-} encoded;
-
-static int encode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const uint8_t *data,
-		  size_t len, encoded *e)
-{
-	store_cas_header h = { 0, len, len, 0 };
-	/* Keep the frame only if it saves at least 1/32 (~3%): a chunk that
-	 * hardly compresses reads faster raw. */
-	size_t saving = len / 32 > 0 ? len / 32 : 1;
-	size_t cap = len > saving ? len - saving : 0;
-	size_t zlen = 0;
-	int rc;
-
-	uint8_t *planes = NULL;
-
-	memset(e, 0, sizeof(*e));
-	e->sealed = cas->opts.encrypt;
-	/* One buffer serves the frame, or the sealed copy of a raw chunk. */
-	if (cap > 0 || e->sealed) {
-		e->own = malloc(len > 0 ? len : 1);
-		if (e->own == NULL)
-			return arca_error_set(ARCA_ENOMEM, "out of memory for a %zu-byte chunk", len);
-	}
-	/* 16-bit samples as two byte planes: on CT and MR the frame is 20%
-	 * smaller and zstd faster (docs/storage-format.md section 8).  The
-	 * split costs one pass over the chunk. */
-	if (cap > 0 && store_cas__looks_like_samples16(data, len)) {
-		planes = malloc(len);
-		if (planes != NULL)
-			store_cas__planes_split(data, len, planes);
-	}
-	if (cap > 0) {
-		rc = store_cas__zstd_compress(cas->zstd, planes != NULL ? planes : data, len, e->own, cap,
-					      &zlen);
-		free(planes);
-		if (rc < 0)
-			return rc;
-	}
-	if (zlen > 0) {
-		h.flags |= STORE_CAS_FLAG_ZSTD;
-		if (planes != NULL)
-			h.flags |= STORE_CAS_FLAG_PLANES16;
-		h.stored_len = zlen;
-		e->body = e->own;
-		e->body_len = zlen;
-	} else {
-		e->body = data;
-		e->body_len = len;
-	}
-	if (e->sealed)
-		h.flags |= STORE_CAS_FLAG_AES256GCM;
-	store_cas__header_encode(&h, e->header);
-	if (e->sealed) {
-		/* In place over the frame, or from the caller's data into own. */
-		rc = store_cas__seal(cas->crypt, hash, e->header, e->body, e->body_len, e->own,
-				     e->tag);
-		if (rc < 0)
-			return rc;
-		e->body = e->own;
-	}
-	/* Last: the checksum covers the final bytes, the tag included. */
-	h.crc = store_cas__checksum(e->header, e->body, e->body_len, e->tag,
-				    e->sealed ? STORE_CAS_TAG_LEN : 0);
-	store_cas__header_encode(&h, e->header);
-	return 0;
-}
-
 static int dir_created_each(store_cas *cas, const char *parent)
 {
 	(void)cas;
@@ -291,7 +216,7 @@ static int tmp_create_named(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LE
 	return 0;
 }
 
-static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const encoded *e,
+static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const store_cas_encoded *e,
 		       bool *out_new)
 {
 	bool deferred = cas->opts.sync == STORE_CAS_SYNC_DEFERRED;
@@ -360,7 +285,7 @@ int store_cas_put(store_cas *cas, const void *data, size_t len,
 {
 	uint8_t hash[STORE_CAS_HASH_LEN];
 	bool unused, have;
-	encoded e = { 0 };
+	store_cas_encoded e = { 0 };
 	int rc;
 
 	if (out_new == NULL)
@@ -386,7 +311,7 @@ int store_cas_put(store_cas *cas, const void *data, size_t len,
 	rc = present(cas, hash, &have);
 	if (rc < 0 || have)
 		return rc;
-	rc = encode(cas, hash, data, len, &e);
+	rc = store_cas__encode(cas, hash, data, len, &e);
 	if (rc == 0)
 		rc = write_chunk(cas, hash, &e, out_new);
 	free(e.own);
@@ -486,40 +411,13 @@ int store_cas__read_fd(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], i
 				    "restore it from a replica", path);
 		goto out;
 	}
-	if (h.flags & STORE_CAS_FLAG_AES256GCM) {
-		rc = store_cas__unseal(cas->crypt, hash, buf, body, h.stored_len,
-				       body + h.stored_len, path);
-		if (rc < 0)
-			goto out;
-	}
-	if (h.flags & STORE_CAS_FLAG_ZSTD) {
-		plain = malloc(h.plain_len > 0 ? h.plain_len : 1);
-		if (plain == NULL) {
-			rc = arca_error_set(ARCA_ENOMEM, "out of memory for chunk %s", path);
-			goto out;
-		}
-		rc = store_cas__zstd_decompress(cas->zstd, body, h.stored_len, plain, h.plain_len,
-						path);
-		if (rc < 0)
-			goto out;
-		if (h.flags & STORE_CAS_FLAG_PLANES16) {
-			/* the sealed frame's buffer is free now: join into it */
-			uint8_t *joined = h.plain_len <= size ? buf : malloc(h.plain_len);
-			if (joined == NULL) {
-				rc = arca_error_set(ARCA_ENOMEM, "out of memory for chunk %s", path);
-				goto out;
-			}
-			store_cas__planes_join(plain, h.plain_len, joined);
-			free(plain);
-			plain = joined;
-			if (joined == buf)
-				buf = NULL;
-		}
-	} else {
-		memmove(buf, body, h.plain_len);
-		plain = buf;
+	/* buf passes to the decoder: plain is the chunk's bytes, buf may
+	 * have become plain */
+	rc = store_cas__decode(cas, hash, &h, buf, size, path, &plain);
+	if (plain == buf)
 		buf = NULL;
-	}
+	if (rc < 0)
+		goto out;
 	rc = store_cas__sha256(cas->crypt, plain, h.plain_len, check);
 	if (rc == 0 && memcmp(check, hash, STORE_CAS_HASH_LEN) != 0)
 		rc = arca_error_set(ARCA_ECRYPTO,

@@ -130,6 +130,28 @@ int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len
 /* Reads the chunk file open at fd (its name path, for messages) and checks
  * it as store_cas_get does: CRC, authentication, length, SHA-256 = hash.
  * *data is malloc'ed (the caller's).  Does not close fd. */
+/* A chunk file's bytes, ready to write: header, body (the caller's data
+ * when stored raw and unsealed, else own), tag when sealed
+ * (store_cas_codec.c).  The caller frees own. */
+typedef struct store_cas_encoded {
+	uint8_t header[STORE_CAS_HEADER_LEN];
+	const uint8_t *body;
+	size_t body_len;
+	uint8_t tag[STORE_CAS_TAG_LEN];
+	bool sealed;
+	uint8_t *own;
+} store_cas_encoded;
+
+int store_cas__encode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const uint8_t *data,
+		      size_t len, store_cas_encoded *e);
+
+/* The plain bytes of a chunk file read whole into buf (size bytes, header
+ * h already decoded and its checksum checked): unsealed, decompressed,
+ * joined.  *plain_out is buf itself or a new allocation (the caller then
+ * frees both); the hash of the result is the caller's to check. */
+int store_cas__decode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const store_cas_header *h,
+		      uint8_t *buf, size_t size, const char *path, uint8_t **plain_out);
+
 int store_cas__read_fd(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
 		       const char *path, uint8_t **data, size_t *len);
 
