@@ -261,6 +261,7 @@ echo "ceiling.sh: what a durable, content-addressed C-STORE ingest can reach on 
 echo "machine: ${cpu:-?}, $cores cores, $mem, $(uname -sr); work directory $work on ${fs:-?} mounted ${mopts:-?}; DCMTK ${dcmtk_v:-?}; $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "data: $set_files CT instances 512x512x16, $((set_bytes / set_files)) bytes each (bench/ingest.sh's set, $data/set)"
 echo "client: DCMTK storescu, TCP_NODELAY=1, max PDU $pdu; $clients clients in the concurrent mode; $rounds round(s), medians"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other programs on these cores show as noise)"
 echo
 
 # ---------------------------------------------------------------- run
@@ -290,7 +291,7 @@ if ! awk -F'\t' -v c="$clients" '$1 == 1 && $3 == "ok" {a = 1} $1 == c && $3 == 
 fi
 
 # ---------------------------------------------------------------- report
-awk -F'\t' -v C="$clients" -v cores="$cores" -v rounds="$rounds" -v count="$count" \
+awk -F'\t' -v q="'" -v C="$clients" -v cores="$cores" -v rounds="$rounds" -v count="$count" \
 	-v parts_count="$parts_count" '
 function median(list,    a, n, i, j, t) {
 	n = split(list, a, " ")
@@ -305,6 +306,7 @@ function spreadf(list, fmt,    a, n, i, lo, hi) {
 function spread(list) { return spreadf(list, "%.0f") }
 function p(k) { return median(P[k]) }
 function min(a, b) { return a < b ? a : b }
+function row(label, v, unit, note) { printf "  %-56s %8.3f %-7s (%s)\n", label, v, unit, note }
 $1 == "parts" { P[$2] = P[$2] " " $3; next }
 $3 == "ok" {
 	rate[$1] = rate[$1] " " (count / $4)
@@ -330,15 +332,16 @@ END {
 	DC = p("durable_chunk_ms"); DR = p("durable_raw_ms"); D4 = p("durable_4k_ms"); J = p("prealloc_4k_ms")
 	BC = p("batch_chunk_mbps"); BR = p("batch_raw_mbps")
 	printf "measured, bench/ceiling_parts (%d repetitions each, median of %d runs; CPU = the thread'"'"'s CPU clock):\n", parts_count, rounds
-	printf "  SHA-256, store_cas_hash, of the pixel data (%.0f B):      %7.3f ms CPU  (%.2f GB/s)\n", pix, H, p("sha256_gbps")
-	printf "  SHA-256 of the whole instance (%.0f B):                   %7.3f ms CPU\n", inst, HI
-	printf "  chunk codec, store_cas__encode, zstd level %d:               %7.3f ms CPU  (p90 %.3f), stored %.0f B = %.3f of raw\n", p("zstd_level"), Z, p("codec_p90_ms"), stored, p("stored_ratio")
-	printf "  store_cas_put, deferred sync (hash + codec + temp file):   %7.3f ms wall (cross-check, not used below)\n", p("put_deferred_ms")
-	printf "  memcpy of the pixel data:                                 %7.3f ms CPU  (%.1f GB/s; already inside storescp'"'"'s CPU)\n", p("memcpy_ms"), p("memcpy_gbps")
-	printf "  new file + write + fdatasync, encoded chunk (%.0f B):     %7.3f ms wall (p90 %.3f)\n", stored, DC, p("durable_chunk_p90_ms")
-	printf "  new file + write + fdatasync, raw pixel data (%.0f B):    %7.3f ms wall (p90 %.3f)\n", pix, DR, p("durable_raw_p90_ms")
-	printf "  new file + write + fdatasync, 4 KB (a manifest):          %7.3f ms wall (p90 %.3f)\n", D4, p("durable_4k_p90_ms")
-	printf "  4 KB overwrite + fdatasync in a preallocated file:        %7.3f ms wall (p90 %.3f)\n", J, p("prealloc_4k_p90_ms")
+	row(sprintf("SHA-256 (store_cas_hash) of the pixel data, %.0f B", pix), H, "ms CPU", sprintf("%.2f GB/s; bytes just copied into the buffer", p("sha256_gbps")))
+	row("  the same bytes not in the cache", p("sha256_pixel_cold_ms"), "ms CPU", sprintf("%.2f GB/s; not used below", p("sha256_cold_gbps")))
+	row(sprintf("SHA-256 of the whole instance, %.0f B", inst), HI, "ms CPU", "just copied")
+	row(sprintf("chunk codec (store_cas__encode), zstd level %d", p("zstd_level")), Z, "ms CPU", sprintf("p90 %.3f; stored %.0f B = %.3f of raw", p("codec_p90_ms"), stored, p("stored_ratio")))
+	row("store_cas_put, deferred sync (hash + codec + temp file)", p("put_deferred_ms"), "ms wall", "a cross-check, not used below")
+	row("memcpy of the pixel data", p("memcpy_ms"), "ms CPU", sprintf("%.1f GB/s; inside storescp" q "s CPU already", p("memcpy_gbps")))
+	row(sprintf("new file + write + fdatasync, encoded chunk, %.0f B", stored), DC, "ms wall", sprintf("p90 %.3f", p("durable_chunk_p90_ms")))
+	row(sprintf("new file + write + fdatasync, raw pixel data, %.0f B", pix), DR, "ms wall", sprintf("p90 %.3f", p("durable_raw_p90_ms")))
+	row("new file + write + fdatasync, 4 KB (a manifest)", D4, "ms wall", sprintf("p90 %.3f", p("durable_4k_p90_ms")))
+	row("4 KB overwrite + fdatasync, preallocated file", J, "ms wall", sprintf("p90 %.3f", p("prealloc_4k_p90_ms")))
 	printf "  group commit (%d new files, fdatasync from %d threads + dir fsync): encoded %.0f MB/s, raw %.0f MB/s durable\n", p("batch_files"), p("batch_threads"), BC, BR
 	if (rounds > 1)
 		printf "  lowest-highest over the %d runs: SHA-256 %s GB/s, codec %s ms, durable chunk %s ms, 4 KB preallocated %s ms, group commit %s MB/s\n", rounds, spreadf(P["sha256_gbps"], "%.2f"), spreadf(P["codec_ms"], "%.3f"), spreadf(P["durable_chunk_ms"], "%.3f"), spreadf(P["prealloc_4k_ms"], "%.3f"), spreadf(P["batch_chunk_mbps"], "%.0f")
@@ -354,7 +357,10 @@ END {
 	print "    per instance, i.e. (cores x 1 s - the clients'"'"' CPU per second at that rate) / server minimum."
 	printf "  - disk bound = group-commit durable MB/s / stored bytes per instance; stored = the encoded chunk\n"
 	printf "    (raw when the codec is deferred) + one 4 KB manifest; index and journal pages are shared by a\n"
-	printf "    batch and not counted.  The %d-association bound is the smaller of the two.\n", C
+	printf "    batch and not counted.\n"
+	printf "  - latency bound on %d associations: none goes faster than one association alone, which waits\n", C
+	printf "    for its own tail (below) after every instance: %d x the 1-association latency bound.  The\n", C
+	printf "    %d-association bound is the smallest of CPU, disk and latency.\n", C
 	print "  - 1 association: storescu waits for each C-STORE response (no asynchronous operations window,"
 	print "    PS3.7 D.3.3.3), so what cannot overlap the transfer is paid per instance, in sequence:"
 	print "    durable write of the last chunk + of the manifest (new files) + one index fsync + one journal"
@@ -366,20 +372,21 @@ END {
 	nv = split("all requirements|no instance hash (one SHA-256 pass)|codec deferred (raw chunks durable)|neither (one hash, raw)", V, "|")
 	vh[1] = 1; vz[1] = 1; vh[2] = 0; vz[2] = 1; vh[3] = 1; vz[3] = 0; vh[4] = 0; vz[4] = 0
 	printf "bounds (inst/s; ratio = bound / storescp measured in this run: %.0f on 1, %.0f on %d):\n", R1, R8, C
-	printf "  %-38s | %9s | %9s %9s %9s %6s | %8s %9s %9s %9s %6s\n", "", "srv CPU", C " assoc:", "", "", "", "1 assoc:", "", "", "", ""
-	printf "  %-38s | %9s | %9s %9s %9s %6s | %8s %9s %9s %9s %6s\n", "requirement set", "ms/inst", "CPU", "disk", "bound", "ratio", "tail ms", "latency", "CPU", "bound", "ratio"
+	printf "  %-38s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "", "srv CPU", "", C " assoc:", "", "", "", "", "1 assoc:", "", "", ""
+	printf "  %-38s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "requirement set", "ms/inst", "tail ms", "CPU", "disk", "latency", "bound", "ratio", "latency", "CPU", "bound", "ratio"
 	for (v = 1; v <= nv; v++) {
 		extra = H + (vh[v] ? HI : 0) + (vz[v] ? Z : 0)
 		smin8 = S8 + extra; smin1 = S1 + extra
 		cpu8 = cores * 1000 / (K8 + smin8)
 		per = (vz[v] ? stored : pix) + 4096
 		disk = (vz[v] ? BC : BR) * 1e6 / per
-		b8 = min(cpu8, disk)
 		tail = (vz[v] ? DC : DR) + D4 + 2 * J + H * (vh[v] ? 2 : 1) + (vz[v] ? Z : 0)
+		lat8 = C * 1000 / (T1 + tail)
+		b8 = min(min(cpu8, disk), lat8)
 		lat = 1000 / (T1 + tail)
 		cpu1 = cores * 1000 / (K1 + smin1)
 		b1 = min(lat, cpu1)
-		printf "  %-38s | %9.3f | %9.0f %9.0f %9.0f %5.0f%% | %8.3f %9.0f %9.0f %9.0f %5.0f%%\n", V[v], smin8, cpu8, disk, b8, 100 * b8 / R8, tail, lat, cpu1, b1, 100 * b1 / R1
+		printf "  %-38s | %8.3f %8.3f | %7.0f %7.0f %7.0f %7.0f %5.0f%% | %7.0f %7.0f %7.0f %5.0f%%\n", V[v], smin8, tail, cpu8, disk, lat8, b8, 100 * b8 / R8, lat, cpu1, b1, 100 * b1 / R1
 		if (v == 1) { TAIL = tail; SMIN8 = smin8; PER = per }
 	}
 	lit = (cores - K8 * R8 / 1000) * 1000 / SMIN8
@@ -391,13 +398,14 @@ END {
 	printf "    measured above is %.3f ms (%.1fx the budget).  Only a tail that overlaps the next instance'"'"'s\n", TAIL, TAIL / budget1
 	printf "    transfer fits, which a C-STORE answered after durability cannot do on one synchronous association.\n"
 	sync4 = DC + D4 + 2 * J; par = (DC > D4 ? DC : D4) + J
-	printf "    Of that tail, hashing and coding while the bytes arrive (small pieces, streaming SHA-256) would\n"
-	printf "    leave the four durable steps: %.3f ms in sequence (%.1fx the budget); chunk and manifest in one\n", sync4, sync4 / budget1
-	printf "    parallel round, then index and journal in another, %.3f ms (%.1fx): 1 association bound %.0f inst/s = %.0f%%.\n", par, par / budget1, 1000 / (T1 + par), 100 * (1000 / (T1 + par)) / R1
+	printf "    Of that tail, hashing and coding while the bytes arrive (small pieces, streaming SHA-256)\n"
+	printf "    would leave the four durable steps: %.3f ms in sequence (%.1fx the budget); with chunk and\n", sync4, sync4 / budget1
+	printf "    manifest in one parallel round, then index and journal in another, %.3f ms (%.1fx),\n", par, par / budget1
+	printf "    a 1-association bound of %.0f inst/s = %.0f%% of storescp.\n", 1000 / (T1 + par), 100 * (1000 / (T1 + par)) / R1
 	cpuneed = cores * 1000 / (0.9 * R8) - K8
 	printf "  %d associations: at %.0f inst/s the server may spend %.3f ms CPU per instance (the clients take\n", C, 0.9 * R8, cpuneed
 	printf "    %.3f); the minimum counted above is %.3f ms (%.2fx); the disk must make %.0f MB/s durable\n", K8, SMIN8, SMIN8 / cpuneed, 0.9 * R8 * PER / 1e6
 	printf "    (measured: %.0f MB/s with the codec).\n", BC
 }' "$results"
-echo
+echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "every measurement of this run: $results"

@@ -365,14 +365,35 @@ static void load_inputs(const char *path, inputs *ins)
 /* ---------------------------------------------------------------- CPU work */
 
 typedef struct hash_fig {
-	stat2 pixel;    /* ms, CPU */
-	stat2 instance; /* ms, CPU */
+	stat2 pixel;      /* ms, CPU, bytes just copied into a buffer (hot) */
+	stat2 pixel_cold; /* ms, CPU, bytes not touched since the last round */
+	stat2 instance;   /* ms, CPU, hot */
 } hash_fig;
 
+/* A buffer as large as the largest file: the bytes "just received". */
+static uint8_t *work_buffer(const inputs *ins)
+{
+	size_t cap = 0, k;
+	uint8_t *w;
+
+	for (k = 0; k < ins->n; k++)
+		if (ins->v[k].file_len > cap)
+			cap = ins->v[k].file_len;
+	w = xmalloc(cap);
+	memset(w, 0, cap);
+	return w;
+}
+
+/* The ingest hashes bytes it has just copied out of the socket, so the
+ * figure used is the hash of a buffer just written (in the cache, as after
+ * the receive copy); the hash of bytes not touched for a while (the inputs
+ * cycle through more than the L2 cache) is shown beside it. */
 static hash_fig measure_sha256(const inputs *ins, long count)
 {
 	double *a = xmalloc(sizeof(double) * (size_t)count);
 	double *b = xmalloc(sizeof(double) * (size_t)count);
+	double *c = xmalloc(sizeof(double) * (size_t)count);
+	uint8_t *work = work_buffer(ins);
 	uint8_t h[STORE_CAS_HASH_LEN];
 	hash_fig f;
 	long i;
@@ -382,16 +403,25 @@ static hash_fig measure_sha256(const inputs *ins, long count)
 		double t0 = cpu_ms();
 		if (store_cas_hash(in->pixel, in->pixel_len, h) < 0)
 			fail("SHA-256: %s", arca_error_last());
-		double t1 = cpu_ms();
-		if (store_cas_hash(in->file, in->file_len, h) < 0)
+		c[i] = cpu_ms() - t0;
+		memcpy(work, in->pixel, in->pixel_len);
+		t0 = cpu_ms();
+		if (store_cas_hash(work, in->pixel_len, h) < 0)
 			fail("SHA-256: %s", arca_error_last());
-		a[i] = t1 - t0;
-		b[i] = cpu_ms() - t1;
+		a[i] = cpu_ms() - t0;
+		memcpy(work, in->file, in->file_len);
+		t0 = cpu_ms();
+		if (store_cas_hash(work, in->file_len, h) < 0)
+			fail("SHA-256: %s", arca_error_last());
+		b[i] = cpu_ms() - t0;
 	}
 	f.pixel = stats(a, (size_t)count);
 	f.instance = stats(b, (size_t)count);
+	f.pixel_cold = stats(c, (size_t)count);
+	free(work);
 	free(a);
 	free(b);
+	free(c);
 	return f;
 }
 
@@ -431,6 +461,7 @@ static codec_fig measure_codec(const options *o, inputs *ins)
 	double stored = 0, raw = 0;
 	uint8_t *scratch = NULL;
 	size_t scratch_cap = 0;
+	uint8_t *work = work_buffer(ins);
 	codec_fig f;
 	long i;
 
@@ -442,8 +473,10 @@ static codec_fig measure_codec(const options *o, inputs *ins)
 
 		if (store_cas_hash(in->pixel, in->pixel_len, h) < 0)
 			fail("SHA-256: %s", arca_error_last());
+		/* Just received, as for the hash. */
+		memcpy(work, in->pixel, in->pixel_len);
 		double t0 = cpu_ms();
-		if (store_cas__encode(cas, h, in->pixel, in->pixel_len, &e) < 0)
+		if (store_cas__encode(cas, h, work, in->pixel_len, &e) < 0)
 			fail("encode: %s", arca_error_last());
 		t[i] = cpu_ms() - t0;
 		len = STORE_CAS_HEADER_LEN + e.body_len + (e.sealed ? STORE_CAS_TAG_LEN : 0);
@@ -493,6 +526,7 @@ static codec_fig measure_codec(const options *o, inputs *ins)
 	store_cas_free(cas);
 	rm_tree_quiet(root);
 	free(scratch);
+	free(work);
 	free(t);
 	return f;
 }
@@ -796,6 +830,8 @@ int main(int argc, char **argv)
 	b_raw = measure_batch(&o, &ins, data_raw, "batchraw");
 
 	double sha_gbps = sha.pixel.median > 0 ? pixel_mean / (sha.pixel.median / 1e3) / 1e9 : 0;
+	double sha_cold_gbps =
+		sha.pixel_cold.median > 0 ? pixel_mean / (sha.pixel_cold.median / 1e3) / 1e9 : 0;
 	if (o.json) {
 		printf("{\n");
 		printf("  \"count\": %ld,\n  \"inputs\": %zu,\n", o.count, ins.n);
@@ -804,6 +840,8 @@ int main(int argc, char **argv)
 		printf("  \"sha256_pixel_ms\": %.4f,\n  \"sha256_pixel_p90_ms\": %.4f,\n",
 		       sha.pixel.median, sha.pixel.p90);
 		printf("  \"sha256_gbps\": %.3f,\n", sha_gbps);
+		printf("  \"sha256_pixel_cold_ms\": %.4f,\n  \"sha256_cold_gbps\": %.3f,\n", sha.pixel_cold.median,
+		       sha_cold_gbps);
 		printf("  \"sha256_instance_ms\": %.4f,\n", sha.instance.median);
 		printf("  \"codec_ms\": %.4f,\n  \"codec_p90_ms\": %.4f,\n", codec.ms.median, codec.ms.p90);
 		printf("  \"stored_bytes\": %.0f,\n  \"stored_ratio\": %.4f,\n", codec.stored,
@@ -830,8 +868,10 @@ int main(int argc, char **argv)
 		printf("inputs: %zu instances, %.0f bytes each (pixel data %.0f bytes); %ld repetitions; "
 		       "durable writes in %s\n", ins.n, file_mean, pixel_mean, o.count, o.dir);
 		printf("%-58s %10s %10s\n", "", "median", "p90");
-		printf("%-58s %10.3f %10.3f  (%.2f GB/s)\n", "SHA-256 of the pixel data, CPU ms", sha.pixel.median,
+		printf("%-58s %10.3f %10.3f  (%.2f GB/s)\n", "SHA-256 of the pixel data just received, CPU ms", sha.pixel.median,
 		       sha.pixel.p90, sha_gbps);
+		printf("%-58s %10.3f %10.3f  (%.2f GB/s)\n", "SHA-256 of the pixel data, not in cache, CPU ms",
+		       sha.pixel_cold.median, sha.pixel_cold.p90, sha_cold_gbps);
 		printf("%-58s %10.3f %10.3f\n", "SHA-256 of the whole instance, CPU ms", sha.instance.median,
 		       sha.instance.p90);
 		snprintf(label, sizeof(label), "chunk codec (zstd level %d), CPU ms", o.zstd_level);
