@@ -62,25 +62,42 @@ static int make_layout_dir(const char *dir, const char *parent)
 
 /* Temp files in chunks/tmp belong to whoever has the store open; they are
  * only stale when nobody has.  Every opener holds a shared flock on
- * root/cas.lock; one that can take it exclusively is alone, finishes or
- * removes the leftovers of crashed writers (store_cas__recover_tmp), then
- * goes back to shared. */
-static int lock_and_clean(store_cas *cas)
+ * root/cas.lock; one that can take it exclusively is alone.  The lock is
+ * taken before the layout is decided and the key loaded, since both may
+ * write through a temp file in chunks/tmp, which an opener alone would
+ * otherwise take for a crashed writer's leftover. */
+static int lock_store(store_cas *cas, bool *alone)
 {
 	char path[PATH_MAX];
-	int rc = 0;
 
+	*alone = false;
 	snprintf(path, sizeof(path), "%s/%s", cas->root, LOCK_FILE);
 	cas->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (cas->lock_fd < 0)
 		return arca_error_set(ARCA_EIO, "cannot open lock file %s: %s", path, strerror(errno));
-	if (flock(cas->lock_fd, LOCK_EX | LOCK_NB) == 0)
-		rc = store_cas__recover_tmp(cas);
-	else if (errno != EWOULDBLOCK)
+	if (flock(cas->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		*alone = true;
+		return 0;
+	}
+	if (errno != EWOULDBLOCK)
 		return arca_error_set(ARCA_EIO, "cannot lock %s: %s", path, strerror(errno));
 	while (flock(cas->lock_fd, LOCK_SH) != 0) {
 		if (errno != EINTR)
 			return arca_error_set(ARCA_EIO, "cannot lock %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* An opener alone finishes or removes the leftovers of crashed writers
+ * (store_cas__recover_tmp), then goes back to shared like everyone else. */
+static int clean_and_share(store_cas *cas)
+{
+	int rc = store_cas__recover_tmp(cas);
+
+	while (rc == 0 && flock(cas->lock_fd, LOCK_SH) != 0) {
+		if (errno != EINTR)
+			rc = arca_error_set(ARCA_EIO, "cannot lock %s/%s: %s", cas->root, LOCK_FILE,
+					    strerror(errno));
 	}
 	return rc;
 }
@@ -88,6 +105,7 @@ static int lock_and_clean(store_cas *cas)
 int store_cas_open(store_cas **out, const char *root, const store_cas_options *opts)
 {
 	store_cas *cas;
+	bool alone = false;
 	int rc;
 
 	*out = NULL;
@@ -119,16 +137,20 @@ int store_cas_open(store_cas **out, const char *root, const store_cas_options *o
 	}
 	if (rc == 0)
 		rc = make_layout_dir(cas->tmp_dir, cas->chunks);
-	/* The key and zstd first: recovering a crashed writer's temp files
-	 * reads them as chunks. */
+	if (rc == 0)
+		rc = lock_store(cas, &alone);
+	if (rc == 0)
+		rc = store_cas__layout_open(cas);
+	/* The key and zstd before recovery: it reads a crashed writer's temp
+	 * files as chunks. */
 	if (rc == 0)
 		rc = store_cas__crypt_new(&cas->crypt);
 	if (rc == 0)
 		rc = store_cas__crypt_load_key(cas->crypt, cas->root, cas->tmp_dir, cas->opts.encrypt);
 	if (rc == 0)
 		rc = store_cas__zstd_new(&cas->zstd, cas->opts.zstd_level);
-	if (rc == 0)
-		rc = lock_and_clean(cas);
+	if (rc == 0 && alone)
+		rc = clean_and_share(cas);
 	if (rc < 0) {
 		store_cas_free(cas);
 		return rc;
@@ -188,9 +210,10 @@ static int dir_created_each(store_cas *cas, const char *parent)
 	return store_cas_fsync_dir(parent);
 }
 
-/* Deferred mode needs no directory fsync for a new ab/ or ab/cd/: the
- * chunk's durable copy until the file system commits the rename is its
- * temp file in chunks/tmp, and recovery recreates the directories. */
+/* Deferred mode needs no directory fsync for a new ab/ or ab/cd/ (nested
+ * layout; the flat one makes none): the chunk's durable copy until the
+ * file system commits the rename is its temp file in chunks/tmp, and
+ * recovery recreates the directories. */
 static int dir_created_deferred(store_cas *cas, const char *parent)
 {
 	(void)cas;
@@ -266,8 +289,10 @@ static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], c
 		unlink(tmp);
 		return 0;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		rc = store_cas__rename_failed(cas, hash, rc);
 		goto fail;
+	}
 	store_cas__leaf_dir(cas, hash, leaf);
 	rc = store_cas_fsync_dir(leaf);
 	if (rc == 0)

@@ -3,9 +3,10 @@
  * A chunk is an opaque run of bytes (a frame, a fragment, a piece of a
  * large frame); the store never looks inside it.  Its address is the
  * SHA-256 of its plain bytes, so identical chunks are stored once.  Each
- * chunk is one file under <root>/chunks/ab/cd/abcd...(64 hex), compressed
- * with zstd when that pays and optionally sealed with AES-256-GCM.  The
- * file format, the layout and the nonce scheme are in docs/storage-format.md.
+ * chunk is one file under <root>/chunks/ab/abcd...(64 hex) (chunks/ab/cd/
+ * in stores made before <root>/cas.layout existed), compressed with zstd
+ * when that pays and optionally sealed with AES-256-GCM.  The file format,
+ * the layout and the nonce scheme are in docs/storage-format.md.
  *
  * Durability: a put either returns with the chunk durable (STORE_CAS_SYNC_EACH)
  * or leaves it pending until store_cas_sync() (STORE_CAS_SYNC_DEFERRED, group
@@ -104,9 +105,12 @@ typedef struct store_cas_info {
 /* Fills opts with the defaults (level 3, no encryption, sync each, 4 MiB). */
 void store_cas_options_init(store_cas_options *opts);
 
-/* Opens (creating if needed: root itself, root/chunks, root/chunks/tmp) the
- * store at root; opts NULL means the defaults.  When no other process has
- * the store open, finishes what a crashed writer left in root/chunks/tmp:
+/* Opens (creating if needed: root itself, root/chunks, root/chunks/tmp, and
+ * for a new store its 256 chunk directories and root/cas.layout) the store
+ * at root; opts NULL means the defaults.  A cas.layout this code does not
+ * know fails the open (ARCA_EUNSUPPORTED or ARCA_EPROTO, naming it).  When
+ * no other process has the store open, finishes what a crashed writer left
+ * in root/chunks/tmp:
  * a temp file named after its address whose content checks out (CRC,
  * authentication, SHA-256) is renamed into place, as the sync that wrote
  * it would have; anything else there is removed.  *out is the caller's
@@ -166,9 +170,10 @@ int store_cas_hash_from_hex(const char *hex, uint8_t hash[STORE_CAS_HASH_LEN]);
  *
  * Walks root/chunks in ascending address order and yields each file once.
  * Files or directories that do not belong (a name that is not a lower-case
- * address, a chunk under the wrong ab/cd directories, something that is not
- * a regular file) are yielded too, with bad != 0 and the reason, so that a
- * checker can name them; the walk goes on past them.  The contents are not
+ * address, a chunk under the wrong directory, something that is not a
+ * regular file, a fan-out directory missing from a store that made all
+ * 256) are yielded too, with bad != 0 and the reason, so that a checker
+ * can name them; the walk goes on past them.  The contents are not
  * read: call store_cas_verify on each good entry for that.  Chunks put
  * while the walk runs may or may not be seen; pending (unsynced) chunks are
  * not. */

@@ -1,10 +1,15 @@
-/* store_cas_iter.c - walks root/chunks/ab/cd/<hex> in address order, for
- * arca verify and gc.  Anything in the tree that is not a chunk in its
- * right place is reported as a bad entry (named, with the reason) rather
- * than skipped or treated as fatal, so a checker can list every fault in
- * one pass.  Each directory is read whole and sorted: at most 256 names in
- * the two fan-out levels, and a few thousand in a leaf even for a very
- * large store. */
+/* store_cas_iter.c - walks the chunk directories in address order, for
+ * arca verify and gc: root/chunks/ab/<hex> in the flat layout,
+ * root/chunks/ab/cd/<hex> in a store of the nested one (store_cas_path.c).
+ * Anything in the tree that is not a chunk in its right place is reported
+ * as a bad entry (named, with the reason) rather than skipped or treated as
+ * fatal, so a checker can list every fault in one pass; in the flat layout
+ * so is a missing fan-out directory, since the store made all 256.
+ *
+ * Each directory is read whole and sorted.  A flat directory of a store of
+ * 100 million chunks holds ~390,000 names: they are kept in one buffer
+ * (65 bytes each, ~25 MB, plus a pointer each for the sort) rather than
+ * allocated one by one. */
 #include "store_cas_priv.h"
 
 #include <dirent.h>
@@ -16,25 +21,37 @@
 
 #include "arca_err.h"
 
+/* The sorted names of one directory: v[i] points into buf. */
 typedef struct name_list {
+	char *buf;
+	size_t len, buf_cap;
+	size_t *off;
+	size_t n, cap;
 	char **v;
-	size_t n, cap, next;
+	size_t next;
 } name_list;
 
 struct store_cas_iter {
 	store_cas *cas;
 	name_list fan;  /* root/chunks */
-	name_list mid;  /* root/chunks/ab */
-	name_list leaf; /* root/chunks/ab/cd */
+	name_list mid;  /* root/chunks/ab (nested layout) */
+	name_list leaf; /* the directory holding chunk files */
 	char fan_name[3], mid_name[3];
 	bool mid_open, leaf_open;
+	char leaf_dir[PATH_MAX];
+	/* flat layout: fan-out directories found, and the next one to
+	 * report missing */
+	bool fan_seen[256];
+	unsigned missing_next;
 	char path[PATH_MAX];
 };
 
+static const char hex_digits[] = "0123456789abcdef";
+
 static void names_clear(name_list *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
+	free(l->buf);
+	free(l->off);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
 }
@@ -42,6 +59,34 @@ static void names_clear(name_list *l)
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_add(name_list *l, const char *name, const char *dir)
+{
+	size_t len = strlen(name) + 1;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		size_t *off = realloc(l->off, cap * sizeof(*off));
+		if (off == NULL)
+			return arca_error_set(ARCA_ENOMEM, "out of memory listing %s", dir);
+		l->off = off;
+		l->cap = cap;
+	}
+	if (l->buf_cap - l->len < len) {
+		size_t cap = l->buf_cap ? l->buf_cap : 4096;
+		while (cap - l->len < len)
+			cap *= 2;
+		char *buf = realloc(l->buf, cap);
+		if (buf == NULL)
+			return arca_error_set(ARCA_ENOMEM, "out of memory listing %s", dir);
+		l->buf = buf;
+		l->buf_cap = cap;
+	}
+	memcpy(l->buf + l->len, name, len);
+	l->off[l->n++] = l->len;
+	l->len += len;
+	return 0;
 }
 
 static int names_read(name_list *l, const char *dir)
@@ -65,28 +110,23 @@ static int names_read(name_list *l, const char *dir)
 		}
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? l->cap * 2 : 64;
-			char **v = realloc(l->v, cap * sizeof(*v));
-			if (v == NULL) {
-				rc = arca_error_set(ARCA_ENOMEM, "out of memory listing %s", dir);
-				break;
-			}
-			l->v = v;
-			l->cap = cap;
-		}
-		l->v[l->n] = strdup(e->d_name);
-		if (l->v[l->n] == NULL) {
-			rc = arca_error_set(ARCA_ENOMEM, "out of memory listing %s", dir);
+		rc = names_add(l, e->d_name, dir);
+		if (rc < 0)
 			break;
-		}
-		l->n++;
 	}
 	closedir(d);
+	/* The buffer has stopped moving: point into it, then sort. */
+	if (rc == 0 && l->n > 0) {
+		l->v = malloc(l->n * sizeof(*l->v));
+		if (l->v == NULL)
+			rc = arca_error_set(ARCA_ENOMEM, "out of memory listing %s", dir);
+	}
 	if (rc < 0) {
 		names_clear(l);
 		return rc;
 	}
+	for (size_t i = 0; i < l->n; i++)
+		l->v[i] = l->buf + l->off[i];
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
 	return 0;
@@ -107,6 +147,12 @@ static bool is_kind(const char *path, mode_t kind)
 	return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == kind;
 }
 
+static unsigned fan_index(const char *name)
+{
+	return (unsigned)(strchr(hex_digits, name[0]) - hex_digits) << 4 |
+	       (unsigned)(strchr(hex_digits, name[1]) - hex_digits);
+}
+
 int store_cas_iter_new(store_cas_iter **out, store_cas *cas)
 {
 	store_cas_iter *it = calloc(1, sizeof(*it));
@@ -121,6 +167,11 @@ int store_cas_iter_new(store_cas_iter **out, store_cas *cas)
 		free(it);
 		return rc;
 	}
+	for (size_t i = 0; i < it->fan.n; i++)
+		if (lower_hex(it->fan.v[i], 2))
+			it->fan_seen[fan_index(it->fan.v[i])] = true;
+	if (cas->layout != STORE_CAS_LAYOUT_FLAT256)
+		it->missing_next = 256; /* made on first use: none is missing */
 	*out = it;
 	return 0;
 }
@@ -147,12 +198,14 @@ static int bad(store_cas_iter *it, store_cas_entry *entry, const char *reason)
 /* One file of the current leaf directory. */
 static int leaf_entry(store_cas_iter *it, const char *name, store_cas_entry *entry)
 {
-	snprintf(it->path, sizeof(it->path), "%s/%s/%s/%s", it->cas->chunks, it->fan_name,
-		 it->mid_name, name);
+	bool flat = it->cas->layout == STORE_CAS_LAYOUT_FLAT256;
+
+	snprintf(it->path, sizeof(it->path), "%s/%s", it->leaf_dir, name);
 	if (strlen(name) != STORE_CAS_HEX_LEN || !lower_hex(name, STORE_CAS_HEX_LEN))
 		return bad(it, entry, "not a chunk file name (64 lower-case hex digits)");
-	if (memcmp(name, it->fan_name, 2) != 0 || memcmp(name + 2, it->mid_name, 2) != 0)
-		return bad(it, entry, "chunk file under the wrong directories");
+	if (memcmp(name, it->fan_name, 2) != 0 || (!flat && memcmp(name + 2, it->mid_name, 2) != 0))
+		return bad(it, entry, flat ? "chunk file under the wrong directory (its first two hex digits)"
+					   : "chunk file under the wrong directories");
 	if (!is_kind(it->path, S_IFREG))
 		return bad(it, entry, "not a regular file");
 	if (store_cas_hash_from_hex(name, entry->hash) < 0)
@@ -163,10 +216,43 @@ static int leaf_entry(store_cas_iter *it, const char *name, store_cas_entry *ent
 	return 1;
 }
 
-int store_cas_iter_next(store_cas_iter *it, store_cas_entry *entry)
+/* A directory name of the first level (or, nested, the second): checked,
+ * then listed into l. */
+static int open_dir(store_cas_iter *it, const char *name, name_list *l, store_cas_entry *entry,
+		    bool *opened)
 {
 	int rc;
 
+	*opened = false;
+	if (strlen(name) != 2 || !lower_hex(name, 2))
+		return bad(it, entry, "not a chunk directory name (2 lower-case hex digits)");
+	if (!is_kind(it->path, S_IFDIR))
+		return bad(it, entry, "not a directory");
+	rc = names_read(l, it->path);
+	if (rc < 0)
+		return rc;
+	*opened = true;
+	return 0;
+}
+
+int store_cas_iter_next(store_cas_iter *it, store_cas_entry *entry)
+{
+	bool flat = it->cas->layout == STORE_CAS_LAYOUT_FLAT256;
+	bool opened;
+	int rc;
+
+	/* Flat layout: every fan-out directory was made with the store; one
+	 * that is gone took its chunks with it. */
+	while (it->missing_next < 256) {
+		unsigned i = it->missing_next++;
+		if (it->fan_seen[i])
+			continue;
+		snprintf(it->path, sizeof(it->path), "%s/%c%c", it->cas->chunks, hex_digits[i >> 4],
+			 hex_digits[i & 15]);
+		return bad(it, entry,
+			   "chunk directory missing: the store is damaged (the chunks it held are "
+			   "lost); recreate it with mkdir -m 0750");
+	}
 	for (;;) {
 		if (it->leaf_open && it->leaf.next < it->leaf.n)
 			return leaf_entry(it, it->leaf.v[it->leaf.next++], entry);
@@ -176,14 +262,11 @@ int store_cas_iter_next(store_cas_iter *it, store_cas_entry *entry)
 			const char *name = it->mid.v[it->mid.next++];
 			snprintf(it->path, sizeof(it->path), "%s/%s/%s", it->cas->chunks,
 				 it->fan_name, name);
-			if (strlen(name) != 2 || !lower_hex(name, 2))
-				return bad(it, entry, "not a chunk directory name (2 lower-case hex digits)");
-			if (!is_kind(it->path, S_IFDIR))
-				return bad(it, entry, "not a directory");
-			memcpy(it->mid_name, name, 3);
-			rc = names_read(&it->leaf, it->path);
-			if (rc < 0)
+			rc = open_dir(it, name, &it->leaf, entry, &opened);
+			if (!opened)
 				return rc;
+			memcpy(it->mid_name, name, 3);
+			snprintf(it->leaf_dir, sizeof(it->leaf_dir), "%s", it->path);
 			it->leaf_open = true;
 			continue;
 		}
@@ -194,15 +277,16 @@ int store_cas_iter_next(store_cas_iter *it, store_cas_entry *entry)
 			if (strcmp(name, "tmp") == 0)
 				continue; /* temp files: not chunks */
 			snprintf(it->path, sizeof(it->path), "%s/%s", it->cas->chunks, name);
-			if (strlen(name) != 2 || !lower_hex(name, 2))
-				return bad(it, entry, "not a chunk directory name (2 lower-case hex digits)");
-			if (!is_kind(it->path, S_IFDIR))
-				return bad(it, entry, "not a directory");
-			memcpy(it->fan_name, name, 3);
-			rc = names_read(&it->mid, it->path);
-			if (rc < 0)
+			rc = open_dir(it, name, flat ? &it->leaf : &it->mid, entry, &opened);
+			if (!opened)
 				return rc;
-			it->mid_open = true;
+			memcpy(it->fan_name, name, 3);
+			if (flat) {
+				snprintf(it->leaf_dir, sizeof(it->leaf_dir), "%s", it->path);
+				it->leaf_open = true;
+			} else {
+				it->mid_open = true;
+			}
 			continue;
 		}
 		return 0;

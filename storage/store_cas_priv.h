@@ -58,12 +58,33 @@ void store_cas__planes_join(const uint8_t *src, size_t len, uint8_t *dst);
  * hint (a wrong guess costs compression ratio, never correctness). */
 bool store_cas__looks_like_samples16(const uint8_t *data, size_t len);
 
-/* ---- layout (store_cas_path.c) ---- */
+/* ---- layout (store_cas_path.c; docs/storage-format.md section 1) ---- */
 
 /* Longest root accepted, so that every path below it fits PATH_MAX. */
 #define STORE_CAS_ROOT_MAX (PATH_MAX - 128)
 
-/* root/chunks/ab/cd/<hex>, root/chunks/ab/cd, root/chunks/ab. */
+/* The file at the store root that names the layout (one line). */
+#define STORE_CAS_LAYOUT_FILE "cas.layout"
+
+typedef enum store_cas_layout {
+	/* Stores made before cas.layout existed (no such file):
+	 * root/chunks/ab/cd/<hex>, directories made on first use. */
+	STORE_CAS_LAYOUT_NESTED = 1,
+	/* "arca-chunks 2 flat256": root/chunks/ab/<hex>, the 256 fan-out
+	 * directories all made with the store, none at put time. */
+	STORE_CAS_LAYOUT_FLAT256 = 2
+} store_cas_layout;
+
+/* Decides cas->layout from root/cas.layout, or from what chunks/ holds
+ * when there is no such file: nothing but tmp/ (a new store, or one whose
+ * creation a crash interrupted) makes the flat layout with its 256
+ * directories and the file; anything else is a store of the nested
+ * layout.  cas->chunks and cas->tmp_dir exist.  ARCA_EPROTO naming the
+ * file for a layout line this code does not know. */
+int store_cas__layout_open(store_cas *cas);
+
+/* The chunk file root/chunks/ab[/cd]/<hex>; the directory that holds it
+ * (leaf); the first-level directory root/chunks/ab (fan). */
 void store_cas__chunk_path(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 			   char out[PATH_MAX]);
 void store_cas__leaf_dir(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
@@ -71,11 +92,18 @@ void store_cas__leaf_dir(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH
 void store_cas__fan_dir(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 			char out[PATH_MAX]);
 
-/* Creates the ab and ab/cd directories of hash if missing.  Directories it
- * created are reported through dir_created(ctx, parent) so that the parent's
- * new entry is made durable (now or at the next sync). */
+/* Nested layout: creates the ab and ab/cd directories of hash if missing;
+ * directories it created are reported through dir_created(ctx, parent) so
+ * that the parent's new entry is made durable (now or at the next sync).
+ * Flat layout: creates nothing, returns 0. */
 int store_cas__make_dirs(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 			 int (*dir_created)(store_cas *cas, const char *parent));
+
+/* Turns a failed rename of a chunk into its final name (rc, the error of
+ * store_cas_fsync_rename_noreplace, message set) into the message a
+ * damaged flat-layout store deserves when the fan-out directory is gone;
+ * returns rc. */
+int store_cas__rename_failed(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int rc);
 
 /* Crash leftovers in root/chunks/tmp (store_cas_sync.c): a temp file
  * named after its address (tmp-<hex>-XXXXXX) whose content checks out is
@@ -184,6 +212,7 @@ struct store_cas {
 	char tmp_dir[PATH_MAX];
 	store_cas_options opts;
 	int lock_fd;
+	store_cas_layout layout; /* set at open, never changes */
 	store_cas_crypt *crypt;
 	store_cas_zstd *zstd;
 

@@ -12,7 +12,8 @@
  *   2. with it, in the same round, one fsync of chunks/tmp: the temp
  *      names are durable, so every chunk of the batch is now durable
  *      under a name that says its address;
- *   3. the renames into chunks/ab/cd/, without directory fsyncs.
+ *   3. the renames into chunks/ab/ (chunks/ab/cd/ in a store of the nested
+ *      layout), without directory fsyncs.
  *
  * After 3 the store is complete in memory and the caller may index the
  * batch.  A rename not yet committed by the file system when the power
@@ -332,7 +333,7 @@ static int commit_batch(store_cas *cas, store_cas_pending_list *batch, store_cas
 		if (r == ARCA_EEXISTS)
 			unlink(p->tmp);
 		else if (r < 0) {
-			rc = r;
+			rc = store_cas__rename_failed(cas, p->hash, r);
 			break;
 		}
 	}
@@ -384,7 +385,11 @@ static bool sealed_without_key(const store_cas *cas, int fd)
 }
 
 /* One leftover with an address in its name: what the crashed sync had made
- * durable (or had not) is told by its content, never by its name alone. */
+ * durable (or had not) is told by its content, never by its name alone.
+ * It goes where the store's layout puts it (store_cas__chunk_path); in the
+ * flat layout no directory is made, and a missing one fails the open,
+ * naming it, with the temp file kept: it may be the only copy of an
+ * acknowledged chunk. */
 static int recover_one(store_cas *cas, const char *path, const uint8_t hash[STORE_CAS_HASH_LEN])
 {
 	char final[PATH_MAX], leaf[PATH_MAX];
@@ -425,6 +430,8 @@ static int recover_one(store_cas *cas, const char *path, const uint8_t hash[STOR
 			unlink(path);
 			return 0;
 		}
+		if (rc < 0)
+			rc = store_cas__rename_failed(cas, hash, rc);
 	}
 	if (rc == 0) {
 		store_cas__leaf_dir(cas, hash, leaf);

@@ -1,7 +1,9 @@
 /* store_cas_test.c - the content-addressed chunk store through its public
  * API: round trips, dedup, sealing at rest, damage detection (every byte of
  * small files flipped), crash leftovers, concurrent puts, deferred sync,
- * the iterator; and put rates for CT-like data (printed, not asserted).
+ * the iterator, the directory layout (flat for new stores, nested for
+ * stores made before cas.layout) and its file; and put rates for CT-like
+ * data (printed, not asserted).
  * Every test runs in its own mkdtemp directory, removed afterwards. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,13 +103,29 @@ static store_cas *open_store(const char *root, bool encrypt, store_cas_sync_mode
 	return cas;
 }
 
-static void chunk_file(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
-		       char path[PATH_MAX])
+/* Where a chunk lives in a store made now (docs/storage-format.md
+ * section 1): root/chunks/ab/<hex>. */
+static void chunk_path_flat(const char *root, const uint8_t hash[STORE_CAS_HASH_LEN], char path[PATH_MAX])
 {
 	char hex[STORE_CAS_HEX_LEN + 1];
 
 	store_cas_hash_to_hex(hash, hex);
-	snprintf(path, PATH_MAX, "%s/chunks/%.2s/%.2s/%s", store_cas_root(cas), hex, hex + 2, hex);
+	snprintf(path, PATH_MAX, "%s/chunks/%.2s/%s", root, hex, hex);
+}
+
+/* And in a store of the nested layout: root/chunks/ab/cd/<hex>. */
+static void chunk_path_nested(const char *root, const uint8_t hash[STORE_CAS_HASH_LEN], char path[PATH_MAX])
+{
+	char hex[STORE_CAS_HEX_LEN + 1];
+
+	store_cas_hash_to_hex(hash, hex);
+	snprintf(path, PATH_MAX, "%s/chunks/%.2s/%.2s/%s", root, hex, hex + 2, hex);
+}
+
+static void chunk_file(const store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
+		       char path[PATH_MAX])
+{
+	chunk_path_flat(store_cas_root(cas), hash, path);
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -142,14 +160,15 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-static size_t count_dir(const char *dir)
+/* Files (type 'f') or directories ('d', dir itself included) under dir. */
+static size_t count_type(const char *dir, char type)
 {
 	char cmd[PATH_MAX + 64];
 	size_t n = 0;
 	FILE *p;
 	int ch;
 
-	snprintf(cmd, sizeof(cmd), "find '%s' -type f | wc -l", dir);
+	snprintf(cmd, sizeof(cmd), "find '%s' -type %c | wc -l", dir, type);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	while ((ch = fgetc(p)) != EOF)
@@ -157,6 +176,11 @@ static size_t count_dir(const char *dir)
 			n = n * 10 + (size_t)(ch - '0');
 	pclose(p);
 	return n;
+}
+
+static size_t count_dir(const char *dir)
+{
+	return count_type(dir, 'f');
 }
 
 static void put_ok(store_cas *cas, const void *data, size_t len, uint8_t hash[STORE_CAS_HASH_LEN],
@@ -382,12 +406,7 @@ static void test_encryption(void **state)
 	assert_int_equal(store_cas_get(cas, hb, &got, &glen), ARCA_ECRYPTO);
 	assert_null(got);
 	memset(hc, 0xc3, sizeof(hc));
-	chunk_file(cas, hc, pc);
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/chunks/c3", store_cas_root(cas));
-	mkdir(dir, 0750);
-	snprintf(dir, sizeof(dir), "%s/chunks/c3/c3", store_cas_root(cas));
-	mkdir(dir, 0750);
+	chunk_file(cas, hc, pc); /* chunks/c3 exists: the store made all 256 */
 	write_file(pc, fa, la, 0600);
 	expect_damaged(cas, hc, "chunk moved to another address");
 	write_file(pb, fb, flen, 0600);
@@ -842,14 +861,14 @@ static void test_recover_tmp(void **state)
 	{
 		char src[PATH_MAX];
 		store_cas_hash_to_hex(h[0], hex);
-		snprintf(src, sizeof(src), "%s/chunks/%.2s/%.2s/%s", src_root, hex, hex + 2, hex);
+		chunk_path_flat(src_root, h[0], src);
 		bytes = read_file(src, &len);
 		snprintf(good, sizeof(good), "%s/tmp-%s-AbC123", tmp_dir, hex);
 		write_file(good, bytes, len, 0600);
 		/* 1: torn, half written */
 		free(bytes);
 		store_cas_hash_to_hex(h[1], hex);
-		snprintf(src, sizeof(src), "%s/chunks/%.2s/%.2s/%s", src_root, hex, hex + 2, hex);
+		chunk_path_flat(src_root, h[1], src);
 		bytes = read_file(src, &len);
 		snprintf(torn, sizeof(torn), "%s/tmp-%s-xYz789", tmp_dir, hex);
 		write_file(torn, bytes, len / 2, 0600);
@@ -860,7 +879,7 @@ static void test_recover_tmp(void **state)
 		free(bytes);
 		/* 3: its final name exists already */
 		store_cas_hash_to_hex(h[3], hex);
-		snprintf(src, sizeof(src), "%s/chunks/%.2s/%.2s/%s", src_root, hex, hex + 2, hex);
+		chunk_path_flat(src_root, h[3], src);
 		bytes = read_file(src, &len);
 		snprintf(dup, sizeof(dup), "%s/tmp-%s-dup000", tmp_dir, hex);
 		write_file(dup, bytes, len, 0600);
@@ -872,6 +891,13 @@ static void test_recover_tmp(void **state)
 	assert_true(exists);
 	get_equals(cas, h[0], data[0], 30000);
 	get_equals(cas, h[3], data[3], 30003);
+	/* Renamed into the flat layout's place. */
+	{
+		char at[PATH_MAX];
+		chunk_path_flat(f->root, h[0], at);
+		assert_true(file_exists(at));
+		assert_int_equal(count_type(f->root, 'd'), 1 + 1 + 256 + 1); /* root, chunks, fans, tmp */
+	}
 	assert_int_equal(store_cas_exists(cas, h[1], &exists), 0);
 	assert_false(exists);
 	assert_int_equal(store_cas_exists(cas, h[2], &exists), 0);
@@ -967,7 +993,7 @@ static void test_iterator(void **state)
 		free(d);
 	}
 	/* Faults a checker must name: a stray file, a chunk under the wrong
-	 * directories, a directory that is not a fan-out name. */
+	 * directory, a directory that is not a fan-out name. */
 	chunk_file(cas, h[0], path);
 	store_cas_hash_to_hex(h[0], hex);
 	char leafdir[PATH_MAX];
@@ -977,9 +1003,6 @@ static void test_iterator(void **state)
 	char misdir[PATH_MAX];
 	snprintf(misdir, sizeof(misdir), "%s/chunks/%c%c", store_cas_root(cas),
 		 hex[0] == '0' ? '1' : '0', hex[1]);
-	mkdir(misdir, 0750);
-	snprintf(misdir + strlen(misdir), sizeof(misdir) - strlen(misdir), "/%.2s", hex + 2);
-	mkdir(misdir, 0750);
 	snprintf(wrong, sizeof(wrong), "%s/%s", misdir, hex);
 	write_file(wrong, "y", 1, 0600);
 	snprintf(wrong, sizeof(wrong), "%s/chunks/XY", store_cas_root(cas));
@@ -999,7 +1022,7 @@ static void test_iterator(void **state)
 			else if (strstr(e.path, "/XY") != NULL)
 				saw_baddir = true;
 			else if (strstr(e.path, hex) != NULL &&
-				 strstr(e.reason, "wrong directories") != NULL)
+				 strstr(e.reason, "wrong directory") != NULL)
 				saw_misplaced = true;
 			continue;
 		}
@@ -1019,6 +1042,397 @@ static void test_iterator(void **state)
 	qsort(h, N, STORE_CAS_HASH_LEN, cmp_hash);
 	assert_memory_equal(h, seen, sizeof(seen));
 	store_cas_free(cas);
+}
+
+/* ---- the directory layout (docs/storage-format.md section 1) ---- */
+
+static void layout_file(const char *root, char path[PATH_MAX])
+{
+	snprintf(path, PATH_MAX, "%s/cas.layout", root);
+}
+
+/* Data whose address starts with the byte first (a few hundred tries). */
+static uint8_t *data_in_fan(uint8_t first, size_t len, uint64_t seed, uint8_t hash[STORE_CAS_HASH_LEN])
+{
+	for (uint64_t i = 0;; i++) {
+		uint8_t *d = random_bytes(len, seed + i);
+		assert_int_equal(store_cas_hash(d, len, hash), 0);
+		if (hash[0] == first)
+			return d;
+		free(d);
+	}
+}
+
+/* A new store: cas.layout says flat256, chunks/ holds tmp/ and exactly the
+ * 256 fan-out directories, and puts (both sync modes, also after a reopen)
+ * land in chunks/ab/<hex> without making a single directory. */
+static void test_layout_new(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], chunks[PATH_MAX], dir[PATH_MAX];
+	uint8_t h[STORE_CAS_HASH_LEN];
+	struct stat st;
+	size_t len;
+
+	store_cas *cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	layout_file(f->root, path);
+	uint8_t *text = read_file(path, &len);
+	assert_int_equal(len, strlen("arca-chunks 2 flat256\n"));
+	assert_memory_equal(text, "arca-chunks 2 flat256\n", len);
+	free(text);
+	/* Beside cas.lock, not under chunks/ (which holds no file at all). */
+	snprintf(chunks, sizeof(chunks), "%s/chunks", f->root);
+	assert_int_equal(count_dir(chunks), 0);
+	assert_int_equal(count_type(chunks, 'd'), 1 + 1 + 256);
+	for (unsigned i = 0; i < 256; i++) {
+		snprintf(dir, sizeof(dir), "%s/%02x", chunks, i);
+		assert_int_equal(stat(dir, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0750);
+	}
+
+	/* 600 puts: every one lands at chunks/ab/<hex>, and the directory
+	 * count never moves (no mkdir at put). */
+	enum { N = 300 };
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) {
+			store_cas_free(cas);
+			cas = open_store(f->root, false, STORE_CAS_SYNC_DEFERRED);
+		}
+		for (int i = 0; i < N; i++) {
+			uint8_t *d = random_bytes(64 + (size_t)i, 5000 + (uint64_t)(round * N + i));
+			put_ok(cas, d, 64 + (size_t)i, h, true);
+			free(d);
+			if (round == 1 && i % 50 == 49)
+				assert_int_equal(store_cas_sync(cas), 0);
+			if (round == 0 || i % 50 == 49) {
+				chunk_path_flat(f->root, h, path);
+				assert_true(file_exists(path));
+			}
+		}
+		assert_int_equal(store_cas_sync(cas), 0);
+		assert_int_equal(count_type(chunks, 'd'), 1 + 1 + 256);
+		assert_int_equal(count_dir(chunks), (size_t)(round + 1) * N);
+	}
+	size_t bad;
+	assert_int_equal(count_chunks(cas, &bad), 2 * N);
+	assert_int_equal(bad, 0);
+	store_cas_free(cas);
+	/* Reopening changes nothing: the file is read, not rewritten. */
+	layout_file(f->root, path);
+	assert_int_equal(stat(path, &st), 0);
+	struct timespec before = st.st_mtim;
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, before.tv_sec);
+	assert_int_equal(st.st_mtim.tv_nsec, before.tv_nsec);
+	assert_int_equal(count_type(chunks, 'd'), 1 + 1 + 256);
+	store_cas_free(cas);
+}
+
+/* A crash while the store was being made (some fan-out directories, no
+ * cas.layout): the next open finishes the job. */
+static void test_layout_interrupted_creation(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], chunks[PATH_MAX];
+	uint8_t h[STORE_CAS_HASH_LEN];
+
+	snprintf(chunks, sizeof(chunks), "%s/chunks", f->root);
+	assert_int_equal(mkdir(f->root, 0750), 0);
+	assert_int_equal(mkdir(chunks, 0750), 0);
+	snprintf(path, sizeof(path), "%s/tmp", chunks);
+	assert_int_equal(mkdir(path, 0750), 0);
+	snprintf(path, sizeof(path), "%s/00", chunks);
+	assert_int_equal(mkdir(path, 0750), 0);
+	snprintf(path, sizeof(path), "%s/7f", chunks);
+	assert_int_equal(mkdir(path, 0750), 0);
+	store_cas *cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	layout_file(f->root, path);
+	assert_true(file_exists(path));
+	assert_int_equal(count_type(chunks, 'd'), 1 + 1 + 256);
+	uint8_t *d = random_bytes(1000, 77);
+	put_ok(cas, d, 1000, h, true);
+	chunk_path_flat(f->root, h, path);
+	assert_true(file_exists(path));
+	free(d);
+	store_cas_free(cas);
+}
+
+/* A store made before cas.layout: chunks/ab/cd/<hex>, no layout file.  It
+ * opens, reads, puts (both modes) into the nested layout, iterates, gets
+ * its temp files recovered into the nested layout, and never gains a
+ * cas.layout or the 256 directories. */
+static void test_layout_legacy(void **state)
+{
+	struct fixture *f = *state;
+	char src_root[PATH_MAX], src[PATH_MAX], at[PATH_MAX], dir[PATH_MAX], chunks[PATH_MAX];
+	char tmp[PATH_MAX], hex[STORE_CAS_HEX_LEN + 1];
+	enum { OLD = 5 };
+	uint8_t h_old[OLD][STORE_CAS_HASH_LEN], h[STORE_CAS_HASH_LEN], h_tmp[STORE_CAS_HASH_LEN];
+	uint8_t *old[OLD], *bytes;
+	size_t len, bad;
+	bool exists;
+
+	/* Chunk files (their format does not depend on the layout), made by
+	 * a store elsewhere and moved by hand into nested places. */
+	snprintf(src_root, sizeof(src_root), "%s/source", f->dir);
+	store_cas *cas = open_store(src_root, false, STORE_CAS_SYNC_EACH);
+	for (int i = 0; i < OLD; i++) {
+		old[i] = random_bytes(5000 + (size_t)i, 8100 + (uint64_t)i);
+		memset(old[i], 0, 1000);
+		put_ok(cas, old[i], 5000 + (size_t)i, h_old[i], true);
+	}
+	uint8_t *pending = random_bytes(7000, 8200);
+	put_ok(cas, pending, 7000, h_tmp, true);
+	store_cas_free(cas);
+
+	snprintf(chunks, sizeof(chunks), "%s/chunks", f->root);
+	assert_int_equal(mkdir(f->root, 0750), 0);
+	assert_int_equal(mkdir(chunks, 0750), 0);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", chunks);
+	assert_int_equal(mkdir(tmp, 0750), 0);
+	for (int i = 0; i < OLD; i++) {
+		store_cas_hash_to_hex(h_old[i], hex);
+		snprintf(dir, sizeof(dir), "%s/%.2s", chunks, hex);
+		mkdir(dir, 0750);
+		snprintf(dir, sizeof(dir), "%s/%.2s/%.2s", chunks, hex, hex + 2);
+		mkdir(dir, 0750);
+		chunk_path_flat(src_root, h_old[i], src);
+		chunk_path_nested(f->root, h_old[i], at);
+		assert_int_equal(rename(src, at), 0);
+	}
+	/* A crashed deferred sync's leftover, named after its address. */
+	store_cas_hash_to_hex(h_tmp, hex);
+	chunk_path_flat(src_root, h_tmp, src);
+	bytes = read_file(src, &len);
+	snprintf(at, sizeof(at), "%s/tmp-%s-Lg0001", tmp, hex);
+	write_file(at, bytes, len, 0600);
+	free(bytes);
+	size_t dirs_before = count_type(chunks, 'd');
+
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	layout_file(f->root, at);
+	assert_false(file_exists(at));
+	/* recovered into ab/cd (its two directories made for it) */
+	assert_int_equal(count_dir(tmp), 0);
+	chunk_path_nested(f->root, h_tmp, at);
+	assert_true(file_exists(at));
+	get_equals(cas, h_tmp, pending, 7000);
+	for (int i = 0; i < OLD; i++) {
+		get_equals(cas, h_old[i], old[i], 5000 + (size_t)i);
+		assert_int_equal(store_cas_exists(cas, h_old[i], &exists), 0);
+		assert_true(exists);
+		put_ok(cas, old[i], 5000 + (size_t)i, h, false); /* dedup */
+	}
+	/* new puts go to ab/cd, directories made on first use */
+	uint8_t *d = random_bytes(3000, 8300);
+	put_ok(cas, d, 3000, h, true);
+	chunk_path_nested(f->root, h, at);
+	assert_true(file_exists(at));
+	chunk_path_flat(f->root, h, at);
+	assert_false(file_exists(at));
+	get_equals(cas, h, d, 3000);
+	store_cas_free(cas);
+
+	cas = open_store(f->root, false, STORE_CAS_SYNC_DEFERRED);
+	uint8_t *d2 = random_bytes(3000, 8301);
+	put_ok(cas, d2, 3000, h, true);
+	assert_int_equal(store_cas_sync(cas), 0);
+	chunk_path_nested(f->root, h, at);
+	assert_true(file_exists(at));
+	/* the walk: every chunk, in order, at its nested path, none bad */
+	store_cas_iter *it = NULL;
+	store_cas_entry e;
+	uint8_t prev[STORE_CAS_HASH_LEN];
+	size_t n = 0;
+	int rc;
+	assert_int_equal(store_cas_iter_new(&it, cas), 0);
+	while ((rc = store_cas_iter_next(it, &e)) == 1) {
+		assert_int_equal(e.bad, 0);
+		chunk_path_nested(f->root, e.hash, at);
+		assert_string_equal(e.path, at);
+		if (n > 0)
+			assert_true(memcmp(prev, e.hash, STORE_CAS_HASH_LEN) < 0);
+		memcpy(prev, e.hash, STORE_CAS_HASH_LEN);
+		n++;
+	}
+	assert_int_equal(rc, 0);
+	store_cas_iter_free(it);
+	assert_int_equal(n, OLD + 3);
+	/* removal (gc) of a nested chunk */
+	assert_int_equal(store_cas_remove(cas, h_old[0]), 0);
+	assert_int_equal(store_cas_sync(cas), 0);
+	chunk_path_nested(f->root, h_old[0], at);
+	assert_false(file_exists(at));
+	assert_int_equal(count_chunks(cas, &bad), OLD + 2);
+	assert_int_equal(bad, 0);
+	store_cas_free(cas);
+	/* no layout file, and only the directories its chunks needed */
+	layout_file(f->root, at);
+	assert_false(file_exists(at));
+	assert_true(count_type(chunks, 'd') <= dirs_before + 6);
+	assert_true(count_type(chunks, 'd') < 256);
+
+	/* The same layout named explicitly in cas.layout reads the same. */
+	write_file(at, "arca-chunks 1 nested\n", 21, 0640);
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	get_equals(cas, h_old[1], old[1], 5001);
+	assert_int_equal(count_chunks(cas, &bad), OLD + 2);
+	store_cas_free(cas);
+
+	for (int i = 0; i < OLD; i++)
+		free(old[i]);
+	free(pending);
+	free(d);
+	free(d2);
+}
+
+static void expect_open_fails(const char *root, int code, const char *needle)
+{
+	store_cas *cas = NULL;
+	char file[PATH_MAX];
+	int rc = store_cas_open(&cas, root, NULL);
+
+	layout_file(root, file);
+	if (rc != code)
+		fail_msg("open with a bad cas.layout: %d (%s), want %d", rc, arca_error_last(), code);
+	assert_null(cas);
+	if (strstr(arca_error_last(), file) == NULL || strstr(arca_error_last(), needle) == NULL)
+		fail_msg("message does not name %s and \"%s\": %s", file, needle, arca_error_last());
+	assert_null(strchr(arca_error_last(), '\n'));
+}
+
+/* A cas.layout this code does not know is refused, naming the file: it
+ * must never be guessed, since a wrong guess puts chunks where the store's
+ * own arca will not look. */
+static void test_layout_damaged(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	uint8_t h[STORE_CAS_HASH_LEN];
+
+	store_cas *cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	uint8_t *d = random_bytes(100, 1);
+	put_ok(cas, d, 100, h, true);
+	store_cas_free(cas);
+	layout_file(f->root, path);
+
+	write_file(path, "", 0, 0640);
+	expect_open_fails(f->root, ARCA_EPROTO, "empty");
+	write_file(path, "arca-chunks 2 flat256\njunk\n", 27, 0640);
+	expect_open_fails(f->root, ARCA_EPROTO, "not a layout line");
+	write_file(path, "\x01\x02garbage", 9, 0640);
+	expect_open_fails(f->root, ARCA_EPROTO, "??garbage");
+	write_file(path, "arca-chunks 2 flat257\n", 22, 0640);
+	expect_open_fails(f->root, ARCA_EUNSUPPORTED, "arca-chunks 2 flat257");
+	write_file(path, "arca-chunks 3 sharded-4096\n", 27, 0640);
+	expect_open_fails(f->root, ARCA_EUNSUPPORTED, "unknown");
+	/* a directory where the file should be */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0750), 0);
+	expect_open_fails(f->root, ARCA_EIO, "cas.layout");
+	assert_int_equal(rmdir(path), 0);
+
+	/* Without its newline (a hand edit) the line still reads. */
+	write_file(path, "arca-chunks 2 flat256", 21, 0640);
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	get_equals(cas, h, d, 100);
+	store_cas_free(cas);
+	free(d);
+}
+
+/* A flat store whose fan-out directory was removed: puts into it fail
+ * naming it (sync each at the put, deferred at the sync), the walk names
+ * it, nothing recreates it; once it is back, puts work again. */
+static void test_layout_missing_dir(void **state)
+{
+	struct fixture *f = *state;
+	char fan[PATH_MAX], at[PATH_MAX];
+	uint8_t h[STORE_CAS_HASH_LEN], hd[STORE_CAS_HASH_LEN];
+	store_cas_iter *it = NULL;
+	store_cas_entry e;
+	bool named = false;
+	size_t nbad = 0;
+	int rc;
+
+	store_cas *cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	uint8_t *d = data_in_fan(0xa7, 4000, 60000, h);
+	snprintf(fan, sizeof(fan), "%s/chunks/a7", f->root);
+	assert_int_equal(rmdir(fan), 0);
+	assert_int_equal(store_cas_put(cas, d, 4000, hd, NULL), ARCA_EIO);
+	assert_non_null(strstr(arca_error_last(), fan));
+	assert_non_null(strstr(arca_error_last(), "missing"));
+	assert_false(file_exists(fan));
+
+	assert_int_equal(store_cas_iter_new(&it, cas), 0);
+	while ((rc = store_cas_iter_next(it, &e)) == 1) {
+		nbad += e.bad != 0;
+		named |= e.bad != 0 && strcmp(e.path, fan) == 0 && strstr(e.reason, "missing") != NULL;
+	}
+	assert_int_equal(rc, 0);
+	store_cas_iter_free(it);
+	assert_int_equal(nbad, 1);
+	assert_true(named);
+	store_cas_free(cas);
+
+	/* Deferred: the put is pending, the sync fails, and the store says
+	 * so until reopened. */
+	cas = open_store(f->root, false, STORE_CAS_SYNC_DEFERRED);
+	put_ok(cas, d, 4000, hd, true);
+	assert_int_equal(store_cas_sync(cas), ARCA_EIO);
+	assert_non_null(strstr(arca_error_last(), fan));
+	assert_int_equal(store_cas_put(cas, d, 4000, hd, NULL), ARCA_EIO);
+	store_cas_free(cas);
+	assert_false(file_exists(fan));
+
+	assert_int_equal(mkdir(fan, 0750), 0);
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	put_ok(cas, d, 4000, hd, true);
+	chunk_path_flat(f->root, h, at);
+	assert_true(file_exists(at));
+	get_equals(cas, h, d, 4000);
+	store_cas_free(cas);
+	free(d);
+}
+
+/* A crash leftover whose fan-out directory is gone: the open fails naming
+ * the directory and keeps the temp file (it may be the only copy of an
+ * acknowledged chunk); once the directory is back, the open finishes it. */
+static void test_layout_recover_missing_dir(void **state)
+{
+	struct fixture *f = *state;
+	char fan[PATH_MAX], src_root[PATH_MAX], src[PATH_MAX], tmp[PATH_MAX], hex[STORE_CAS_HEX_LEN + 1];
+	uint8_t h[STORE_CAS_HASH_LEN];
+	store_cas *cas = NULL;
+	size_t len;
+
+	snprintf(src_root, sizeof(src_root), "%s/source", f->dir);
+	cas = open_store(src_root, false, STORE_CAS_SYNC_EACH);
+	uint8_t *d = data_in_fan(0x3c, 4000, 70000, h);
+	put_ok(cas, d, 4000, h, true);
+	store_cas_free(cas);
+	store_cas_free(open_store(f->root, false, STORE_CAS_SYNC_EACH));
+
+	chunk_path_flat(src_root, h, src);
+	uint8_t *bytes = read_file(src, &len);
+	store_cas_hash_to_hex(h, hex);
+	snprintf(tmp, sizeof(tmp), "%s/chunks/tmp/tmp-%s-Rm0001", f->root, hex);
+	write_file(tmp, bytes, len, 0600);
+	free(bytes);
+	snprintf(fan, sizeof(fan), "%s/chunks/3c", f->root);
+	assert_int_equal(rmdir(fan), 0);
+	assert_int_equal(store_cas_open(&cas, f->root, NULL), ARCA_EIO);
+	assert_null(cas);
+	assert_non_null(strstr(arca_error_last(), fan));
+	assert_true(file_exists(tmp));
+
+	assert_int_equal(mkdir(fan, 0750), 0);
+	cas = open_store(f->root, false, STORE_CAS_SYNC_EACH);
+	assert_false(file_exists(tmp));
+	get_equals(cas, h, d, 4000);
+	store_cas_free(cas);
+	free(d);
 }
 
 /* ---- figures (printed, not asserted) ---- */
@@ -1249,6 +1663,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_barriers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iterator, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_interrupted_creation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_layout_recover_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planes16, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_rate, setup, teardown),
 	};

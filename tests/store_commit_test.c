@@ -94,7 +94,7 @@ static bool chunk_named(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN])
 	struct stat st;
 
 	store_cas_hash_to_hex(hash, hex);
-	snprintf(path, sizeof(path), "%s/chunks/%.2s/%.2s/%s", store_cas_root(cas), hex, hex + 2, hex);
+	snprintf(path, sizeof(path), "%s/chunks/%.2s/%s", store_cas_root(cas), hex, hex); /* docs/storage-format.md 1 */
 	return stat(path, &st) == 0;
 }
 

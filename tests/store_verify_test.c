@@ -113,7 +113,7 @@ static void chunk_file(fixture *f, const uint8_t hash[STORE_CAS_HASH_LEN], char 
 	char hex[STORE_CAS_HEX_LEN + 1];
 
 	store_cas_hash_to_hex(hash, hex);
-	snprintf(path, size, "%s/chunks/%.2s/%.2s/%s", f->root, hex, hex + 2, hex);
+	snprintf(path, size, "%s/chunks/%.2s/%s", f->root, hex, hex); /* docs/storage-format.md 1 */
 }
 
 /* ------------------------------------------------------------ the walk */

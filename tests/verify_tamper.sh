@@ -66,8 +66,8 @@ net_done
 uid_of() { # FILE TAG
 	dcmdump -q +P "$2" "$1" 2>/dev/null | sed -n 's/.*\[\(.*\)\].*/\1/p' | head -1 | tr -d ' '
 }
-chunk_path() { # HEX
-	echo "$root/chunks/${1:0:2}/${1:2:2}/$1"
+chunk_path() { # HEX: the chunk file, whatever the store's layout
+	find "$root/chunks" -path "$root/chunks/tmp" -prune -o -type f -name "$1" -print | head -1
 }
 flip() { # FILE: xor one byte two thirds into it
 	python3 - "$1" <<'PY'
@@ -238,7 +238,8 @@ data = os.urandom(3000)
 h = hashlib.sha256(data).hexdigest()
 head = b"ARCH" + bytes([1, 0, 0, 0]) + struct.pack("<QQ", len(data), len(data))
 crc = zlib.crc32(head + b"\0\0\0\0" + data)
-d = os.path.join(sys.argv[1], "chunks", h[0:2], h[2:4])
+# docs/storage-format.md 1: chunks/ab/<address> in a store with cas.layout
+d = os.path.join(sys.argv[1], "chunks", h[0:2])
 os.makedirs(d, exist_ok=True)
 open(os.path.join(d, h), "wb").write(head + struct.pack("<I", crc) + b"\0\0\0\0" + data)
 print(h)
