@@ -75,9 +75,27 @@ typedef enum store_cas_barrier {
 	STORE_CAS_BARRIER_SYNCFS = 1
 } store_cas_barrier;
 
+/* How new chunks that look like 16-bit samples are compressed
+ * (docs/storage-format.md section 2); other chunks are one zstd frame at
+ * zstd_level either way, and every form is readable under either. */
+typedef enum store_cas_codec {
+	/* Whatever the opener's default is: SMALL for the store itself (as
+	 * its level 3), FAST for the ingest (store_ingest.h, as its level 1). */
+	STORE_CAS_CODEC_DEFAULT = 0,
+	/* The byte planes apart (flag 0x08): the high plane as a zstd frame
+	 * at zstd_level, the noisy low plane raw unless a very fast pass
+	 * finds runs in it; about a quarter of the CPU of SMALL on CT, for
+	 * about 0.52 of raw instead of 0.37. */
+	STORE_CAS_CODEC_FAST = 1,
+	/* Both planes in one zstd frame at zstd_level (flags 0x01|0x04). */
+	STORE_CAS_CODEC_SMALL = 2
+} store_cas_codec;
+
 typedef struct store_cas_options {
 	/* zstd level for new chunks, ZSTD_minCLevel()..ZSTD_maxCLevel(); 0 = 3. */
 	int zstd_level;
+	/* Codec of new chunks of 16-bit samples; DEFAULT (0) = SMALL. */
+	store_cas_codec codec;
 	/* Seal new chunks with AES-256-GCM under <root>/cas.key (created 0600 on
 	 * first use).  Existing encrypted chunks are readable either way as
 	 * long as the key file is there. */

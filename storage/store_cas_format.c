@@ -2,7 +2,11 @@
  *
  *   0  4  magic "ARCH"
  *   4  1  version (1)
- *   5  1  flags: 0x01 body is a zstd frame, 0x02 body is AES-256-GCM sealed
+ *   5  1  flags: 0x01 body is a zstd frame, 0x02 body is AES-256-GCM sealed,
+ *           0x04 (with 0x01) the frame holds the two byte planes,
+ *           0x08 (without 0x01/0x04) the body holds the two byte planes
+ *           apart: u32le low-part length, low part, high part, each part
+ *           the plane raw or its own zstd frame
  *   6  2  reserved, zero
  *   8  8  plain length, little endian
  *  16  8  stored (body) length, little endian
@@ -21,6 +25,10 @@
 #include <inttypes.h>
 #include <string.h>
 #include <zlib.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "arca_err.h"
 #include "pacs_cursor.h"
@@ -103,18 +111,31 @@ int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 		return arca_error_set(ARCA_EPROTO,
 				      "chunk file %s: plain length %" PRIu64 " exceeds the cap %zu",
 				      path, plain_len, STORE_CAS_CHUNK_MAX);
+	if ((flags & STORE_CAS_FLAG_SPLIT) != 0 &&
+	    (flags & (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_PLANES16)) != 0)
+		return arca_error_set(ARCA_EPROTO,
+				      "chunk file %s: flags 0x%02x combine split planes (0x08) with the "
+				      "one-frame flags (0x01, 0x04)", path, flags);
 	if ((flags & STORE_CAS_FLAG_PLANES16) != 0 &&
 	    ((flags & STORE_CAS_FLAG_ZSTD) == 0 || plain_len % 2 != 0))
 		return arca_error_set(ARCA_EPROTO,
 				      "chunk file %s: byte planes flag on a %s chunk of %" PRIu64 " bytes",
 				      path, (flags & STORE_CAS_FLAG_ZSTD) ? "compressed" : "raw", plain_len);
-	if (flags & STORE_CAS_FLAG_ZSTD) {
+	if ((flags & STORE_CAS_FLAG_SPLIT) != 0 && (plain_len == 0 || plain_len % 2 != 0))
+		return arca_error_set(ARCA_EPROTO,
+				      "chunk file %s: split planes flag on a chunk of %" PRIu64
+				      " bytes (needs an even, non-zero length)", path, plain_len);
+	if (flags & (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_SPLIT)) {
 		/* Compression is only kept when it shrinks the chunk. */
 		if (stored_len == 0 || stored_len >= plain_len)
 			return arca_error_set(ARCA_EPROTO,
 					      "chunk file %s: compressed length %" PRIu64
 					      " is not below the plain length %" PRIu64,
 					      path, stored_len, plain_len);
+		if ((flags & STORE_CAS_FLAG_SPLIT) != 0 && stored_len <= STORE_CAS_SPLIT_PREFIX_LEN)
+			return arca_error_set(ARCA_EPROTO,
+					      "chunk file %s: split planes body of %" PRIu64
+					      " bytes has no room for its parts", path, stored_len);
 	} else if (stored_len != plain_len) {
 		return arca_error_set(ARCA_EPROTO,
 				      "chunk file %s: raw chunk with stored length %" PRIu64
@@ -134,25 +155,71 @@ int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	return 0;
 }
 
-void store_cas__planes_split(const uint8_t *src, size_t len, uint8_t *dst)
+/* The scalar loops: the reference the vector ones must equal byte for
+ * byte, and their tails. */
+void store_cas__planes_split_scalar(const uint8_t *src, size_t half, uint8_t *lo, uint8_t *hi)
 {
-	size_t half = len / 2;
-
 	for (size_t i = 0; i < half; i++) {
-		dst[i] = src[2 * i];
-		dst[half + i] = src[2 * i + 1];
+		lo[i] = src[2 * i];
+		hi[i] = src[2 * i + 1];
 	}
 }
 
-void store_cas__planes_join(const uint8_t *src, size_t len, uint8_t *dst)
+void store_cas__planes_join_scalar(const uint8_t *lo, const uint8_t *hi, size_t half, uint8_t *dst)
 {
-	size_t half = len / 2;
-
 	for (size_t i = 0; i < half; i++) {
-		dst[2 * i] = src[i];
-		dst[2 * i + 1] = src[half + i];
+		dst[2 * i] = lo[i];
+		dst[2 * i + 1] = hi[i];
 	}
 }
+
+#if defined(__SSE2__)
+/* SSE2 is part of x86-64, so no run-time check.  16 samples per step:
+ * the low bytes are masked and the high bytes shifted down in each 16-bit
+ * lane, then packed with unsigned saturation, which cannot saturate since
+ * every lane is <= 0xFF.  Unaligned loads and stores: the buffers are
+ * wherever malloc and the callers put them. */
+void store_cas__planes_split(const uint8_t *src, size_t half, uint8_t *lo, uint8_t *hi)
+{
+	const __m128i mask = _mm_set1_epi16(0x00FF);
+	size_t i = 0;
+
+	for (; i + 16 <= half; i += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + 2 * i + 16));
+		__m128i l = _mm_packus_epi16(_mm_and_si128(a, mask), _mm_and_si128(b, mask));
+		__m128i h = _mm_packus_epi16(_mm_srli_epi16(a, 8), _mm_srli_epi16(b, 8));
+
+		_mm_storeu_si128((__m128i *)(void *)(lo + i), l);
+		_mm_storeu_si128((__m128i *)(void *)(hi + i), h);
+	}
+	store_cas__planes_split_scalar(src + 2 * i, half - i, lo + i, hi + i);
+}
+
+void store_cas__planes_join(const uint8_t *lo, const uint8_t *hi, size_t half, uint8_t *dst)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= half; i += 16) {
+		__m128i l = _mm_loadu_si128((const __m128i *)(const void *)(lo + i));
+		__m128i h = _mm_loadu_si128((const __m128i *)(const void *)(hi + i));
+
+		_mm_storeu_si128((__m128i *)(void *)(dst + 2 * i), _mm_unpacklo_epi8(l, h));
+		_mm_storeu_si128((__m128i *)(void *)(dst + 2 * i + 16), _mm_unpackhi_epi8(l, h));
+	}
+	store_cas__planes_join_scalar(lo + i, hi + i, half - i, dst + 2 * i);
+}
+#else
+void store_cas__planes_split(const uint8_t *src, size_t half, uint8_t *lo, uint8_t *hi)
+{
+	store_cas__planes_split_scalar(src, half, lo, hi);
+}
+
+void store_cas__planes_join(const uint8_t *lo, const uint8_t *hi, size_t half, uint8_t *dst)
+{
+	store_cas__planes_join_scalar(lo, hi, half, dst);
+}
+#endif
 
 bool store_cas__looks_like_samples16(const uint8_t *data, size_t len)
 {

@@ -25,7 +25,19 @@
  * 4, ... then 1, 3, 5, ...): 16-bit samples compress better and faster
  * that way (docs/storage-format.md section 2). */
 #define STORE_CAS_FLAG_PLANES16 0x04u
-#define STORE_CAS_FLAGS_KNOWN (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_AES256GCM | STORE_CAS_FLAG_PLANES16)
+/* Without ZSTD and PLANES16: the body holds the chunk's two byte planes
+ * apart, a u32le length of the low-plane part, the low-plane part, then
+ * the high-plane part; each part is the plane itself (exactly P/2 bytes)
+ * or a zstd frame of it (shorter), so that the noisy low plane can stay
+ * raw while the high plane is compressed (docs/storage-format.md
+ * section 2). */
+#define STORE_CAS_FLAG_SPLIT 0x08u
+#define STORE_CAS_SPLIT_PREFIX_LEN 4
+#define STORE_CAS_FLAGS_KNOWN                                                                  \
+	(STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_AES256GCM | STORE_CAS_FLAG_PLANES16 |            \
+	 STORE_CAS_FLAG_SPLIT)
+/* The flags under which the body is compressed in some form. */
+#define STORE_CAS_FLAGS_COMPRESSED (STORE_CAS_FLAG_ZSTD | STORE_CAS_FLAG_SPLIT)
 
 typedef struct store_cas_header {
 	uint8_t flags;
@@ -46,11 +58,15 @@ int store_cas__header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 uint32_t store_cas__checksum(const uint8_t header[STORE_CAS_HEADER_LEN], const uint8_t *body,
 			     size_t body_len, const uint8_t *tag, size_t tag_len);
 
-/* Byte planes of 16-bit samples (store_cas_format.c): split writes the even
- * bytes of src then the odd ones to dst; join does the reverse.  len is
- * even; src and dst do not overlap. */
-void store_cas__planes_split(const uint8_t *src, size_t len, uint8_t *dst);
-void store_cas__planes_join(const uint8_t *src, size_t len, uint8_t *dst);
+/* Byte planes of 16-bit samples (store_cas_format.c): split writes the
+ * half even-offset bytes of src (2 * half bytes) to lo and the odd ones to
+ * hi; join does the reverse.  No buffer overlaps another.  SSE2 where the
+ * target has it, the scalar loops elsewhere and for the tail; the _scalar
+ * versions are the reference (the tests compare them). */
+void store_cas__planes_split(const uint8_t *src, size_t half, uint8_t *lo, uint8_t *hi);
+void store_cas__planes_join(const uint8_t *lo, const uint8_t *hi, size_t half, uint8_t *dst);
+void store_cas__planes_split_scalar(const uint8_t *src, size_t half, uint8_t *lo, uint8_t *hi);
+void store_cas__planes_join_scalar(const uint8_t *lo, const uint8_t *hi, size_t half, uint8_t *dst);
 
 /* Whether data looks like 16-bit samples whose high bytes vary much less
  * than their low bytes (CT, MR, most 12- to 16-bit images): a sampled
@@ -150,10 +166,19 @@ void store_cas__zstd_free(store_cas_zstd *z);
 int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
 			     size_t cap, size_t *out_len);
 
+/* The same at an explicit level (clamped to what the library accepts)
+ * instead of the pool's. */
+int store_cas__zstd_compress_at(store_cas_zstd *z, int level, const uint8_t *src, size_t len,
+				uint8_t *dst, size_t cap, size_t *out_len);
+
 /* Decompresses exactly plain_len bytes into dst; ARCA_EPROTO naming path
  * for a frame that does not hold exactly that. */
 int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
 			       size_t plain_len, const char *path);
+/* The same, what naming the frame in messages ("low-plane frame"). */
+int store_cas__zstd_decompress_part(store_cas_zstd *z, const uint8_t *src, size_t len,
+				    uint8_t *dst, size_t plain_len, const char *path,
+				    const char *what);
 
 /* Reads the chunk file open at fd (its name path, for messages) and checks
  * it as store_cas_get does: CRC, authentication, length, SHA-256 = hash.

@@ -3,10 +3,12 @@
  * not allocate a context (a few MB of tables at level 3) per chunk; the one
  * place zstd errors are translated.
  *
- * A chunk body is one zstd frame with its content size recorded and no
- * zstd checksum (the chunk's SHA-256 is checked on every read). */
+ * A chunk body is one zstd frame (or, split planes, one per compressed
+ * plane) with its content size recorded and no zstd checksum (the chunk's
+ * SHA-256 is checked on every read).  zstd's frame format is RFC 8878. */
 #include "store_cas_priv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,8 +122,8 @@ static void dctx_give(store_cas_zstd *z, ZSTD_DCtx *d)
 	ZSTD_freeDCtx(d);
 }
 
-int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
-			     size_t cap, size_t *out_len)
+static int compress_with(store_cas_zstd *z, int level, const uint8_t *src, size_t len, uint8_t *dst,
+			 size_t cap, size_t *out_len)
 {
 	ZSTD_CCtx *c;
 	size_t r;
@@ -132,7 +134,11 @@ int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, 
 	c = cctx_take(z);
 	if (c == NULL)
 		return arca_error_set(ARCA_ENOMEM, "cannot create a zstd compression context");
-	r = ZSTD_compress2(c, dst, cap, src, len);
+	/* Pooled contexts are shared by every level: set it each time (only
+	 * a parameter; the context's tables are reused when they fit). */
+	r = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+	if (!ZSTD_isError(r))
+		r = ZSTD_compress2(c, dst, cap, src, len);
 	if (ZSTD_isError(r)) {
 		/* After an error the context may hold a half-done frame. */
 		ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
@@ -146,8 +152,25 @@ int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, 
 	return 0;
 }
 
-int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
-			       size_t plain_len, const char *path)
+int store_cas__zstd_compress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
+			     size_t cap, size_t *out_len)
+{
+	return compress_with(z, z->level, src, len, dst, cap, out_len);
+}
+
+int store_cas__zstd_compress_at(store_cas_zstd *z, int level, const uint8_t *src, size_t len,
+				uint8_t *dst, size_t cap, size_t *out_len)
+{
+	if (level < ZSTD_minCLevel())
+		level = ZSTD_minCLevel();
+	if (level > ZSTD_maxCLevel())
+		level = ZSTD_maxCLevel();
+	return compress_with(z, level, src, len, dst, cap, out_len);
+}
+
+int store_cas__zstd_decompress_part(store_cas_zstd *z, const uint8_t *src, size_t len,
+				    uint8_t *dst, size_t plain_len, const char *path,
+				    const char *what)
 {
 	unsigned long long fcs = ZSTD_getFrameContentSize(src, len);
 	ZSTD_DCtx *d;
@@ -158,19 +181,39 @@ int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len
 	if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN ||
 	    fcs != (unsigned long long)plain_len)
 		return arca_error_set(ARCA_EPROTO,
-				      "chunk file %s: zstd frame does not declare the %zu bytes of "
-				      "the header", path, plain_len);
+				      "chunk file %s: %s does not declare the %zu bytes of "
+				      "the header", path, what, plain_len);
 	d = dctx_take(z);
 	if (d == NULL)
 		return arca_error_set(ARCA_ENOMEM, "cannot create a zstd decompression context");
-	r = ZSTD_decompressDCtx(d, dst, plain_len, src, len);
+	/* One frame exactly: ZSTD_decompressDCtx would go on into a second
+	 * frame after the first, and the part's length is the frame's. */
+	r = ZSTD_findFrameCompressedSize(src, len);
+	if (!ZSTD_isError(r) && r != len) {
+		dctx_give(z, d);
+		return arca_error_set(ARCA_EPROTO,
+				      "chunk file %s: %s ends at byte %zu of its %zu", path, what,
+				      r, len);
+	}
+	if (!ZSTD_isError(r))
+		r = ZSTD_decompressDCtx(d, dst, plain_len, src, len);
 	ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
 	dctx_give(z, d);
-	if (ZSTD_isError(r))
-		return zstd_error(ARCA_EPROTO, r, "zstd frame is damaged", path);
+	if (ZSTD_isError(r)) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "%s is damaged", what);
+		return zstd_error(ARCA_EPROTO, r, msg, path);
+	}
 	if (r != plain_len)
 		return arca_error_set(ARCA_EPROTO,
-				      "chunk file %s: zstd frame holds %zu bytes, header says %zu",
-				      path, r, plain_len);
+				      "chunk file %s: %s holds %zu bytes, header says %zu",
+				      path, what, r, plain_len);
 	return 0;
+}
+
+int store_cas__zstd_decompress(store_cas_zstd *z, const uint8_t *src, size_t len, uint8_t *dst,
+			       size_t plain_len, const char *path)
+{
+	return store_cas__zstd_decompress_part(z, src, len, dst, plain_len, path, "zstd frame");
 }

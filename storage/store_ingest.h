@@ -93,6 +93,7 @@ typedef struct store_ingest_cas store_ingest_cas;
 
 typedef struct store_ingest_cas_options {
 	int zstd_level;        /* 0 = 1 (fast; level 3 saves about 10% more) */
+	store_cas_codec codec; /* chunks of 16-bit samples; DEFAULT = FAST */
 	bool encrypt;          /* AES-256-GCM at rest, key ROOT/cas.key */
 	size_t chunk_max;      /* largest chunk; 0 = STORE_CAS_CHUNK_DEFAULT (4 MiB) */
 	const char *rules;     /* normalisation rules file; NULL or "": none */

@@ -61,6 +61,7 @@ int store_ingest_cas_open(store_ingest_cas **out, const char *root, const store_
 
 	store_cas_options_init(&co);
 	co.zstd_level = opts->zstd_level != 0 ? opts->zstd_level : 1;
+	co.codec = opts->codec != STORE_CAS_CODEC_DEFAULT ? opts->codec : STORE_CAS_CODEC_FAST;
 	co.encrypt = opts->encrypt;
 	co.sync = STORE_CAS_SYNC_DEFERRED;
 	/* pieces of bulk values are cut at s->chunk_max here; the store's own

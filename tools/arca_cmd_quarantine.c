@@ -663,6 +663,7 @@ static int cmd_release(const arca_conf *conf, const char *qdir, const char *uid,
 	}
 	store_ingest_cas_options_init(&co);
 	co.zstd_level = conf->zstd_level;
+	co.codec = conf->codec;
 	co.encrypt = conf->encrypt;
 	co.rules = conf->storage_rules;
 	co.index = conf->index_path;

@@ -44,6 +44,7 @@ void arca_conf_defaults(arca_conf *c, const char *root)
 	c->check_called_ae = true;
 	strcpy(c->storage_backend, "cas");
 	c->zstd_level = 1;
+	c->codec = ARCA_CONF_CODEC_FAST;
 	c->query_events = ARCA_CONF_QUERY_EVENTS_SUMMARY;
 }
 
@@ -387,7 +388,7 @@ static int unknown_key(parse_ctx *p, const char *section, const char *key)
 /* [storage] keys beyond path (their own bits: p->seen's high half). */
 enum storage_seen_bit {
 	SEEN_STORAGE_BACKEND = 1u << 24, SEEN_STORAGE_RULES = 1u << 25, SEEN_ZSTD_LEVEL = 1u << 26,
-	SEEN_ENCRYPT = 1u << 27,
+	SEEN_ENCRYPT = 1u << 27, SEEN_CODEC = 1u << 30,
 };
 
 static int on_storage(parse_ctx *p, const char *key, const char *v)
@@ -424,6 +425,17 @@ static int on_storage(parse_ctx *p, const char *key, const char *v)
 	}
 	if (strcasecmp(key, "encrypt") == 0)
 		return once(p, &p->seen, SEEN_ENCRYPT, sec, key) && parse_bool(p, sec, key, v, &c->encrypt);
+	if (strcasecmp(key, "codec") == 0) {
+		if (!once(p, &p->seen, SEEN_CODEC, sec, key))
+			return 0;
+		if (strcasecmp(v, "fast") == 0)
+			c->codec = ARCA_CONF_CODEC_FAST;
+		else if (strcasecmp(v, "small") == 0)
+			c->codec = ARCA_CONF_CODEC_SMALL;
+		else
+			return conf_fail(p, "[storage] codec = \"%s\": expected fast or small", v);
+		return 1;
+	}
 	return unknown_key(p, sec, key);
 }
 

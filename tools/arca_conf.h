@@ -15,6 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* [storage] codec: the values of store_cas_codec (storage/store_cas.h),
+ * which this header does not include (tests/store_cas_codec_test.c checks
+ * that they agree). */
+#define ARCA_CONF_CODEC_FAST 1
+#define ARCA_CONF_CODEC_SMALL 2
+
 #define ARCA_CONF_FILE "arca.conf"
 #define ARCA_CONF_DEFAULT_ROOT "./arca-data"
 #define ARCA_CONF_AE_MAX 16
@@ -64,6 +70,7 @@ typedef struct arca_conf {
 	char storage_backend[16];           /* "cas" (default: chunks, manifests, index) or "files" */
 	char storage_rules[PATH_MAX];       /* normalisation rules (resolved), "" for none */
 	int zstd_level;                     /* 1..19 for new chunks (default 1) */
+	int codec;                          /* ARCA_CONF_CODEC_*: chunks of 16-bit samples */
 	bool encrypt;                       /* AES-256-GCM at rest for new chunks */
 
 	/* [index] (reserved: the index arrives with the storage issue) */

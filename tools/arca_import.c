@@ -319,6 +319,7 @@ int arca_import_open(arca_import **out, const arca_conf *conf, const arca_import
 	/* the ingest exactly as arcad opens it (tools/arcad.c) */
 	store_ingest_cas_options_init(&co);
 	co.zstd_level = conf->zstd_level;
+	co.codec = conf->codec;
 	co.encrypt = conf->encrypt;
 	co.rules = conf->storage_rules;
 	co.index = conf->index_path;

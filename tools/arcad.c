@@ -159,6 +159,7 @@ static int storage_open(arcad_storage *st, const arca_conf *conf)
 	}
 	store_ingest_cas_options_init(&co);
 	co.zstd_level = conf->zstd_level;
+	co.codec = conf->codec;
 	co.encrypt = conf->encrypt;
 	co.rules = conf->storage_rules;
 	co.index = conf->index_path;
