@@ -22,8 +22,9 @@
  * writes one batch, the syncer syncs the next, and the next batch after
  * that gathers in the queue: with many associations a batch costs one
  * round of syncs whatever its size and the two rounds overlap; with one
- * association there is no added wait (a lone commit starts at once, no
- * timer anywhere).  The batch size is at most the number of threads
+ * association there is no added wait: a lone commit (nothing queued,
+ * synced or being recorded) runs both stages itself, on its own thread,
+ * in the same order, without waking the two threads (no timer anywhere).  The batch size is at most the number of threads
  * committing at once: the server's worker count.
  *
  * The queue is bounded (max_queue): store_commit_run waits for room. */
@@ -48,10 +49,16 @@ typedef struct store_commit_item {
 	/* the committer's */
 	struct store_commit_item *next;
 	bool done;
+	/* set by the committer for the latency breakdown (CLOCK_MONOTONIC
+	 * seconds, store_commit_now): when this item's sync round began and
+	 * ended, and when its record step began and ended (0 for a step the
+	 * item did not reach) */
+	double t_sync_start, t_sync_end, t_record_start, t_record_end;
 } store_commit_item;
 
 /* Writes the records of a batch durably (one transaction), after the chunk
- * store was synced.  Called on the committer thread.  Returns 0 when the
+ * store was synced.  Called on the recorder thread, or on the thread of a
+ * lone commit in store_commit_run; never two calls at once.  Returns 0 when the
  * batch was written (items may still carry their own failures in rc and
  * message), or a negative code when none of it was (every item then fails
  * with that code and message). */
@@ -74,6 +81,8 @@ typedef struct store_commit_stats {
 	uint64_t sync_rounds;   /* store_cas_sync rounds for commits */
 	double sync_seconds;    /* in store_cas_sync */
 	double record_seconds;  /* in record() */
+	uint64_t alone;         /* rounds of one commit run on its own thread
+				 * (store_commit_run: the committer was idle) */
 } store_commit_stats;
 
 /* Starts the committer threads.  cas is borrowed (must outlive c); record
@@ -85,8 +94,10 @@ int store_commit_new(store_commit **out, store_cas *cas, store_commit_record_fn 
  * be running.  Accepts NULL. */
 void store_commit_free(store_commit *c);
 
-/* Queues item and waits until its batch is durable (or failed).  Returns
- * item->rc; on failure this thread's error message is item->message. */
+/* Queues item and waits until its batch is durable (or failed); when the
+ * committer is idle, runs the batch of this one item itself (same order:
+ * sync, record).  Returns item->rc; on failure this thread's error message
+ * is item->message. */
 int store_commit_run(store_commit *c, store_commit_item *item);
 
 /* Asks for a round that only syncs the chunk store (no wait, any thread,
@@ -97,6 +108,9 @@ int store_commit_run(store_commit *c, store_commit_item *item);
 void store_commit_kick(store_commit *c);
 
 void store_commit_stats_get(store_commit *c, store_commit_stats *out);
+
+/* CLOCK_MONOTONIC in seconds: the clock of the item timestamps. */
+double store_commit_now(void);
 
 /* "batches 120, instances 950, mean 7.9, largest 8; sizes 1:3 2:1 3-4:2
  * 5-8:114 ..." into buf. */

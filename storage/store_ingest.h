@@ -84,7 +84,8 @@ int store_ingest_uid_check(const char *uid, const char *what);
  *   keeps the instance in ROOT/quarantine/<SOP Instance UID>/ with
  *   instance.dcm and reason.txt, and answers the rules' status); the
  *   metadata object and the manifest (store_manifest.h) with the instance
- *   hash (store_instance.h); the manifest put as a chunk; then the group
+ *   hash (store_instance.h), taken from the kept chunks while their puts
+ *   still run; once the puts are over, the manifest put as a chunk; then the group
  *   committer (store_commit.h): one chunk store sync and one index
  *   transaction for every commit waiting, and only then the answer;
  * - at open: the chunk store removes its crash leftovers, the index is
@@ -101,6 +102,10 @@ typedef struct store_ingest_cas_options {
 	int put_threads;       /* put pool threads; 0: put on the calling (loop)
 				* thread; negative: the default, 2 */
 	size_t max_batch;      /* most commits per durability round; 0 = 256 */
+	bool wait_puts_first;  /* the commit waits for every chunk put before
+				* the rules and the instance hash (the order of
+				* arca before 2026-11; same results, longer
+				* latency): for tests and comparisons */
 } store_ingest_cas_options;
 
 void store_ingest_cas_options_init(store_ingest_cas_options *opts);
@@ -130,6 +135,24 @@ typedef struct store_ingest_cas_stats {
 	/* the group commit (store_commit_stats) */
 	uint64_t batches, batch_items, largest_batch;
 	uint64_t sync_only;      /* syncs asked for by large instances */
+	/* Latency of the stored instances (refusals and failures left out):
+	 * seconds summed over `timed` instances, stage by stage, from the end
+	 * of the instance's last bulk value to its answer (docs/storage-format.md
+	 * section 8).  Stages that overlap others (the puts run beside the
+	 * commit) count only the time the commit waited for them. */
+	uint64_t timed;
+	double lat_handoff;  /* end of the last bulk value -> the commit starts (worker) */
+	double lat_prepare;  /* rules, UID checks, metadata object, data set rebuilt */
+	double lat_hash;     /* instance hash over the canonical stream */
+	double lat_puts;     /* then waiting for chunk puts still running */
+	double lat_manifest; /* manifest encoded and put */
+	double lat_queue;    /* queued for the committer -> its sync round starts */
+	double lat_sync;     /* the sync round (chunks, manifest, directory) */
+	double lat_synced;   /* synced -> its record step starts */
+	double lat_index;    /* the index transaction */
+	double lat_hook;     /* the batch hook (arcad: the chain's store event) */
+	double lat_release;  /* quality records, release, the worker running again */
+	double lat_total;    /* end of the last bulk value -> the answer */
 } store_ingest_cas_stats;
 
 void store_ingest_cas_stats_get(store_ingest_cas *s, store_ingest_cas_stats *out);
@@ -162,8 +185,9 @@ void store_ingest_cas_set_batch_hook(store_ingest_cas *s, store_ingest_cas_batch
  * the commit returns. */
 void store_ingest_cas_waive(void *txn, const char *const *ids, size_t n);
 
-/* One line for the log: instances, chunks, dedup, and the group commit's
- * batch sizes (store_commit_stats_format). */
+/* One line for the log: instances, chunks, dedup, the group commit's
+ * batch sizes (store_commit_stats_format) and the mean latency of an
+ * instance stage by stage. */
 void store_ingest_cas_stats_format(store_ingest_cas *s, char *buf, size_t size);
 
 #endif

@@ -50,6 +50,7 @@ int store_ingest_cas_open(store_ingest_cas **out, const char *root, const store_
 		goto fail;
 	}
 	s->chunk_max = opts->chunk_max != 0 ? opts->chunk_max : STORE_CAS_CHUNK_DEFAULT;
+	s->wait_puts_first = opts->wait_puts_first;
 	if (s->chunk_max > STORE_CAS_CHUNK_MAX || s->chunk_max < STORE_MANIFEST_INLINE_MAX) {
 		rc = arca_error_set(ARCA_EINVAL, "chunk size %zu outside %u..%zu", s->chunk_max,
 				    STORE_MANIFEST_INLINE_MAX, STORE_CAS_CHUNK_MAX);
@@ -143,6 +144,19 @@ void store_ingest_cas__count(store_ingest_cas *s, const store_ingest_cas_stats *
 	s->stats.puts_inline += d->puts_inline;
 	s->stats.puts_pool += d->puts_pool;
 	s->stats.rehashed += d->rehashed;
+	s->stats.timed += d->timed;
+	s->stats.lat_handoff += d->lat_handoff;
+	s->stats.lat_prepare += d->lat_prepare;
+	s->stats.lat_hash += d->lat_hash;
+	s->stats.lat_puts += d->lat_puts;
+	s->stats.lat_manifest += d->lat_manifest;
+	s->stats.lat_queue += d->lat_queue;
+	s->stats.lat_sync += d->lat_sync;
+	s->stats.lat_synced += d->lat_synced;
+	s->stats.lat_index += d->lat_index;
+	s->stats.lat_hook += d->lat_hook;
+	s->stats.lat_release += d->lat_release;
+	s->stats.lat_total += d->lat_total;
 	pthread_mutex_unlock(&s->stats_mu);
 }
 
@@ -160,22 +174,40 @@ void store_ingest_cas_stats_get(store_ingest_cas *s, store_ingest_cas_stats *out
 	out->sync_only = cs.sync_only;
 }
 
+/* "latency per instance (ms, mean of 1000): ..." into buf; "" when no
+ * instance was timed. */
+static void latency_format(const store_ingest_cas_stats *st, char *buf, size_t size)
+{
+	double n = (double)st->timed / 1e3; /* seconds summed -> mean ms */
+
+	if (st->timed == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, size,
+		 "; latency per instance (ms, mean of %llu): to commit %.3f, rules+metadata %.3f, hash %.3f, wait puts %.3f, manifest %.3f, queue %.3f, sync %.3f, to index %.3f, index %.3f, hook %.3f, release %.3f; total %.3f",
+		 (unsigned long long)st->timed, st->lat_handoff / n, st->lat_prepare / n, st->lat_hash / n,
+		 st->lat_puts / n, st->lat_manifest / n, st->lat_queue / n, st->lat_sync / n, st->lat_synced / n,
+		 st->lat_index / n, st->lat_hook / n, st->lat_release / n, st->lat_total / n);
+}
+
 void store_ingest_cas_stats_format(store_ingest_cas *s, char *buf, size_t size)
 {
 	store_ingest_cas_stats st;
 	store_commit_stats cs;
-	char commits[512];
+	char commits[512], latency[512];
 
 	store_ingest_cas_stats_get(s, &st);
 	store_commit_stats_get(s->committer, &cs);
 	store_commit_stats_format(&cs, commits, sizeof(commits));
+	latency_format(&st, latency, sizeof(latency));
 	snprintf(buf, size,
-		 "%llu instances stored, %llu refused; chunks %llu new (%.1f MB), %llu already stored (%.1f MB); puts %llu on the loop, %llu in the pool; %llu hashed by reading back; group commit: %s",
+		 "%llu instances stored, %llu refused; chunks %llu new (%.1f MB), %llu already stored (%.1f MB); puts %llu on the loop, %llu in the pool; %llu hashed by reading back; group commit: %s%s",
 		 (unsigned long long)st.instances, (unsigned long long)st.refused,
 		 (unsigned long long)st.chunks_new, (double)st.bytes_new / 1e6,
 		 (unsigned long long)st.chunks_dedup, (double)st.bytes_dedup / 1e6,
 		 (unsigned long long)st.puts_inline, (unsigned long long)st.puts_pool,
-		 (unsigned long long)st.rehashed, commits);
+		 (unsigned long long)st.rehashed, commits, latency);
 }
 
 /* ------------------------------------------------------------ transaction */
@@ -299,7 +331,10 @@ static void piece_stored(cas_txn *t, cas_piece *p, int rc, const char *msg,
 		t->put_rc = rc;
 		snprintf(t->put_msg, sizeof(t->put_msg), "%s", msg);
 	}
-	if (!p->retained || rc < 0) {
+	/* a retained buffer stays even when its put failed: the commit may be
+	 * hashing the instance from it right now (store_ingest_cas_commit.c);
+	 * the transaction frees it */
+	if (!p->retained) {
 		free(p->buf);
 		p->buf = NULL;
 	}
@@ -576,6 +611,7 @@ static int cas_bulk_event(void *txn, const pacs_bulk_event *ev)
 			return arca_error_set(ARCA_EPROTO, "bulk element (%04X,%04X) ended %u bytes into a piece",
 					      PACS_TAG_GROUP(ev->tag), PACS_TAG_ELEMENT(ev->tag), t->cur_len);
 		t->bulks[t->n_bulks - 1].ended = true;
+		t->t_last_bulk = store_commit_now();
 		return 0;
 	}
 	return 0;

@@ -39,6 +39,12 @@ typedef struct commit_ctx {
 	/* replaying the instance's chunks for its hash */
 	size_t cursor;
 	bool read_back;
+	/* the manifest's chunk entries hold placeholders (piece indexes), not
+	 * addresses: the hash is taken before the puts are over */
+	bool by_position;
+	bool early;               /* hashed before the puts were over */
+	/* the latency breakdown (store_commit_now() seconds) */
+	double t_start, t_prepared, t_hashed, t_put_wait;
 	/* the answer */
 	bool refused;
 	uint16_t status;
@@ -52,7 +58,35 @@ typedef struct cas_record {
 	store_index_instance *inst;
 	store_index_put_result result;
 	store_quality_record *quality; /* the committer sets its outcome and writes it */
+	double t_indexed, t_hooked;    /* the committer's timestamps */
 } cas_record;
+
+/* ------------------------------------------------------------ placeholders */
+
+/* While the commit hashes the instance before the puts are over, a chunk
+ * entry of the manifest holds its piece index (big-endian in the first
+ * eight bytes, the rest zero) instead of the chunk's address, which only
+ * the put knows.  Placeholders never leave the commit: fill_addresses
+ * replaces every one before the manifest is encoded or quarantined. */
+static void placeholder_of(size_t piece, uint8_t out[STORE_CAS_HASH_LEN])
+{
+	uint64_t v = (uint64_t)piece;
+
+	memset(out, 0, STORE_CAS_HASH_LEN);
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)(v & 0xFF);
+		v >>= 8;
+	}
+}
+
+static uint64_t placeholder_index(const uint8_t hash[STORE_CAS_HASH_LEN])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | hash[i];
+	return v;
+}
 
 /* ------------------------------------------------------------ bulk elements */
 
@@ -201,12 +235,17 @@ static int add_manifest_bulk(commit_ctx *c, const found_bulk *f)
 			return rc;
 		for (size_t k = 0; k < fr->n_pieces; k++) {
 			const cas_piece *p = &t->pieces[fr->first_piece + k];
-			if (p->is_inline)
+			if (p->is_inline) {
 				rc = store_manifest_add_inline(mf, p->buf, p->len);
-			else if (!p->stored)
+			} else if (c->by_position) {
+				uint8_t ph[STORE_CAS_HASH_LEN];
+				placeholder_of(fr->first_piece + k, ph);
+				rc = store_manifest_add_chunk(mf, ph, p->len);
+			} else if (!p->stored) {
 				rc = arca_error_set(ARCA_EIO, "a chunk of " TAG_FMT " was not stored", TAG_ARGS(f->tag));
-			else
+			} else {
 				rc = store_manifest_add_chunk(mf, p->hash, p->len);
+			}
 			if (rc < 0)
 				return rc;
 		}
@@ -248,6 +287,16 @@ static int replay_chunk(void *ctx, const uint8_t hash[STORE_CAS_HASH_LEN], uint3
 	size_t got = 0;
 	int rc;
 
+	if (c->by_position) {
+		/* a placeholder: the piece by its index, retained (the commit
+		 * takes this path only when every chunk is) */
+		uint64_t i = placeholder_index(hash);
+		const cas_piece *p = i < t->n_pieces ? &t->pieces[i] : NULL;
+		if (p == NULL || p->is_inline || p->buf == NULL || p->len != len)
+			return arca_error_set(ARCA_EIO, "chunk %llu of %zu of the instance is not held for its hash",
+					      (unsigned long long)i, t->n_pieces);
+		return pacs_write_bytes(w, p->buf, len);
+	}
 	for (size_t k = 0; k < t->n_pieces; k++) {
 		const cas_piece *p = &t->pieces[(c->cursor + k) % t->n_pieces];
 		if (!p->is_inline && p->buf != NULL && p->len == len && memcmp(p->hash, hash, STORE_CAS_HASH_LEN) == 0) {
@@ -268,7 +317,8 @@ static int replay_chunk(void *ctx, const uint8_t hash[STORE_CAS_HASH_LEN], uint3
  * elements become placeholders): the bulk list, the metadata object, the
  * data set read back from it, and the instance hash over the canonical
  * stream of that data set.  Hashing the read-back data set (and not ds)
- * makes commit and retrieval run the same code on the same input. */
+ * makes commit and retrieval run the same code on the same input.  With
+ * c->by_position the chunk entries are placeholders (fill_addresses). */
 static int build_manifest(commit_ctx *c, pacs_ds *ds)
 {
 	store_manifest_step path[STORE_MANIFEST_MAX_DEPTH];
@@ -309,12 +359,61 @@ static int build_manifest(commit_ctx *c, pacs_ds *ds)
 		goto out;
 	if ((rc = store_instance_dataset(&c->rebuilt, c->m)) < 0)
 		goto out;
+	c->t_prepared = store_commit_now();
 	rc = store_instance_write_ds(c->rebuilt, c->m, replay_chunk, c, NULL, NULL, c->m->instance_hash,
 				     &c->m->instance_length);
+	c->t_hashed = store_commit_now();
 out:
 	free(meta);
 	free(found.v);
 	return rc;
+}
+
+/* After the puts: each placeholder of the manifest replaced by the address
+ * its piece was stored at.  The manifest then holds what a commit that
+ * waited for the puts first would have built: same entries, same order. */
+static int fill_addresses(commit_ctx *c)
+{
+	const cas_txn *t = c->t;
+	store_manifest *m = c->m;
+
+	for (size_t i = 0; i < m->n_bulk; i++) {
+		for (size_t j = 0; j < m->bulk[i].n_frags; j++) {
+			store_manifest_fragment *f = &m->bulk[i].frags[j];
+			for (size_t k = 0; k < f->n_pieces; k++) {
+				store_manifest_piece *mp = &f->pieces[k];
+				uint64_t idx;
+				if (mp->is_inline)
+					continue;
+				idx = placeholder_index(mp->hash);
+				if (idx >= t->n_pieces || t->pieces[idx].is_inline)
+					return arca_error_set(ARCA_EINVAL, "manifest chunk entry %llu names no chunk",
+							      (unsigned long long)idx);
+				if (!t->pieces[idx].stored)
+					return arca_error_set(ARCA_EIO, "a chunk of " TAG_FMT " was not stored",
+							      TAG_ARGS(m->bulk[i].tag));
+				memcpy(mp->hash, t->pieces[idx].hash, STORE_CAS_HASH_LEN);
+			}
+		}
+	}
+	c->by_position = false;
+	return 0;
+}
+
+/* Waits for the puts of the instance; the first failure fails it, with
+ * the put's message. */
+static int wait_puts(commit_ctx *c)
+{
+	cas_txn *t = c->t;
+	double t0 = store_commit_now();
+	int rc;
+
+	store_ingest_cas__txn_wait(t);
+	c->t_put_wait += store_commit_now() - t0;
+	pthread_mutex_lock(&t->mu);
+	rc = t->put_rc;
+	pthread_mutex_unlock(&t->mu);
+	return rc < 0 ? arca_error_set(rc, "%s", t->put_msg) : 0;
 }
 
 /* ------------------------------------------------------------ quarantine */
@@ -535,6 +634,32 @@ static int index_record(commit_ctx *c, const uint8_t manifest[STORE_CAS_HASH_LEN
 	return 0;
 }
 
+/* A stored instance's stages into d (store_ingest_cas_stats): from the
+ * end of its last bulk value (or the commit's start when it had none) to
+ * now, when the worker has the committer's answer. */
+static void count_latency(const commit_ctx *c, const store_commit_item *item, const cas_record *rec,
+			  double t_manifest, store_ingest_cas_stats *d)
+{
+	double now = store_commit_now();
+	double t0 = c->t->t_last_bulk > 0 && c->t->t_last_bulk <= c->t_start ? c->t->t_last_bulk : c->t_start;
+
+	d->timed = 1;
+	d->lat_handoff = c->t_start - t0;
+	/* before the hash: rules, metadata object and data set, less any wait
+	 * for the puts that came first (an instance past the retention cap) */
+	d->lat_prepare = c->t_prepared - c->t_start - (c->early ? 0 : c->t_put_wait);
+	d->lat_hash = c->t_hashed - c->t_prepared;
+	d->lat_puts = c->t_put_wait;
+	d->lat_manifest = t_manifest - c->t_hashed - (c->early ? c->t_put_wait : 0);
+	d->lat_queue = item->t_sync_start - t_manifest;
+	d->lat_sync = item->t_sync_end - item->t_sync_start;
+	d->lat_synced = item->t_record_start - item->t_sync_end;
+	d->lat_index = rec->t_indexed - item->t_record_start;
+	d->lat_hook = rec->t_hooked - rec->t_indexed;
+	d->lat_release = now - rec->t_hooked;
+	d->lat_total = now - t0;
+}
+
 static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 {
 	cas_txn *t = c->t;
@@ -544,11 +669,24 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 	cas_record rec;
 	uint8_t *bytes = NULL, address[STORE_CAS_HASH_LEN];
 	size_t len = 0;
+	double t_manifest;
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
-	if (t->put_rc < 0)
-		return arca_error_set(t->put_rc, "%s", t->put_msg);
+	/* The chunk puts run on the put pool while this thread applies the
+	 * rules, builds the metadata object and hashes the instance from the
+	 * retained chunk buffers, by position: only the manifest's chunk
+	 * addresses need the puts to be over.  An instance past the
+	 * retention cap is hashed by reading its chunks back, by address:
+	 * its puts come first. */
+	pthread_mutex_lock(&t->mu);
+	c->by_position = c->early = !t->retain_off && !s->wait_puts_first;
+	rc = t->put_rc;
+	pthread_mutex_unlock(&t->mu);
+	if (rc < 0)
+		return arca_error_set(rc, "%s", t->put_msg);
+	if (!c->by_position && (rc = wait_puts(c)) < 0)
+		return rc;
 	/* design.md 3.1 steps 2-3 */
 	if (s->rules != NULL && (rc = apply_rules(c, ds)) < 0)
 		return rc;
@@ -561,6 +699,10 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 		return rc;
 	/* step 4 */
 	if ((rc = build_manifest(c, ds)) < 0)
+		return rc;
+	/* chunks durable (later, by the sync round) before anything points
+	 * at them: the quarantine's file and the manifest need the puts */
+	if (c->by_position && ((rc = wait_puts(c)) < 0 || (rc = fill_addresses(c)) < 0))
 		return rc;
 	d.rehashed = c->read_back ? 1 : 0;
 	if (c->refused) {
@@ -581,6 +723,7 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 	free(bytes);
 	if (rc < 0)
 		return rc;
+	t_manifest = store_commit_now();
 	/* step 5: durable chunks, manifest and index row, then the answer */
 	if ((rc = index_record(c, address, &rec)) == 0) {
 		memset(&item, 0, sizeof(item));
@@ -595,6 +738,7 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 	store_index_instance_free(rec.inst);
 	if (rc < 0)
 		return rc;
+	count_latency(c, &item, &rec, t_manifest, &d);
 	d.instances = 1;
 	store_ingest_cas__count(s, &d);
 	res->status = c->status;
@@ -618,7 +762,7 @@ int store_ingest_cas__commit(void *txn, pacs_ds *metadata, pacs_ingest_result *r
 	}
 	res->status = PACS_DIMSE_SUCCESS;
 	res->comment[0] = '\0';
-	store_ingest_cas__txn_wait(c.t);
+	c.t_start = store_commit_now();
 	rc = commit_ds(&c, metadata, res);
 	pacs_ds_free(metadata);
 	pacs_ds_free(c.rebuilt);
@@ -654,6 +798,7 @@ static void record_batch(store_ingest_cas *s, store_commit_item *const *items, s
 int store_ingest_cas__record(void *ctx, store_commit_item *const *items, size_t n)
 {
 	store_ingest_cas *s = ctx;
+	double t;
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -661,6 +806,9 @@ int store_ingest_cas__record(void *ctx, store_commit_item *const *items, size_t 
 	rc = store_index_put(s->index, s->batch, n, s->results);
 	if (rc < 0)
 		return rc;
+	t = store_commit_now();
+	for (size_t i = 0; i < n; i++)
+		((cas_record *)items[i]->record)->t_indexed = ((cas_record *)items[i]->record)->t_hooked = t;
 	for (size_t i = 0; i < n; i++) {
 		((cas_record *)items[i]->record)->result = s->results[i];
 		if (s->results[i].err != 0) {
@@ -682,6 +830,9 @@ int store_ingest_cas__record(void *ctx, store_commit_item *const *items, size_t 
 				}
 			}
 		}
+		t = store_commit_now();
+		for (size_t i = 0; i < n; i++)
+			((cas_record *)items[i]->record)->t_hooked = t;
 	}
 	record_batch(s, items, n);
 	return 0;

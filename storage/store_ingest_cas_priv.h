@@ -39,6 +39,7 @@ struct store_ingest_cas {
 	char root[PATH_MAX];
 	char quarantine[PATH_MAX];
 	size_t chunk_max;
+	bool wait_puts_first;     /* store_ingest_cas_options */
 	store_cas *cas;
 	store_index *index;
 	pacs_norm_rules *rules;   /* NULL: no validation or normalisation */
@@ -125,6 +126,10 @@ typedef struct cas_txn {
 	/* completed chunks kept for the commit's hash, up to chunk_max bytes */
 	size_t retained_bytes;
 	bool retain_off;          /* passed the cap: the commit reads chunks back */
+
+	/* store_commit_now() when the last bulk value ended (loop thread);
+	 * 0: none yet.  Where the latency breakdown starts. */
+	double t_last_bulk;
 } cas_txn;
 
 /* The commit (store_ingest_cas_commit.c). */
@@ -136,6 +141,7 @@ int store_ingest_cas__record(void *ctx, store_commit_item *const *items, size_t 
 void store_ingest_cas__txn_release(cas_txn *t);
 /* Waits until no put of t is in flight. */
 void store_ingest_cas__txn_wait(cas_txn *t);
+
 
 void store_ingest_cas__count(store_ingest_cas *s, const store_ingest_cas_stats *delta);
 

@@ -2,8 +2,8 @@
  * through its public API, on a real chunk store in deferred mode: the
  * order of durability (every chunk of a batch durable under its name
  * before record() sees the batch), batching across concurrent commits,
- * per-item and whole-batch failures, sync-only kicks, and shutdown with
- * work queued. */
+ * per-item and whole-batch failures, sync-only kicks, lone commits run
+ * on their own thread, and shutdown with work queued. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +40,7 @@ struct recorder {
 	size_t concurrent, in_record;
 	int fail_whole;       /* record() returns this for every batch when < 0 */
 	bool fail_odd;        /* items whose value is odd fail on their own */
+	unsigned slow_us;     /* record() takes at least this long */
 };
 
 /* One commit's record: its chunk's address and a value. */
@@ -94,6 +95,11 @@ static bool chunk_named(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN])
 	struct stat st;
 
 	store_cas_hash_to_hex(hash, hex);
+	/* either layout (docs/storage-format.md section 1): chunks/ab/<hex>,
+	 * or chunks/ab/cd/<hex> of the stores made before cas.layout */
+	snprintf(path, sizeof(path), "%s/chunks/%.2s/%s", store_cas_root(cas), hex, hex);
+	if (stat(path, &st) == 0)
+		return true;
 	snprintf(path, sizeof(path), "%s/chunks/%.2s/%s", store_cas_root(cas), hex, hex); /* docs/storage-format.md 1 */
 	return stat(path, &st) == 0;
 }
@@ -121,6 +127,8 @@ static int record(void *ctx, store_commit_item *const *items, size_t n)
 			snprintf(items[i]->message, sizeof(items[i]->message), "item %u refused", rec->value);
 		}
 	}
+	if (r->slow_us > 0)
+		usleep(r->slow_us);
 	pthread_mutex_lock(&r->mu);
 	r->in_record--;
 	pthread_mutex_unlock(&r->mu);
@@ -221,6 +229,7 @@ static void test_concurrent_commits(void **state)
 	assert_int_equal(st.items, THREADS * PER_THREAD);
 	assert_int_equal(st.batches, r.calls);
 	assert_true(st.largest >= 1 && st.largest <= THREADS);
+	assert_true(st.alone <= st.batches);
 	assert_true(st.sync_rounds >= 1);
 	store_commit_stats_format(&st, line, sizeof(line));
 	assert_non_null(strstr(line, "instances 200"));
@@ -266,6 +275,146 @@ static void test_failures(void **state)
 	pthread_mutex_destroy(&r.mu);
 }
 
+/* One commit at a time (one association): each runs its round on its own
+ * thread, sync then record, the chunk durable before record() sees it,
+ * the timestamps in that order; its failures reach it as in a batch. */
+static void test_lone_commits(void **state)
+{
+	struct fixture *f = *state;
+	struct recorder r;
+	store_commit *c = NULL;
+	store_commit_stats st;
+	char line[512];
+
+	recorder_init(&r, f->cas);
+	r.fail_odd = true;
+	assert_int_equal(store_commit_new(&c, f->cas, record, &r, NULL), 0);
+	for (unsigned k = 0; k < 20; k++) {
+		uint8_t data[2000];
+		store_commit_item item;
+		struct rec rec;
+		int rc;
+
+		memset(data, (int)k, sizeof(data));
+		rec.value = k;
+		assert_int_equal(store_cas_put(f->cas, data, sizeof(data), rec.hash, NULL), 0);
+		memset(&item, 0, sizeof(item));
+		item.record = &rec;
+		rc = store_commit_run(c, &item);
+		if (k % 2 == 1) {
+			char want[32];
+			snprintf(want, sizeof(want), "item %u refused", k);
+			assert_int_equal(rc, ARCA_EEXISTS);
+			assert_string_equal(arca_error_last(), want);
+			assert_string_equal(item.message, want);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		assert_true(chunk_named(f->cas, rec.hash));
+		assert_true(item.t_sync_start > 0);
+		assert_true(item.t_sync_start <= item.t_sync_end);
+		assert_true(item.t_sync_end <= item.t_record_start);
+		assert_true(item.t_record_start <= item.t_record_end);
+		assert_true(item.t_record_end <= store_commit_now());
+	}
+	assert_int_equal(r.items, 20);
+	assert_int_equal(r.not_durable, 0);
+	store_commit_stats_get(c, &st);
+	assert_true(st.alone == 20);
+	assert_true(st.batches == 20 && st.items == 20 && st.largest == 1);
+	assert_true(st.sync_rounds == 20);
+	store_commit_stats_format(&st, line, sizeof(line));
+	assert_non_null(strstr(line, "; 20 batches of one run by their own thread"));
+	store_commit_free(c);
+
+	/* a failed transaction, alone */
+	r.fail_odd = false;
+	r.fail_whole = ARCA_EDB;
+	assert_int_equal(store_commit_new(&c, f->cas, record, &r, NULL), 0);
+	{
+		store_commit_item item;
+		struct rec rec;
+		uint8_t data[100];
+		memset(data, 0x5A, sizeof(data));
+		rec.value = 0;
+		assert_int_equal(store_cas_put(f->cas, data, sizeof(data), rec.hash, NULL), 0);
+		memset(&item, 0, sizeof(item));
+		item.record = &rec;
+		assert_int_equal(store_commit_run(c, &item), ARCA_EDB);
+		assert_string_equal(arca_error_last(), "index transaction failed (test)");
+	}
+	store_commit_free(c);
+	pthread_mutex_destroy(&r.mu);
+}
+
+/* A commit that arrives while a lone one is in record() goes through the
+ * pipeline: its chunk is synced by the syncer meanwhile, and record()
+ * still never runs twice at once. */
+struct one_commit {
+	store_cas *cas;
+	store_commit *c;
+	uint8_t fill;
+	int rc;
+	struct rec rec;
+};
+
+static void *one_commit_main(void *arg)
+{
+	struct one_commit *o = arg;
+	uint8_t data[4000];
+	store_commit_item item;
+
+	memset(data, o->fill, sizeof(data));
+	o->rec.value = o->fill;
+	o->rc = store_cas_put(o->cas, data, sizeof(data), o->rec.hash, NULL);
+	if (o->rc == 0) {
+		memset(&item, 0, sizeof(item));
+		item.record = &o->rec;
+		o->rc = store_commit_run(o->c, &item);
+	}
+	return NULL;
+}
+
+static void test_lone_then_queued(void **state)
+{
+	struct fixture *f = *state;
+	struct recorder r;
+	store_commit *c = NULL;
+	store_commit_stats st;
+	struct one_commit a = { f->cas, NULL, 0x11, -1, { { 0 }, 0 } }, b = { f->cas, NULL, 0x22, -1, { { 0 }, 0 } };
+	pthread_t ta, tb;
+	size_t in;
+
+	recorder_init(&r, f->cas);
+	r.slow_us = 100000;
+	assert_int_equal(store_commit_new(&c, f->cas, record, &r, NULL), 0);
+	a.c = b.c = c;
+	assert_int_equal(pthread_create(&ta, NULL, one_commit_main, &a), 0);
+	/* a is alone, in its (slow) record(): then b comes */
+	for (int i = 0; i < 2000; i++) {
+		pthread_mutex_lock(&r.mu);
+		in = r.in_record;
+		pthread_mutex_unlock(&r.mu);
+		if (in > 0)
+			break;
+		usleep(500);
+	}
+	assert_int_equal(in, 1);
+	assert_int_equal(pthread_create(&tb, NULL, one_commit_main, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(r.items, 2);
+	assert_int_equal(r.concurrent, 0);
+	assert_int_equal(r.not_durable, 0);
+	store_commit_stats_get(c, &st);
+	assert_true(st.batches == 2);
+	assert_true(st.alone == 1);
+	store_commit_free(c);
+	pthread_mutex_destroy(&r.mu);
+}
+
 /* No record function: chunks only.  A kick syncs what is pending without
  * any commit; free after a kick is clean. */
 static void test_kick_and_chunks_only(void **state)
@@ -306,6 +455,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_commits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kick_and_chunks_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lone_commits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lone_then_queued, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

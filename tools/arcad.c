@@ -176,7 +176,7 @@ static int storage_open(arcad_storage *st, const arca_conf *conf)
 /* After the server: what was stored, and how the group commit batched. */
 static void storage_close(arcad_storage *st)
 {
-	char line[1024];
+	char line[2048];
 
 	if (st->cas != NULL) {
 		store_ingest_cas_stats_format(st->cas, line, sizeof(line));
