@@ -327,24 +327,34 @@ END {
 	printf "  %-16s %9.0f %12.3f %22.3f %22.3f   %s\n", C " associations", R8, 1000 / R8, S8, K8, spread(rate[C])
 	printf "  (CPU = user + system time; storescp with its --fork children; each storescu with its timeout wrapper)\n\n"
 	# ---- parts
-	pix = p("pixel_bytes"); inst = p("instance_bytes"); stored = p("stored_bytes")
-	H = p("sha256_pixel_ms"); HI = p("sha256_instance_ms"); Z = p("codec_ms")
-	DC = p("durable_chunk_ms"); DR = p("durable_raw_ms"); D4 = p("durable_4k_ms"); J = p("prealloc_4k_ms")
-	BC = p("batch_chunk_mbps"); BR = p("batch_raw_mbps")
+	pix = p("pixel_bytes"); inst = p("instance_bytes")
+	H = p("sha256_pixel_ms"); HI = p("sha256_instance_ms")
+	DR = p("durable_raw_ms"); D4 = p("durable_4k_ms"); J = p("prealloc_4k_ms"); BR = p("batch_raw_mbps")
+	# by codec: f = fast (arcad'"'"'s default), s = small
+	nc = split("fast small", CN, " ")
+	for (c = 1; c <= nc; c++) {
+		Z[c] = p("codec_" CN[c] "_ms"); ST[c] = p("stored_" CN[c] "_bytes")
+		DC[c] = p("durable_" CN[c] "_ms"); BC[c] = p("batch_" CN[c] "_mbps")
+	}
 	printf "measured, bench/ceiling_parts (%d repetitions each, median of %d runs; CPU = the thread'"'"'s CPU clock):\n", parts_count, rounds
 	row(sprintf("SHA-256 (store_cas_hash) of the pixel data, %.0f B", pix), H, "ms CPU", sprintf("%.2f GB/s; bytes just copied into the buffer", p("sha256_gbps")))
 	row("  the same bytes not in the cache", p("sha256_pixel_cold_ms"), "ms CPU", sprintf("%.2f GB/s; not used below", p("sha256_cold_gbps")))
 	row(sprintf("SHA-256 of the whole instance, %.0f B", inst), HI, "ms CPU", "just copied")
-	row(sprintf("chunk codec (store_cas__encode), zstd level %d", p("zstd_level")), Z, "ms CPU", sprintf("p90 %.3f; stored %.0f B = %.3f of raw", p("codec_p90_ms"), stored, p("stored_ratio")))
-	row("store_cas_put, deferred sync (hash + codec + temp file)", p("put_deferred_ms"), "ms wall", "a cross-check, not used below")
+	for (c = 1; c <= nc; c++) {
+		row(sprintf("chunk codec %s (store_cas__encode), zstd level %d", CN[c], p("zstd_level")), Z[c], "ms CPU", sprintf("p90 %.3f; stored %.0f B = %.3f of raw", p("codec_" CN[c] "_p90_ms"), ST[c], p("stored_" CN[c] "_ratio")))
+		row(sprintf("store_cas_put %s, deferred (hash+codec+temp file)", CN[c]), p("put_" CN[c] "_ms"), "ms wall", "a cross-check, not used below")
+	}
 	row("memcpy of the pixel data", p("memcpy_ms"), "ms CPU", sprintf("%.1f GB/s; inside storescp" q "s CPU already", p("memcpy_gbps")))
-	row(sprintf("new file + write + fdatasync, encoded chunk, %.0f B", stored), DC, "ms wall", sprintf("p90 %.3f", p("durable_chunk_p90_ms")))
+	for (c = 1; c <= nc; c++)
+		row(sprintf("new file + write + fdatasync, chunk %s, %.0f B", CN[c], ST[c]), DC[c], "ms wall", sprintf("p90 %.3f", p("durable_" CN[c] "_p90_ms")))
 	row(sprintf("new file + write + fdatasync, raw pixel data, %.0f B", pix), DR, "ms wall", sprintf("p90 %.3f", p("durable_raw_p90_ms")))
 	row("new file + write + fdatasync, 4 KB (a manifest)", D4, "ms wall", sprintf("p90 %.3f", p("durable_4k_p90_ms")))
 	row("4 KB overwrite + fdatasync, preallocated file", J, "ms wall", sprintf("p90 %.3f", p("prealloc_4k_p90_ms")))
-	printf "  group commit (%d new files, fdatasync from %d threads + dir fsync): encoded %.0f MB/s, raw %.0f MB/s durable\n", p("batch_files"), p("batch_threads"), BC, BR
-	if (rounds > 1)
-		printf "  lowest-highest over the %d runs: SHA-256 %s GB/s, codec %s ms, durable chunk %s ms, 4 KB preallocated %s ms, group commit %s MB/s\n", rounds, spreadf(P["sha256_gbps"], "%.2f"), spreadf(P["codec_ms"], "%.3f"), spreadf(P["durable_chunk_ms"], "%.3f"), spreadf(P["prealloc_4k_ms"], "%.3f"), spreadf(P["batch_chunk_mbps"], "%.0f")
+	printf "  group commit (%d new files, fdatasync from %d threads + dir fsync), durable: chunks fast %.0f MB/s,\n    chunks small %.0f MB/s, raw %.0f MB/s\n", p("batch_files"), p("batch_threads"), BC[1], BC[2], BR
+	if (rounds > 1) {
+		printf "  lowest-highest over the %d runs: SHA-256 %s GB/s, codec fast %s ms, codec small %s ms,\n", rounds, spreadf(P["sha256_gbps"], "%.2f"), spreadf(P["codec_fast_ms"], "%.3f"), spreadf(P["codec_small_ms"], "%.3f")
+		printf "    durable chunk fast %s ms, 4 KB preallocated %s ms, group commit fast %s MB/s\n", spreadf(P["durable_fast_ms"], "%.3f"), spreadf(P["prealloc_4k_ms"], "%.3f"), spreadf(P["batch_fast_mbps"], "%.0f")
+	}
 	print ""
 	# ---- assumptions
 	print "assumptions (each bound is an upper bound: only the costs below are counted):"
@@ -369,35 +379,38 @@ END {
 	print "    of 1 / (storescp'"'"'s wall time per instance + that tail) and the CPU bound with 1 client."
 	print ""
 	# ---- bounds
-	nv = split("all requirements|no instance hash (one SHA-256 pass)|codec deferred (raw chunks durable)|neither (one hash, raw)", V, "|")
-	vh[1] = 1; vz[1] = 1; vh[2] = 0; vz[2] = 1; vh[3] = 1; vz[3] = 0; vh[4] = 0; vz[4] = 0
+	# requirement sets: vh = instance hash counted, vz = codec (0 = deferred, raw chunks)
+	nv = split("all, codec fast (arcad default)|all, codec small|no instance hash, codec fast|codec deferred (raw chunks durable)|neither (one hash, raw)", V, "|")
+	vh[1] = 1; vz[1] = 1; vh[2] = 1; vz[2] = 2; vh[3] = 0; vz[3] = 1; vh[4] = 1; vz[4] = 0; vh[5] = 0; vz[5] = 0
 	printf "bounds (inst/s; ratio = bound / storescp measured in this run: %.0f on 1, %.0f on %d):\n", R1, R8, C
-	printf "  %-38s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "", "srv CPU", "", C " assoc:", "", "", "", "", "1 assoc:", "", "", ""
-	printf "  %-38s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "requirement set", "ms/inst", "tail ms", "CPU", "disk", "latency", "bound", "ratio", "latency", "CPU", "bound", "ratio"
+	printf "  %-36s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "", "srv CPU", "", C " assoc:", "", "", "", "", "1 assoc:", "", "", ""
+	printf "  %-36s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "requirement set", "ms/inst", "tail ms", "CPU", "disk", "latency", "bound", "ratio", "latency", "CPU", "bound", "ratio"
 	for (v = 1; v <= nv; v++) {
-		extra = H + (vh[v] ? HI : 0) + (vz[v] ? Z : 0)
+		z = vz[v]
+		extra = H + (vh[v] ? HI : 0) + (z ? Z[z] : 0)
 		smin8 = S8 + extra; smin1 = S1 + extra
 		cpu8 = cores * 1000 / (K8 + smin8)
-		per = (vz[v] ? stored : pix) + 4096
-		disk = (vz[v] ? BC : BR) * 1e6 / per
-		tail = (vz[v] ? DC : DR) + D4 + 2 * J + H * (vh[v] ? 2 : 1) + (vz[v] ? Z : 0)
+		per = (z ? ST[z] : pix) + 4096
+		disk = (z ? BC[z] : BR) * 1e6 / per
+		dchunk = z ? DC[z] : DR
+		tail = dchunk + D4 + 2 * J + H * (vh[v] ? 2 : 1) + (z ? Z[z] : 0)
 		lat8 = C * 1000 / (T1 + tail)
 		b8 = min(min(cpu8, disk), lat8)
 		lat = 1000 / (T1 + tail)
 		cpu1 = cores * 1000 / (K1 + smin1)
 		b1 = min(lat, cpu1)
-		printf "  %-38s | %8.3f %8.3f | %7.0f %7.0f %7.0f %7.0f %5.0f%% | %7.0f %7.0f %7.0f %5.0f%%\n", V[v], smin8, tail, cpu8, disk, lat8, b8, 100 * b8 / R8, lat, cpu1, b1, 100 * b1 / R1
-		if (v == 1) { TAIL = tail; SMIN8 = smin8; PER = per }
+		printf "  %-36s | %8.3f %8.3f | %7.0f %7.0f %7.0f %7.0f %5.0f%% | %7.0f %7.0f %7.0f %5.0f%%\n", V[v], smin8, tail, cpu8, disk, lat8, b8, 100 * b8 / R8, lat, cpu1, b1, 100 * b1 / R1
+		if (v == 1) { TAIL = tail; SMIN8 = smin8; PER = per; DCH = dchunk; BCH = BC[1] }
 	}
 	lit = (cores - K8 * R8 / 1000) * 1000 / SMIN8
 	printf "  (%d assoc, all requirements, with the clients'"'"' CPU taken at storescp'"'"'s rate instead: %.0f inst/s)\n\n", C, lit
 	# ---- what 90% would take
-	print "what 90% of storescp would take (all requirements):"
+	print "what 90% of storescp would take (all requirements, codec fast):"
 	budget1 = 1000 / (0.9 * R1) - T1
 	printf "  1 association: at %.0f inst/s an instance may take %.3f ms beyond storescp'"'"'s %.3f ms; the tail\n", 0.9 * R1, budget1, T1
 	printf "    measured above is %.3f ms (%.1fx the budget).  Only a tail that overlaps the next instance'"'"'s\n", TAIL, TAIL / budget1
 	printf "    transfer fits, which a C-STORE answered after durability cannot do on one synchronous association.\n"
-	sync4 = DC + D4 + 2 * J; par = (DC > D4 ? DC : D4) + J
+	sync4 = DCH + D4 + 2 * J; par = (DCH > D4 ? DCH : D4) + J
 	printf "    Of that tail, hashing and coding while the bytes arrive (small pieces, streaming SHA-256)\n"
 	printf "    would leave the four durable steps: %.3f ms in sequence (%.1fx the budget); with chunk and\n", sync4, sync4 / budget1
 	printf "    manifest in one parallel round, then index and journal in another, %.3f ms (%.1fx),\n", par, par / budget1
@@ -405,7 +418,7 @@ END {
 	cpuneed = cores * 1000 / (0.9 * R8) - K8
 	printf "  %d associations: at %.0f inst/s the server may spend %.3f ms CPU per instance (the clients take\n", C, 0.9 * R8, cpuneed
 	printf "    %.3f); the minimum counted above is %.3f ms (%.2fx); the disk must make %.0f MB/s durable\n", K8, SMIN8, SMIN8 / cpuneed, 0.9 * R8 * PER / 1e6
-	printf "    (measured: %.0f MB/s with the codec).\n", BC
+	printf "    (measured: %.0f MB/s with the codec).\n", BCH
 }' "$results"
 echo "load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "every measurement of this run: $results"

@@ -7,11 +7,12 @@
  *     hash runs over the canonical Part 10 stream, so the pixel bytes are
  *     hashed twice);
  *   - the chunk codec (store_cas__encode: byte planes, zstd, header and
- *     checksum, the code store_cas_put runs) on that pixel data, and the
- *     stored size; store_cas_put on a deferred-sync store as a cross-check
- *     (hash + codec + temp file in the page cache, no fdatasync);
- *   - write + fdatasync of a new file in a fresh directory: of the encoded
- *     chunk, of the raw pixel data, of 4 KB (a manifest);
+ *     checksum, the code store_cas_put runs) on that pixel data, with both
+ *     codecs of 16-bit samples (fast, the ingest's default, and small), and
+ *     the stored size; store_cas_put on a deferred-sync store as a
+ *     cross-check (hash + codec + temp file in the page cache, no fdatasync);
+ *   - write + fdatasync of a new file in a fresh directory: of the chunk as
+ *     each codec encodes it, of the raw pixel data, of 4 KB (a manifest);
  *   - a 4 KB overwrite + fdatasync inside a preallocated, already written
  *     file: the best case of an index WAL commit or a chain journal append;
  *   - durable bandwidth: batches of new files written, then fdatasync'ed in
@@ -20,7 +21,7 @@
  *   - memcpy of the pixel data (about what the kernel's receive copy costs).
  *
  * CPU work (hash, codec, memcpy) is timed with the thread's CPU clock, so
- * that a busy machine shows in the spread rather than in the figures; the
+ * that time other programs hold the core is not counted; the
  * durable writes are timed on the wall clock (they are waits).
  *
  *   ceiling_parts --input FILE|DIR [--dir DIR] [--count N] [--zstd-level L]
@@ -81,9 +82,15 @@ typedef struct input {
 	size_t file_len;
 	uint8_t *pixel;
 	size_t pixel_len;
-	uint8_t *encoded;
-	size_t encoded_len;
+	uint8_t *encoded[2]; /* by codec_slot */
+	size_t encoded_len[2];
 } input;
+
+/* The two codecs of chunks of 16-bit samples (store_cas.h): FAST is the
+ * ingest's default (arca.conf [storage] codec), SMALL the store's. */
+enum codec_slot { SLOT_FAST = 0, SLOT_SMALL = 1 };
+static const store_cas_codec slot_codec[2] = { STORE_CAS_CODEC_FAST, STORE_CAS_CODEC_SMALL };
+static const char *const slot_name[2] = { "fast", "small" };
 
 typedef struct inputs {
 	input v[MAX_INPUTS];
@@ -427,7 +434,8 @@ static hash_fig measure_sha256(const inputs *ins, long count)
 
 static void rm_tree_quiet(const char *path);
 
-static store_cas *open_store(const char *dir, int level, char *root_out, size_t cap)
+static store_cas *open_store(const char *dir, int level, store_cas_codec codec, char *root_out,
+			     size_t cap)
 {
 	store_cas_options co;
 	store_cas *cas = NULL;
@@ -437,6 +445,7 @@ static store_cas *open_store(const char *dir, int level, char *root_out, size_t 
 		fail("cannot make a directory in %s: %s", dir, strerror(errno));
 	store_cas_options_init(&co);
 	co.zstd_level = level;
+	co.codec = codec;
 	co.sync = STORE_CAS_SYNC_DEFERRED;
 	if (store_cas_open(&cas, root_out, &co) < 0)
 		fail("store_cas_open %s: %s", root_out, arca_error_last());
@@ -453,10 +462,10 @@ typedef struct codec_fig {
 /* store_cas__encode is the codec store_cas_put runs on a new chunk
  * (docs/storage-format.md section 2); the encoded bytes of each input are
  * kept for the durable writes below. */
-static codec_fig measure_codec(const options *o, inputs *ins)
+static codec_fig measure_codec(const options *o, inputs *ins, enum codec_slot slot)
 {
 	char root[PATH_MAX];
-	store_cas *cas = open_store(o->dir, o->zstd_level, root, sizeof(root));
+	store_cas *cas = open_store(o->dir, o->zstd_level, slot_codec[slot], root, sizeof(root));
 	double *t = xmalloc(sizeof(double) * (size_t)o->count);
 	double stored = 0, raw = 0;
 	uint8_t *scratch = NULL;
@@ -483,13 +492,14 @@ static codec_fig measure_codec(const options *o, inputs *ins)
 		stored += (double)len;
 		raw += (double)in->pixel_len;
 		if ((size_t)i < ins->n) {
-			in->encoded = xmalloc(len);
-			memcpy(in->encoded, e.header, STORE_CAS_HEADER_LEN);
-			memcpy(in->encoded + STORE_CAS_HEADER_LEN, e.body, e.body_len);
+			uint8_t *enc = xmalloc(len);
+
+			memcpy(enc, e.header, STORE_CAS_HEADER_LEN);
+			memcpy(enc + STORE_CAS_HEADER_LEN, e.body, e.body_len);
 			if (e.sealed)
-				memcpy(in->encoded + STORE_CAS_HEADER_LEN + e.body_len, e.tag,
-				       STORE_CAS_TAG_LEN);
-			in->encoded_len = len;
+				memcpy(enc + STORE_CAS_HEADER_LEN + e.body_len, e.tag, STORE_CAS_TAG_LEN);
+			in->encoded[slot] = enc;
+			in->encoded_len[slot] = len;
 		}
 		free(e.own);
 	}
@@ -604,10 +614,16 @@ static void fresh_dir(const char *dir, const char *name, char *out, size_t cap)
  * directory once per group commit, not per chunk. */
 typedef const uint8_t *(*data_fn)(const inputs *ins, size_t i, size_t *len);
 
-static const uint8_t *data_encoded(const inputs *ins, size_t i, size_t *len)
+static const uint8_t *data_fast(const inputs *ins, size_t i, size_t *len)
 {
-	*len = ins->v[i % ins->n].encoded_len;
-	return ins->v[i % ins->n].encoded;
+	*len = ins->v[i % ins->n].encoded_len[SLOT_FAST];
+	return ins->v[i % ins->n].encoded[SLOT_FAST];
+}
+
+static const uint8_t *data_small(const inputs *ins, size_t i, size_t *len)
+{
+	*len = ins->v[i % ins->n].encoded_len[SLOT_SMALL];
+	return ins->v[i % ins->n].encoded[SLOT_SMALL];
 }
 
 static const uint8_t *data_raw(const inputs *ins, size_t i, size_t *len)
@@ -662,7 +678,6 @@ static stat2 measure_prealloc(const options *o)
 	char dir[PATH_MAX], path[PATH_MAX + 32];
 	double *t = xmalloc(sizeof(double) * (size_t)o->count);
 	uint8_t block[MANIFEST_BYTES];
-	size_t total = (size_t)o->count * sizeof(block);
 	stat2 s;
 	long i;
 	int fd;
@@ -677,7 +692,6 @@ static stat2 measure_prealloc(const options *o)
 		write_all(fd, block, sizeof(block), path);
 	if (fsync(fd) != 0)
 		fail("fsync %s: %s", path, strerror(errno));
-	(void)total;
 	for (i = 0; i < o->count; i++) {
 		memset(block, (int)(i & 0xff) + 1, sizeof(block));
 		double t0 = wall_ms();
@@ -794,17 +808,28 @@ static batch_fig measure_batch(const options *o, const inputs *ins, data_fn data
 
 /* ---------------------------------------------------------------- report */
 
+static void json_stat(const char *key, stat2 v, bool last)
+{
+	printf("  \"%s_ms\": %.4f,\n  \"%s_p90_ms\": %.4f%s\n", key, v.median, key, v.p90, last ? "" : ",");
+}
+
+static void text_row(const char *label, stat2 v, const char *note)
+{
+	printf("%-58s %10.3f %10.3f  %s\n", label, v.median, v.p90, note);
+}
+
 int main(int argc, char **argv)
 {
 	options o;
 	inputs ins = { .n = 0 };
 	hash_fig sha;
-	codec_fig codec;
-	stat2 dur_enc, dur_raw, dur_4k, pre_4k, mcpy;
-	batch_fig b_enc, b_raw;
+	codec_fig codec[2];
+	stat2 dur_enc[2], dur_raw, dur_4k, pre_4k, mcpy;
+	batch_fig b_enc[2], b_raw;
 	double mcpy_gbps, pixel_mean = 0, file_mean = 0;
 	struct stat sb;
 	size_t k;
+	int c;
 
 	parse_args(argc, argv, &o);
 	if (stat(o.dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -820,86 +845,98 @@ int main(int argc, char **argv)
 	file_mean /= (double)ins.n;
 
 	sha = measure_sha256(&ins, o.count);
-	codec = measure_codec(&o, &ins);
+	for (c = 0; c < 2; c++)
+		codec[c] = measure_codec(&o, &ins, (enum codec_slot)c);
 	mcpy = measure_memcpy(&ins, o.count, &mcpy_gbps);
-	dur_enc = measure_new_files(&o, &ins, data_encoded, "chunk");
+	dur_enc[SLOT_FAST] = measure_new_files(&o, &ins, data_fast, "fast");
+	dur_enc[SLOT_SMALL] = measure_new_files(&o, &ins, data_small, "small");
 	dur_raw = measure_new_files(&o, &ins, data_raw, "raw");
 	dur_4k = measure_new_files(&o, &ins, data_manifest, "manifest");
 	pre_4k = measure_prealloc(&o);
-	b_enc = measure_batch(&o, &ins, data_encoded, "batch");
+	b_enc[SLOT_FAST] = measure_batch(&o, &ins, data_fast, "batchfast");
+	b_enc[SLOT_SMALL] = measure_batch(&o, &ins, data_small, "batchsmall");
 	b_raw = measure_batch(&o, &ins, data_raw, "batchraw");
 
 	double sha_gbps = sha.pixel.median > 0 ? pixel_mean / (sha.pixel.median / 1e3) / 1e9 : 0;
 	double sha_cold_gbps =
 		sha.pixel_cold.median > 0 ? pixel_mean / (sha.pixel_cold.median / 1e3) / 1e9 : 0;
 	if (o.json) {
+		char key[64];
+
 		printf("{\n");
 		printf("  \"count\": %ld,\n  \"inputs\": %zu,\n", o.count, ins.n);
 		printf("  \"pixel_bytes\": %.0f,\n  \"instance_bytes\": %.0f,\n", pixel_mean, file_mean);
 		printf("  \"zstd_level\": %d,\n", o.zstd_level);
-		printf("  \"sha256_pixel_ms\": %.4f,\n  \"sha256_pixel_p90_ms\": %.4f,\n",
-		       sha.pixel.median, sha.pixel.p90);
+		json_stat("sha256_pixel", sha.pixel, false);
 		printf("  \"sha256_gbps\": %.3f,\n", sha_gbps);
-		printf("  \"sha256_pixel_cold_ms\": %.4f,\n  \"sha256_cold_gbps\": %.3f,\n", sha.pixel_cold.median,
-		       sha_cold_gbps);
-		printf("  \"sha256_instance_ms\": %.4f,\n", sha.instance.median);
-		printf("  \"codec_ms\": %.4f,\n  \"codec_p90_ms\": %.4f,\n", codec.ms.median, codec.ms.p90);
-		printf("  \"stored_bytes\": %.0f,\n  \"stored_ratio\": %.4f,\n", codec.stored,
-		       codec.stored / codec.raw);
-		printf("  \"put_deferred_ms\": %.4f,\n  \"put_deferred_p90_ms\": %.4f,\n", codec.put_ms.median,
-		       codec.put_ms.p90);
-		printf("  \"memcpy_ms\": %.4f,\n  \"memcpy_gbps\": %.3f,\n", mcpy.median, mcpy_gbps);
-		printf("  \"durable_chunk_ms\": %.4f,\n  \"durable_chunk_p90_ms\": %.4f,\n", dur_enc.median,
-		       dur_enc.p90);
-		printf("  \"durable_raw_ms\": %.4f,\n  \"durable_raw_p90_ms\": %.4f,\n", dur_raw.median,
-		       dur_raw.p90);
-		printf("  \"durable_4k_ms\": %.4f,\n  \"durable_4k_p90_ms\": %.4f,\n", dur_4k.median,
-		       dur_4k.p90);
-		printf("  \"prealloc_4k_ms\": %.4f,\n  \"prealloc_4k_p90_ms\": %.4f,\n", pre_4k.median,
-		       pre_4k.p90);
+		json_stat("sha256_pixel_cold", sha.pixel_cold, false);
+		printf("  \"sha256_cold_gbps\": %.3f,\n", sha_cold_gbps);
+		json_stat("sha256_instance", sha.instance, false);
+		for (c = 0; c < 2; c++) {
+			snprintf(key, sizeof(key), "codec_%s", slot_name[c]);
+			json_stat(key, codec[c].ms, false);
+			printf("  \"stored_%s_bytes\": %.0f,\n  \"stored_%s_ratio\": %.4f,\n", slot_name[c],
+			       codec[c].stored, slot_name[c], codec[c].stored / codec[c].raw);
+			snprintf(key, sizeof(key), "put_%s", slot_name[c]);
+			json_stat(key, codec[c].put_ms, false);
+			snprintf(key, sizeof(key), "durable_%s", slot_name[c]);
+			json_stat(key, dur_enc[c], false);
+			printf("  \"batch_%s_mbps\": %.1f,\n  \"batch_%s_ms\": %.3f,\n", slot_name[c], b_enc[c].mbps,
+			       slot_name[c], b_enc[c].ms);
+		}
+		json_stat("memcpy", mcpy, false);
+		printf("  \"memcpy_gbps\": %.3f,\n", mcpy_gbps);
+		json_stat("durable_raw", dur_raw, false);
+		json_stat("durable_4k", dur_4k, false);
+		json_stat("prealloc_4k", pre_4k, false);
 		printf("  \"batch_files\": %ld,\n  \"batch_threads\": %ld,\n  \"batch_rounds\": %ld,\n", o.batch,
-		       o.threads, b_enc.rounds);
-		printf("  \"batch_chunk_mbps\": %.1f,\n  \"batch_chunk_ms\": %.3f,\n", b_enc.mbps, b_enc.ms);
+		       o.threads, b_raw.rounds);
 		printf("  \"batch_raw_mbps\": %.1f,\n  \"batch_raw_ms\": %.3f\n", b_raw.mbps, b_raw.ms);
 		printf("}\n");
 	} else {
-		char label[64];
+		char label[96], note[96];
 
 		printf("inputs: %zu instances, %.0f bytes each (pixel data %.0f bytes); %ld repetitions; "
-		       "durable writes in %s\n", ins.n, file_mean, pixel_mean, o.count, o.dir);
+		       "durable writes in %s\n",
+		       ins.n, file_mean, pixel_mean, o.count, o.dir);
 		printf("%-58s %10s %10s\n", "", "median", "p90");
-		printf("%-58s %10.3f %10.3f  (%.2f GB/s)\n", "SHA-256 of the pixel data just received, CPU ms", sha.pixel.median,
-		       sha.pixel.p90, sha_gbps);
-		printf("%-58s %10.3f %10.3f  (%.2f GB/s)\n", "SHA-256 of the pixel data, not in cache, CPU ms",
-		       sha.pixel_cold.median, sha.pixel_cold.p90, sha_cold_gbps);
-		printf("%-58s %10.3f %10.3f\n", "SHA-256 of the whole instance, CPU ms", sha.instance.median,
-		       sha.instance.p90);
-		snprintf(label, sizeof(label), "chunk codec (zstd level %d), CPU ms", o.zstd_level);
-		printf("%-58s %10.3f %10.3f  (stored %.0f bytes, %.3f of raw)\n", label, codec.ms.median,
-		       codec.ms.p90, codec.stored, codec.stored / codec.raw);
-		printf("%-58s %10.3f %10.3f\n", "store_cas_put deferred (hash+codec+temp file), wall ms",
-		       codec.put_ms.median, codec.put_ms.p90);
-		printf("%-58s %10.3f %10.3f  (%.2f GB/s)\n", "memcpy of the pixel data, CPU ms", mcpy.median,
-		       mcpy.p90, mcpy_gbps);
-		printf("%-58s %10.3f %10.3f\n", "new file + fdatasync, encoded chunk, wall ms", dur_enc.median,
-		       dur_enc.p90);
-		printf("%-58s %10.3f %10.3f\n", "new file + fdatasync, raw pixel data, wall ms", dur_raw.median,
-		       dur_raw.p90);
-		printf("%-58s %10.3f %10.3f\n", "new file + fdatasync, 4 KB (manifest), wall ms", dur_4k.median,
-		       dur_4k.p90);
-		printf("%-58s %10.3f %10.3f\n", "4 KB overwrite + fdatasync, preallocated file, wall ms",
-		       pre_4k.median, pre_4k.p90);
+		snprintf(note, sizeof(note), "(%.2f GB/s)", sha_gbps);
+		text_row("SHA-256 of the pixel data just received, CPU ms", sha.pixel, note);
+		snprintf(note, sizeof(note), "(%.2f GB/s)", sha_cold_gbps);
+		text_row("SHA-256 of the pixel data, not in cache, CPU ms", sha.pixel_cold, note);
+		text_row("SHA-256 of the whole instance, CPU ms", sha.instance, "");
+		for (c = 0; c < 2; c++) {
+			snprintf(label, sizeof(label), "codec %s (zstd level %d), CPU ms", slot_name[c],
+				 o.zstd_level);
+			snprintf(note, sizeof(note), "(stored %.0f bytes, %.3f of raw)", codec[c].stored,
+				 codec[c].stored / codec[c].raw);
+			text_row(label, codec[c].ms, note);
+			snprintf(label, sizeof(label), "store_cas_put deferred, codec %s, wall ms", slot_name[c]);
+			text_row(label, codec[c].put_ms, "");
+		}
+		snprintf(note, sizeof(note), "(%.2f GB/s)", mcpy_gbps);
+		text_row("memcpy of the pixel data, CPU ms", mcpy, note);
+		for (c = 0; c < 2; c++) {
+			snprintf(label, sizeof(label), "new file + fdatasync, chunk coded %s, wall ms",
+				 slot_name[c]);
+			text_row(label, dur_enc[c], "");
+		}
+		text_row("new file + fdatasync, raw pixel data, wall ms", dur_raw, "");
+		text_row("new file + fdatasync, 4 KB (manifest), wall ms", dur_4k, "");
+		text_row("4 KB overwrite + fdatasync, preallocated file, wall ms", pre_4k, "");
 		printf("group commit, %ld files x %ld threads (median of %ld batches):\n", o.batch, o.threads,
-		       b_enc.rounds);
-		printf("  encoded chunks: %.1f MB/s durable, %.0f files/s, %.2f ms a batch\n", b_enc.mbps,
-		       b_enc.files_ps, b_enc.ms);
-		printf("  raw chunks:     %.1f MB/s durable, %.0f files/s, %.2f ms a batch\n", b_raw.mbps,
+		       b_raw.rounds);
+		for (c = 0; c < 2; c++)
+			printf("  chunks coded %-5s %7.1f MB/s durable, %5.0f files/s, %.2f ms a batch\n",
+			       slot_name[c], b_enc[c].mbps, b_enc[c].files_ps, b_enc[c].ms);
+		printf("  raw chunks         %7.1f MB/s durable, %5.0f files/s, %.2f ms a batch\n", b_raw.mbps,
 		       b_raw.files_ps, b_raw.ms);
 	}
 	for (k = 0; k < ins.n; k++) {
 		free(ins.v[k].file);
 		free(ins.v[k].pixel);
-		free(ins.v[k].encoded);
+		free(ins.v[k].encoded[0]);
+		free(ins.v[k].encoded[1]);
 	}
 	return 0;
 }
