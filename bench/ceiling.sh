@@ -325,7 +325,9 @@ END {
 	printf "  %-16s %9s %12s %22s %22s   %s\n", "", "inst/s", "wall ms/inst", "storescp CPU ms/inst", "clients CPU ms/inst", "inst/s over rounds"
 	printf "  %-16s %9.0f %12.3f %22.3f %22.3f   %s\n", "1 association", R1, T1, S1, K1, spread(rate[1])
 	printf "  %-16s %9.0f %12.3f %22.3f %22.3f   %s\n", C " associations", R8, 1000 / R8, S8, K8, spread(rate[C])
-	printf "  (CPU = user + system time; storescp with its --fork children; each storescu with its timeout wrapper)\n\n"
+	printf "  (CPU = user + system time; storescp with its --fork children; each storescu with its timeout wrapper)\n"
+	U8 = (S8 + K8) * R8 / 1000
+	printf "  storescp and its clients used %.2f of the %d cores on %d associations: %s\n\n", U8, cores, C, (U8 > 0.85 * cores ? "CPU-bound, as expected" : "less than the cores: other programs had the rest (its rate is low, the ratios to it high: read same-CPU)")
 	# ---- parts
 	pix = p("pixel_bytes"); inst = p("instance_bytes")
 	H = p("sha256_pixel_ms"); HI = p("sha256_instance_ms")
@@ -371,6 +373,11 @@ END {
 	printf "  - latency bound on %d associations: none goes faster than one association alone, which waits\n", C
 	printf "    for its own tail (below) after every instance: %d x the 1-association latency bound.  The\n", C
 	printf "    %d-association bound is the smallest of CPU, disk and latency.\n", C
+	printf "  - same-CPU = (storescp CPU + clients CPU) / (server minimum + clients CPU) per instance: the\n"
+	printf "    fraction of storescp%ss rate an ingest reaches with the CPU storescp%ss run had, when both are\n", q, q
+	printf "    CPU-bound.  It does not depend on how much of the machine other programs took, so on a busy\n"
+	printf "    machine it is the figure to read for %d associations (the ratio then compares an ideal with a\n", C
+	printf "    slowed storescp).\n"
 	print "  - 1 association: storescu waits for each C-STORE response (no asynchronous operations window,"
 	print "    PS3.7 D.3.3.3), so what cannot overlap the transfer is paid per instance, in sequence:"
 	print "    durable write of the last chunk + of the manifest (new files) + one index fsync + one journal"
@@ -383,8 +390,8 @@ END {
 	nv = split("all, codec fast (arcad default)|all, codec small|no instance hash, codec fast|codec deferred (raw chunks durable)|neither (one hash, raw)", V, "|")
 	vh[1] = 1; vz[1] = 1; vh[2] = 1; vz[2] = 2; vh[3] = 0; vz[3] = 1; vh[4] = 1; vz[4] = 0; vh[5] = 0; vz[5] = 0
 	printf "bounds (inst/s; ratio = bound / storescp measured in this run: %.0f on 1, %.0f on %d):\n", R1, R8, C
-	printf "  %-36s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "", "srv CPU", "", C " assoc:", "", "", "", "", "1 assoc:", "", "", ""
-	printf "  %-36s | %8s %8s | %7s %7s %7s %7s %6s | %7s %7s %7s %6s\n", "requirement set", "ms/inst", "tail ms", "CPU", "disk", "latency", "bound", "ratio", "latency", "CPU", "bound", "ratio"
+	printf "  %-36s | %8s %8s | %7s %7s %7s %7s %6s %8s | %7s %7s %7s %6s\n", "", "srv CPU", "", C " assoc:", "", "", "", "", "", "1 assoc:", "", "", ""
+	printf "  %-36s | %8s %8s | %7s %7s %7s %7s %6s %8s | %7s %7s %7s %6s\n", "requirement set", "ms/inst", "tail ms", "CPU", "disk", "latency", "bound", "ratio", "same-CPU", "latency", "CPU", "bound", "ratio"
 	for (v = 1; v <= nv; v++) {
 		z = vz[v]
 		extra = H + (vh[v] ? HI : 0) + (z ? Z[z] : 0)
@@ -399,7 +406,8 @@ END {
 		lat = 1000 / (T1 + tail)
 		cpu1 = cores * 1000 / (K1 + smin1)
 		b1 = min(lat, cpu1)
-		printf "  %-36s | %8.3f %8.3f | %7.0f %7.0f %7.0f %7.0f %5.0f%% | %7.0f %7.0f %7.0f %5.0f%%\n", V[v], smin8, tail, cpu8, disk, lat8, b8, 100 * b8 / R8, lat, cpu1, b1, 100 * b1 / R1
+		same = (S8 + K8) / (K8 + smin8)
+		printf "  %-36s | %8.3f %8.3f | %7.0f %7.0f %7.0f %7.0f %5.0f%% %7.0f%% | %7.0f %7.0f %7.0f %5.0f%%\n", V[v], smin8, tail, cpu8, disk, lat8, b8, 100 * b8 / R8, 100 * same, lat, cpu1, b1, 100 * b1 / R1
 		if (v == 1) { TAIL = tail; SMIN8 = smin8; PER = per; DCH = dchunk; BCH = BC[1] }
 	}
 	lit = (cores - K8 * R8 / 1000) * 1000 / SMIN8
@@ -415,8 +423,13 @@ END {
 	printf "    would leave the four durable steps: %.3f ms in sequence (%.1fx the budget); with chunk and\n", sync4, sync4 / budget1
 	printf "    manifest in one parallel round, then index and journal in another, %.3f ms (%.1fx),\n", par, par / budget1
 	printf "    a 1-association bound of %.0f inst/s = %.0f%% of storescp.\n", 1000 / (T1 + par), 100 * (1000 / (T1 + par)) / R1
+	cpusame = (S8 + K8) / 0.9 - K8
+	printf "  %d associations, with the CPU storescp%ss run had: 90%% of its rate leaves the server %.3f ms CPU\n", C, q, cpusame
+	printf "    per instance; the minimum counted above is %.3f ms (%.2fx).  The two hashes and the codec alone\n", SMIN8, SMIN8 / cpusame
+	left = cpusame - (SMIN8 - S8)
+	printf "    take %.3f ms of it, which leaves %.3f ms to receive, parse and write an instance (storescp: %.3f).\n", SMIN8 - S8, left, S8
 	cpuneed = cores * 1000 / (0.9 * R8) - K8
-	printf "  %d associations: at %.0f inst/s the server may spend %.3f ms CPU per instance (the clients take\n", C, 0.9 * R8, cpuneed
+	printf "  %d associations, all %d cores: at %.0f inst/s the server may spend %.3f ms CPU per instance (the clients take\n", C, cores, 0.9 * R8, cpuneed
 	printf "    %.3f); the minimum counted above is %.3f ms (%.2fx); the disk must make %.0f MB/s durable\n", K8, SMIN8, SMIN8 / cpuneed, 0.9 * R8 * PER / 1e6
 	printf "    (measured: %.0f MB/s with the codec).\n", BCH
 }' "$results"
