@@ -261,6 +261,9 @@ echo "ceiling.sh: what a durable, content-addressed C-STORE ingest can reach on 
 echo "machine: ${cpu:-?}, $cores cores, $mem, $(uname -sr); work directory $work on ${fs:-?} mounted ${mopts:-?}; DCMTK ${dcmtk_v:-?}; $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "data: $set_files CT instances 512x512x16, $((set_bytes / set_files)) bytes each (bench/ingest.sh's set, $data/set)"
 echo "client: DCMTK storescu, TCP_NODELAY=1, max PDU $pdu; $clients clients in the concurrent mode; $rounds round(s), medians"
+case $fs in
+*"(tmpfs)"*|*"(ramfs)"*) echo "WARNING: $work is on a memory file system: fdatasync there costs nothing and the durable figures mean nothing; use --work on the disk arcad would use" ;;
+esac
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other programs on these cores show as noise)"
 echo
 
