@@ -344,6 +344,15 @@ int store_index_pending_list(store_index *idx, store_index_pending **out, size_t
 /* How many studies are pending. */
 int store_index_pending_count(store_index *idx, uint64_t *n);
 
+/* The current instances of study_uid as (SOP Instance UID, instance
+ * hash), in SOP Instance UID order (bytewise, as strcmp), one call of fn
+ * each; fn's pointers are valid during the call only and a negative
+ * return stops the walk with that code.  What the study hash is computed
+ * over (store_study.c), read with one statement instead of a C-FIND.
+ * ARCA_EUNSUPPORTED on a backend without it. */
+typedef int (*store_index_leaf_fn)(void *ctx, const char *sop_uid, const uint8_t hash[32]);
+int store_index_study_leaves(store_index *idx, const char *study_uid, store_index_leaf_fn fn, void *ctx);
+
 /* The store event describing study_uid as of mark generation gen is
  * durable: the mark goes, unless a later put raised its generation.  Not
  * written now: the next put deletes it in its own transaction (no commit

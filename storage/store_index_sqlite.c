@@ -316,8 +316,9 @@ void store_index_pending_track(store_index *idx, bool on)
 	pthread_mutex_unlock(&ix->write_lock);
 }
 
-/* Runs a read-only statement on a reader; fn reads each row. */
-static int outbox_read(store_index *idx, const char *sql, const char *bind,
+/* Runs a read-only statement on a reader; fn reads each row; what names
+ * it in errors. */
+static int reader_walk(store_index *idx, const char *what, const char *sql, const char *bind,
 		       int (*fn)(sqlite3_stmt *st, void *ctx), void *ctx)
 {
 	struct store_index__sqlite *ix = outbox_of(idx);
@@ -326,7 +327,7 @@ static int outbox_read(store_index *idx, const char *sql, const char *bind,
 	int rc, step = SQLITE_DONE;
 
 	if (ix == NULL)
-		return arca_error_set(ARCA_EUNSUPPORTED, "chain outbox: index backend %s", idx->ops->name);
+		return arca_error_set(ARCA_EUNSUPPORTED, "%s: index backend %s", what, idx->ops->name);
 	if ((rc = store_index__reader_acquire(ix, &conn)) < 0)
 		return rc;
 	rc = store_index__stmt(conn, sql, &st);
@@ -335,7 +336,7 @@ static int outbox_read(store_index *idx, const char *sql, const char *bind,
 	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW)
 		rc = fn(st, ctx);
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = store_index__stmt_error(st, step, "chain outbox");
+		rc = store_index__stmt_error(st, step, what);
 	if (st != NULL)
 		sqlite3_reset(st);
 	store_index__reader_release(ix, conn);
@@ -351,16 +352,46 @@ static int read_int(sqlite3_stmt *st, void *ctx)
 int store_index_pending_gen(store_index *idx, const char *study_uid, int64_t *gen)
 {
 	*gen = 0;
-	return outbox_read(idx, "SELECT gen FROM chain_pending WHERE study_uid = ?1", study_uid, read_int, gen);
+	return reader_walk(idx, "chain outbox", "SELECT gen FROM chain_pending WHERE study_uid = ?1", study_uid, read_int, gen);
 }
 
 int store_index_pending_count(store_index *idx, uint64_t *n)
 {
 	int64_t v = 0;
-	int rc = outbox_read(idx, "SELECT count(*) FROM chain_pending", NULL, read_int, &v);
+	int rc = reader_walk(idx, "chain outbox", "SELECT count(*) FROM chain_pending", NULL, read_int, &v);
 
 	*n = rc == 0 && v > 0 ? (uint64_t)v : 0;
 	return rc;
+}
+
+typedef struct leaf_walk {
+	store_index_leaf_fn fn;
+	void *ctx;
+	const char *study_uid;
+} leaf_walk;
+
+static int read_leaf(sqlite3_stmt *st, void *ctx)
+{
+	leaf_walk *w = ctx;
+	const unsigned char *uid = sqlite3_column_text(st, 0);
+	const void *hash = sqlite3_column_blob(st, 1);
+
+	if (uid == NULL || hash == NULL || sqlite3_column_bytes(st, 1) != 32)
+		return arca_error_set(ARCA_EPROTO, "study %s: an instance row without SOP Instance UID or with a "
+				      "hash of %d bytes", w->study_uid, sqlite3_column_bytes(st, 1));
+	return w->fn(w->ctx, (const char *)uid, hash);
+}
+
+int store_index_study_leaves(store_index *idx, const char *study_uid, store_index_leaf_fn fn, void *ctx)
+{
+	leaf_walk w = { fn, ctx, study_uid };
+
+	/* BINARY collation orders as strcmp, the order of the study hash */
+	return reader_walk(idx, "the instances of a study",
+			   "SELECT i.sop_uid, i.hash FROM studies t JOIN series s ON s.study_pk = t.pk"
+			   " JOIN instances i ON i.series_pk = s.pk WHERE t.study_uid = ?1"
+			   " ORDER BY i.sop_uid COLLATE BINARY",
+			   study_uid, read_leaf, &w);
 }
 
 typedef struct pending_rows {
@@ -394,7 +425,7 @@ static int read_pending(sqlite3_stmt *st, void *ctx)
 int store_index_pending_list(store_index *idx, store_index_pending **out, size_t *n)
 {
 	pending_rows r = {NULL, 0, 0};
-	int rc = outbox_read(idx, "SELECT study_uid, gen FROM chain_pending ORDER BY study_uid", NULL, read_pending, &r);
+	int rc = reader_walk(idx, "chain outbox", "SELECT study_uid, gen FROM chain_pending ORDER BY study_uid", NULL, read_pending, &r);
 
 	*out = NULL;
 	*n = 0;

@@ -1,6 +1,7 @@
 /* store_instance.c - rebuilding an instance from its manifest, and the
  * study hash (store_instance.h). */
 #include "store_instance.h"
+#include "store_study_tree.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -424,71 +425,34 @@ static int ref_cmp(const void *a, const void *b)
 	return strcmp(x->sop_instance_uid, y->sop_instance_uid);
 }
 
-static int sha256_parts(const uint8_t *prefix, size_t plen, const uint8_t *a, const uint8_t *b,
-			uint8_t out[STORE_CAS_HASH_LEN])
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned int n = 0;
-	int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-		 EVP_DigestUpdate(c, prefix, plen) == 1 &&
-		 (a == NULL || EVP_DigestUpdate(c, a, STORE_CAS_HASH_LEN) == 1) &&
-		 (b == NULL || EVP_DigestUpdate(c, b, STORE_CAS_HASH_LEN) == 1) &&
-		 EVP_DigestFinal_ex(c, out, &n) == 1 && n == STORE_CAS_HASH_LEN;
-
-	EVP_MD_CTX_free(c);
-	return ok ? 0 : arca_error_set(ARCA_ECRYPTO, "SHA-256 failed");
-}
-
-/* RFC 9162 2.1.1: MTH(D[n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n]))
- * with k the largest power of two smaller than n; leaves[] already hold
- * the leaf hashes. */
-static int mth(const uint8_t (*leaves)[STORE_CAS_HASH_LEN], size_t n, uint8_t out[STORE_CAS_HASH_LEN])
-{
-	static const uint8_t node_prefix = 0x01;
-	uint8_t left[STORE_CAS_HASH_LEN], right[STORE_CAS_HASH_LEN];
-	size_t k = 1;
-	int rc;
-
-	if (n == 1) {
-		memcpy(out, leaves[0], STORE_CAS_HASH_LEN);
-		return 0;
-	}
-	while (k << 1 < n)
-		k <<= 1;
-	if ((rc = mth(leaves, k, left)) < 0 || (rc = mth(leaves + k, n - k, right)) < 0)
-		return rc;
-	return sha256_parts(&node_prefix, 1, left, right, out);
-}
-
 int store_instance_study_hash(const store_instance_ref *refs, size_t n, uint8_t out[STORE_CAS_HASH_LEN])
 {
-	static const uint8_t leaf_prefix = 0x00;
 	store_instance_ref *sorted = NULL;
-	uint8_t (*leaves)[STORE_CAS_HASH_LEN] = NULL;
-	int rc = 0;
+	store_study_tree *tree = NULL;
+	int rc;
 
-	if (n == 0)
-		return sha256_parts(NULL, 0, NULL, NULL, out);
-	sorted = malloc(n * sizeof(*sorted));
-	leaves = malloc(n * sizeof(*leaves));
-	if (sorted == NULL || leaves == NULL) {
+	if ((rc = store_study_tree_new(&tree)) < 0)
+		return rc;
+	if (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL) {
 		rc = arca_error_set(ARCA_ENOMEM, "no memory for a study hash of %zu instances", n);
 		goto out;
 	}
-	memcpy(sorted, refs, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), ref_cmp);
+	if (n > 0) {
+		memcpy(sorted, refs, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), ref_cmp);
+	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (i > 0 && strcmp(sorted[i - 1].sop_instance_uid, sorted[i].sop_instance_uid) == 0) {
 			rc = arca_error_set(ARCA_EINVAL, "study hash: SOP Instance UID %s listed twice",
 					    sorted[i].sop_instance_uid);
 			break;
 		}
-		rc = sha256_parts(&leaf_prefix, 1, sorted[i].hash, NULL, leaves[i]);
+		rc = store_study_tree_add(tree, sorted[i].hash);
 	}
 	if (rc == 0)
-		rc = mth((const uint8_t (*)[STORE_CAS_HASH_LEN])leaves, n, out);
+		rc = store_study_tree_root(tree, out, NULL);
 out:
 	free(sorted);
-	free(leaves);
+	store_study_tree_free(tree);
 	return rc;
 }

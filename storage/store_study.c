@@ -8,6 +8,7 @@
 #include "arca_err.h"
 #include "pacs_tags.h"
 #include "store_instance.h"
+#include "store_study_tree.h"
 
 typedef struct refs {
 	store_instance_ref *v;
@@ -38,7 +39,8 @@ static int refs_add(refs *r, const char *study, const char *sop, const uint8_t h
 	return 0;
 }
 
-int store_study_hash(store_index *idx, const char *study_uid, uint8_t hash[32], uint32_t *count)
+/* Through a C-FIND of the study's instances: any backend. */
+static int hash_by_find(store_index *idx, const char *study_uid, uint8_t hash[32], uint32_t *count)
 {
 	store_index_find *find = NULL;
 	store_index_query *q = NULL;
@@ -74,5 +76,38 @@ out:
 	store_index_query_free(q);
 	store_index_find_free(find);
 	refs_free(&r);
+	return rc;
+}
+
+static int add_leaf(void *ctx, const char *sop_uid, const uint8_t hash[32])
+{
+	(void)sop_uid;
+	return store_study_tree_add(ctx, hash);
+}
+
+int store_study_hash(store_index *idx, const char *study_uid, uint8_t hash[32], uint32_t *count)
+{
+	store_study_tree *tree = NULL;
+	uint64_t n = 0;
+	int rc;
+
+	/* The leaves in order from one statement into a tree that keeps one
+	 * hash per level: arcad computes this for every batch of a study
+	 * being received, so a study of N instances costs N leaf reads per
+	 * batch, not a C-FIND, a sort and a copy of every UID. */
+	if ((rc = store_study_tree_new(&tree)) < 0)
+		return rc;
+	rc = store_index_study_leaves(idx, study_uid, add_leaf, tree);
+	if (rc == ARCA_EUNSUPPORTED) {
+		store_study_tree_free(tree);
+		return hash_by_find(idx, study_uid, hash, count);
+	}
+	if (rc == 0)
+		rc = store_study_tree_root(tree, hash, &n);
+	if (rc == 0 && n > UINT32_MAX)
+		rc = arca_error_set(ARCA_ELIMIT, "study %s has more than 2^32 instances", study_uid);
+	if (rc == 0)
+		*count = (uint32_t)n;
+	store_study_tree_free(tree);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "chain_merkle.h"
 #include "pacs_ds.h"
 #include "store_instance.h"
+#include "store_study_tree.h"
 #include "store_manifest.h"
 
 static void fill_hash(uint8_t h[STORE_CAS_HASH_LEN], uint8_t seed)
@@ -371,6 +372,37 @@ static void test_study_hash(void **state)
 	chain_merkle_free(tree);
 }
 
+/* The tree built leaf by leaf (store_study_tree.c) gives chain/'s root
+ * for every count up to 300, and keeps taking leaves after a root. */
+static void test_study_tree(void **state)
+{
+	enum { N = 300 };
+	uint8_t leaf[STORE_CAS_HASH_LEN], ours[STORE_CAS_HASH_LEN], theirs[STORE_CAS_HASH_LEN];
+	store_study_tree *t = NULL;
+	chain_merkle *tree = NULL;
+	uint64_t count = 99;
+
+	(void)state;
+	assert_int_equal(chain_merkle_new(&tree), 0);
+	assert_int_equal(store_study_tree_new(&t), 0);
+	assert_int_equal(store_study_tree_root(t, ours, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(chain_merkle_root(tree, 0, theirs), 0);
+	assert_memory_equal(ours, theirs, STORE_CAS_HASH_LEN);
+	for (int n = 1; n <= N; n++) {
+		fill_hash(leaf, (uint8_t)(n * 7));
+		leaf[0] = (uint8_t)(n >> 8);
+		assert_int_equal(chain_merkle_append_leaf(tree, leaf, STORE_CAS_HASH_LEN), 0);
+		assert_int_equal(store_study_tree_add(t, leaf), 0);
+		assert_int_equal(store_study_tree_root(t, ours, &count), 0);
+		assert_int_equal(count, (uint64_t)n);
+		assert_int_equal(chain_merkle_root(tree, (uint64_t)n, theirs), 0);
+		assert_memory_equal(ours, theirs, STORE_CAS_HASH_LEN);
+	}
+	store_study_tree_free(t);
+	chain_merkle_free(tree);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -380,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_forged_fields),
 		cmocka_unit_test(test_encode_checks),
 		cmocka_unit_test(test_study_hash),
+		cmocka_unit_test(test_study_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
