@@ -95,6 +95,7 @@ static void test_sample_gives_defaults(void **state)
 	snprintf(want, sizeof(want), "%s/normalise.conf", dir);
 	assert_string_equal(c.storage_rules, want);
 	assert_int_equal(c.zstd_level, 1);
+	assert_int_equal(c.codec, ARCA_CONF_CODEC_FAST);
 	assert_false(c.encrypt);
 	arca_conf_release(&c);
 }
@@ -122,6 +123,7 @@ static void test_every_key(void **state)
 		"backend = files\n"
 		"rules = rules/normalise.conf\n"
 		"zstd_level = 19\n"
+		"codec = Small\n"
 		"encrypt = yes\n"
 		"[index]\n"
 		"backend = sqlite\n"
@@ -168,6 +170,7 @@ static void test_every_key(void **state)
 	snprintf(want, sizeof(want), "%s/rules/normalise.conf", dir);
 	assert_string_equal(c.storage_rules, want);
 	assert_int_equal(c.zstd_level, 19);
+	assert_int_equal(c.codec, ARCA_CONF_CODEC_SMALL);
 	assert_true(c.encrypt);
 	assert_string_equal(c.index_path, "/var/lib/arca/index.db");
 	assert_true(c.pn_case_sensitive);
@@ -217,6 +220,10 @@ static void test_errors_name_the_line(void **state)
 	expect_error("[storage]\nbackend = s3\n", "test.conf:2: [storage] backend = \"s3\": expected cas or files");
 	expect_error("[storage]\nzstd_level = 20\n", "test.conf:2:");
 	expect_error("[storage]\nencrypt = perhaps\n", "expected yes or no");
+	expect_error("[storage]\ncodec = lz4\n",
+		     "test.conf:2: [storage] codec = \"lz4\": expected fast or small");
+	expect_error("[storage]\ncodec = fast\ncodec = small\n",
+		     "test.conf:3: 'codec' given twice in [storage]");
 	expect_error("[storage]\nrules = a\nrules = b\n", "test.conf:3: 'rules' given twice in [storage]");
 	expect_error("[server]\nthis line has no equals sign\n", "test.conf:2: not `key = value`");
 	{
