@@ -350,6 +350,12 @@ int store_index_pending_count(store_index *idx, uint64_t *n);
  * return stops the walk with that code.  What the study hash is computed
  * over (store_study.c), read with one statement instead of a C-FIND.
  * ARCA_EUNSUPPORTED on a backend without it. */
+/* A number that changes whenever a writer other than idx's own commits
+ * to the index (another process, another store_index): what lets a cache
+ * of idx's own writes know it is still whole.  ARCA_EUNSUPPORTED on a
+ * backend without it. */
+int store_index_change_mark(store_index *idx, uint64_t *mark);
+
 typedef int (*store_index_leaf_fn)(void *ctx, const char *sop_uid, const uint8_t hash[32]);
 int store_index_study_leaves(store_index *idx, const char *study_uid, store_index_leaf_fn fn, void *ctx);
 

@@ -364,6 +364,31 @@ int store_index_pending_count(store_index *idx, uint64_t *n)
 	return rc;
 }
 
+int store_index_change_mark(store_index *idx, uint64_t *mark)
+{
+	struct store_index__sqlite *ix = outbox_of(idx);
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	*mark = 0;
+	if (ix == NULL)
+		return arca_error_set(ARCA_EUNSUPPORTED, "index change mark: index backend %s", idx->ops->name);
+	/* data_version on the writer's connection moves when any OTHER
+	 * connection commits (sqlite.org/pragma.html#pragma_data_version) */
+	pthread_mutex_lock(&ix->write_lock);
+	rc = store_index__stmt(&ix->writer, "PRAGMA data_version", &st);
+	if (rc == 0) {
+		step = sqlite3_step(st);
+		if (step == SQLITE_ROW)
+			*mark = (uint64_t)sqlite3_column_int64(st, 0);
+		else
+			rc = store_index__stmt_error(st, step, "index change mark");
+		sqlite3_reset(st);
+	}
+	pthread_mutex_unlock(&ix->write_lock);
+	return rc;
+}
+
 typedef struct leaf_walk {
 	store_index_leaf_fn fn;
 	void *ctx;

@@ -21,11 +21,13 @@
 #include "chain_pseudonym.h"
 #include "pacs_svc_retrieve.h"
 #include "store_study.h"
+#include "store_study_cache.h"
 
 /* PS3.6 tags read from the index records */
 #define TAG_PATIENT_ID 0x00100020u
 #define TAG_ISSUER_OF_PATIENT_ID 0x00100021u
 #define TAG_STUDY_INSTANCE_UID 0x0020000Du
+#define TAG_SOP_INSTANCE_UID 0x00080018u
 
 /* An association's C-FINDs so far (query_events = summary). */
 typedef struct query_tally {
@@ -41,6 +43,9 @@ struct arcad_chain {
 	chain_key *key;
 	chain_pseudonym_key *pseudonym; /* NULL: events name no patient */
 	chain_log *chain;
+	/* the study being received, kept between batches (record() runs
+	 * one batch at a time: store_commit.h) */
+	store_study_cache *studies;
 	query_tally *tallies;           /* loop thread only */
 	/* the spool (loop thread, but inflight and the async) */
 	struct ev_loop *loop;
@@ -93,7 +98,7 @@ int arcad_chain_open(arcad_chain **out, const arca_conf *conf, pacs_server_log_f
 		free(ch);
 		return 0;
 	}
-	if ((rc = chain_key_load(&ch->key, key_path)) < 0)
+	if ((rc = store_study_cache_new(&ch->studies)) < 0 || (rc = chain_key_load(&ch->key, key_path)) < 0)
 		goto fail;
 	if (access(ps_path, F_OK) != 0)
 		say(ch, PACS_SERVER_LOG_WARNING, "chain: no consortium key %s: store events name no patient",
@@ -115,6 +120,7 @@ int arcad_chain_open(arcad_chain **out, const arca_conf *conf, pacs_server_log_f
 fail:
 	chain_pseudonym_key_free(ch->pseudonym);
 	chain_key_free(ch->key);
+	store_study_cache_free(ch->studies);
 	free(ch);
 	return rc;
 }
@@ -138,6 +144,7 @@ int arcad_chain_close(arcad_chain *ch)
 		close(ch->spool_fd); /* after the last spooled entry is durable */
 	chain_pseudonym_key_free(ch->pseudonym);
 	chain_key_free(ch->key);
+	store_study_cache_free(ch->studies);
 	free(ch);
 	return rc;
 }
@@ -155,9 +162,11 @@ static const char *added_study(store_index_instance *const *batch, const store_i
  * Create: the archive received them) for study, carrying its hash over the
  * current instances in idx; actor_ae sent them ("" for this node), pid and
  * issuer name the patient (NULL: none).  *instances says how many the
- * event covers. */
-static int append_store(arcad_chain *ch, store_index *idx, const char *study, const char *actor_ae,
-			const char *pid, const char *issuer, uint32_t *instances, uint64_t *index)
+ * event covers.  changes (n): what the batch just recorded did to the
+ * study, for the study hash cache; NULL: the hash is read from the index. */
+static int append_store(arcad_chain *ch, store_index *idx, const char *study, const store_study_change *changes,
+			size_t n, const char *actor_ae, const char *pid, const char *issuer, uint32_t *instances,
+			uint64_t *index)
 {
 	chain_entry e;
 	int rc;
@@ -168,7 +177,11 @@ static int append_store(arcad_chain *ch, store_index *idx, const char *study, co
 	e.outcome = CHAIN_OUTCOME_SUCCESS;
 	e.actor_ae = actor_ae != NULL && actor_ae[0] != '\0' ? actor_ae : ch->conf->ae;
 	e.study_uid = study;
-	if ((rc = store_study_hash(idx, study, e.study_hash, &e.instances)) < 0)
+	if (changes != NULL)
+		rc = store_study_cache_hash(ch->studies, idx, study, changes, n, e.study_hash, &e.instances);
+	else
+		rc = store_study_hash(idx, study, e.study_hash, &e.instances);
+	if (rc < 0)
 		return rc;
 	e.has_study_hash = true;
 	if (instances != NULL)
@@ -184,10 +197,28 @@ static int append_store(arcad_chain *ch, store_index *idx, const char *study, co
 	return chain_log_append(ch->chain, &e, NULL, NULL, index);
 }
 
+/* What the records of study in the batch did to it, for the study hash
+ * cache: changes[0..*m). */
+static void study_changes(const char *study, store_index_instance *const *batch,
+			  const store_index_put_result *results, size_t n, store_study_change *changes, size_t *m)
+{
+	*m = 0;
+	for (size_t j = 0; j < n; j++) {
+		const char *uid = store_index_instance_get(batch[j], TAG_STUDY_INSTANCE_UID);
+		if (results[j].err != 0 || uid == NULL || strcmp(uid, study) != 0)
+			continue;
+		changes[*m].sop_uid = store_index_instance_get(batch[j], TAG_SOP_INSTANCE_UID);
+		changes[*m].instance_hash = store_index_instance_storage(batch[j])->instance_hash;
+		changes[*m].outcome = results[j].outcome;
+		(*m)++;
+	}
+}
+
 int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *const *batch,
 			    const store_index_put_result *results, size_t n)
 {
 	arcad_chain *ch = ctx;
+	store_study_change *changes;
 	uint64_t last = 0;
 	int64_t *gens;
 	bool any = false;
@@ -196,13 +227,18 @@ int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *c
 	/* gens[i]: the outbox mark of record i's study as read before its
 	 * hash (store_index_pending_gen), for the studies given an event */
 	gens = calloc(n != 0 ? n : 1, sizeof(*gens));
-	if (gens == NULL)
+	changes = calloc(n != 0 ? n : 1, sizeof(*changes));
+	if (gens == NULL || changes == NULL) {
+		free(gens);
+		free(changes);
 		return arca_error_set(ARCA_ENOMEM, "no memory for the store events of a batch of %zu", n);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *study = added_study(batch, results, i);
 		store_index_instance *inst = batch[i];
 		uint32_t count = 0;
 		bool seen = false;
+		size_t m = 0;
 		if (study == NULL)
 			continue;
 		for (size_t j = 0; j < i && !seen; j++) {
@@ -211,8 +247,9 @@ int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *c
 		}
 		if (seen)
 			continue;
+		study_changes(study, batch, results, n, changes, &m);
 		if ((rc = store_index_pending_gen(idx, study, &gens[i])) < 0 ||
-		    (rc = append_store(ch, idx, study, store_index_instance_storage(inst)->calling_ae,
+		    (rc = append_store(ch, idx, study, changes, m, store_index_instance_storage(inst)->calling_ae,
 				       store_index_instance_get(inst, TAG_PATIENT_ID),
 				       store_index_instance_get(inst, TAG_ISSUER_OF_PATIENT_ID), &count, &last)) < 0)
 			goto out;
@@ -229,6 +266,11 @@ int arcad_chain_store_batch(void *ctx, store_index *idx, store_index_instance *c
 			say(ch, PACS_SERVER_LOG_WARNING, "chain: %s (the study gets its event again at the next start)",
 			    arca_error_last());
 out:
+	/* a study of the batch not told to the cache (a failure stopped the
+	 * loop) would leave it behind the index: forget it */
+	if (rc < 0)
+		store_study_cache_drop(ch->studies);
+	free(changes);
 	free(gens);
 	return rc;
 }
@@ -282,7 +324,7 @@ int arcad_chain_resolve_pending(arcad_chain *ch, store_index *idx)
 		/* the actor is this node: the senders of the instances were
 		 * never answered, and their AEs are per instance anyway */
 		if ((rc = study_patient(idx, p[i].study_uid, &pid, &issuer)) == 0)
-			rc = append_store(ch, idx, p[i].study_uid, NULL, pid, issuer, &count, &last);
+			rc = append_store(ch, idx, p[i].study_uid, NULL, 0, NULL, pid, issuer, &count, &last);
 		free(pid);
 		free(issuer);
 		if (rc < 0) {
