@@ -700,8 +700,9 @@ static int commit_ds(commit_ctx *c, pacs_ds *ds, pacs_ingest_result *res)
 	/* step 4 */
 	if ((rc = build_manifest(c, ds)) < 0)
 		return rc;
-	/* chunks durable (later, by the sync round) before anything points
-	 * at them: the quarantine's file and the manifest need the puts */
+	/* the puts end here: a failed one fails the instance, refused or
+	 * not (as when the commit waited first), and the manifest needs
+	 * their addresses */
 	if (c->by_position && ((rc = wait_puts(c)) < 0 || (rc = fill_addresses(c)) < 0))
 		return rc;
 	d.rehashed = c->read_back ? 1 : 0;
