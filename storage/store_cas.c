@@ -240,7 +240,7 @@ static int tmp_create_named(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LE
 }
 
 static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const store_cas_encoded *e,
-		       bool *out_new)
+		       uint64_t seen_synced, bool *out_new)
 {
 	bool deferred = cas->opts.sync == STORE_CAS_SYNC_DEFERRED;
 	char tmp[PATH_MAX], final[PATH_MAX], leaf[PATH_MAX];
@@ -269,7 +269,7 @@ static int write_chunk(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], c
 		 * rest of the instance is still being processed. */
 		if (cas->opts.barrier == STORE_CAS_BARRIER_FDATASYNC)
 			store_cas__writeback_start(fd);
-		rc = store_cas__pending_add(cas, hash, fd, tmp, &want_sync);
+		rc = store_cas__pending_add(cas, hash, fd, tmp, seen_synced, &want_sync);
 		if (rc == ARCA_EEXISTS)
 			return 0; /* a concurrent put of the same chunk is pending */
 		if (rc < 0)
@@ -311,6 +311,7 @@ int store_cas_put(store_cas *cas, const void *data, size_t len,
 	uint8_t hash[STORE_CAS_HASH_LEN];
 	bool unused, have;
 	store_cas_encoded e = { 0 };
+	uint64_t seen_synced = 0;
 	int rc;
 
 	if (out_new == NULL)
@@ -333,12 +334,16 @@ int store_cas_put(store_cas *cas, const void *data, size_t len,
 	if (rc < 0)
 		return rc;
 	memcpy(out_hash, hash, STORE_CAS_HASH_LEN);
+	/* Before looking: a sync that renames the same chunk (another
+	 * thread's) after the look is seen by pending_add. */
+	if (cas->opts.sync == STORE_CAS_SYNC_DEFERRED)
+		seen_synced = store_cas__synced(cas);
 	rc = present(cas, hash, &have);
 	if (rc < 0 || have)
 		return rc;
 	rc = store_cas__encode(cas, hash, data, len, &e);
 	if (rc == 0)
-		rc = write_chunk(cas, hash, &e, out_new);
+		rc = write_chunk(cas, hash, &e, seen_synced, out_new);
 	free(e.own);
 	return rc;
 }

@@ -250,6 +250,10 @@ struct store_cas {
 	store_cas_pending_list pending;  /* written, waiting for a sync */
 	store_cas_pending_list syncing;  /* taken by the running sync */
 	store_cas_dir_list dirs;         /* directories to fsync at the next sync */
+	/* Syncs whose renames are done: a put that found its chunk absent
+	 * before a sync finished looks at the final name again before
+	 * calling its copy new (store_cas__pending_add). */
+	uint64_t synced;
 	/* After a failed sync nobody can tell which chunks of other callers
 	 * were lost (the batch was shared), and a second fsync may lie
 	 * (errors are reported once): deferred puts and syncs keep failing
@@ -261,10 +265,14 @@ struct store_cas {
 /* Deferred mode (store_cas_sync.c). */
 bool store_cas__pending_find(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN],
 			     char tmp_out[PATH_MAX]);
+/* cas->synced, read before a put looks for its chunk. */
+uint64_t store_cas__synced(store_cas *cas);
 /* Takes over fd and the temp file: ARCA_EEXISTS (temp removed) when the
- * same chunk is already pending; *want_sync when max_pending is reached. */
+ * same chunk is already pending, or is under its final name after a sync
+ * that finished since seen_synced; *want_sync when max_pending is
+ * reached. */
 int store_cas__pending_add(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
-			   const char *tmp, bool *want_sync);
+			   const char *tmp, uint64_t seen_synced, bool *want_sync);
 /* Drops a pending chunk (remove of an unsynced chunk); true if it was. */
 bool store_cas__pending_drop(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN]);
 /* Queues dir for fsync at the next sync. */

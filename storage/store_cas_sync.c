@@ -115,8 +115,31 @@ bool store_cas__pending_find(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_L
 	return found;
 }
 
+uint64_t store_cas__synced(store_cas *cas)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&cas->mu);
+	n = cas->synced;
+	pthread_mutex_unlock(&cas->mu);
+	return n;
+}
+
+/* Is hash under its final name?  Asked under mu, so that no sync can
+ * finish between the answer and the add. */
+static bool renamed_since(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], uint64_t seen_synced)
+{
+	char final[PATH_MAX];
+	struct stat st;
+
+	if (cas->synced == seen_synced)
+		return false;
+	store_cas__chunk_path(cas, hash, final);
+	return stat(final, &st) == 0;
+}
+
 int store_cas__pending_add(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
-			   const char *tmp, bool *want_sync)
+			   const char *tmp, uint64_t seen_synced, bool *want_sync)
 {
 	store_cas_pending_list *l = &cas->pending;
 	char *copy = strdup(tmp);
@@ -126,8 +149,11 @@ int store_cas__pending_add(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN
 	pthread_mutex_lock(&cas->mu);
 	if (copy == NULL) {
 		rc = arca_error_set(ARCA_ENOMEM, "out of memory for the pending list");
-	} else if (list_find(&cas->pending, hash, NULL) || list_find(&cas->syncing, hash, NULL)) {
-		rc = ARCA_EEXISTS; /* another thread put the same chunk meanwhile */
+	} else if (list_find(&cas->pending, hash, NULL) || list_find(&cas->syncing, hash, NULL) ||
+		   renamed_since(cas, hash, seen_synced)) {
+		/* another thread put the same chunk meanwhile (and, for the
+		 * last test, its sync renamed it after this put looked) */
+		rc = ARCA_EEXISTS;
 	} else {
 		if (l->n == l->cap) {
 			size_t cap = l->cap ? l->cap * 2 : 64;
@@ -511,6 +537,7 @@ int store_cas_sync(store_cas *cas)
 
 	pthread_mutex_lock(&cas->mu);
 	memset(&cas->syncing, 0, sizeof(cas->syncing));
+	cas->synced++;
 	if (rc < 0) {
 		cas->failed = rc;
 		snprintf(cas->failed_msg, sizeof(cas->failed_msg), "%s", arca_error_last());
