@@ -7,6 +7,7 @@
  *     the same manifest address and the same instance hash, and that hash
  *     is SHA-256 of the exported bytes, computed here;
  *   - an instance above the retention cap is hashed by reading back;
+ *   - a refusal is quarantined with the same bytes in both orders;
  *   - a put that fails while the commit hashes fails the instance with the
  *     put's message, stores nothing, and the archive stores afterwards;
  *   - concurrent instances of one study;
@@ -197,6 +198,67 @@ static void test_same_results(void **state)
 	assert_true(sa.bytes_new == sb.bytes_new);
 	/* all under the 4 MiB cap: hashed from memory in both orders */
 	assert_true(sa.rehashed == 0 && sb.rehashed == 0);
+}
+
+/* The whole of a small file (quarantine). */
+static mem read_all(const char *path)
+{
+	mem m = { 0 };
+	FILE *fp = fopen(path, "rb");
+	uint8_t buf[65536];
+	size_t n;
+
+	if (fp == NULL)
+		fail_msg("cannot open %s", path);
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		assert_int_equal(store_fixture_mem_sink(&m, buf, n), 0);
+	fclose(fp);
+	return m;
+}
+
+/* A refusal (no Study Instance UID: PS3.3 C.7.2.1, Type 1) is quarantined
+ * after the puts, in both orders: the same status, the same instance.dcm
+ * bytes, whose SHA-256 is the instance hash reason.txt gives. */
+static void test_quarantine_same(void **state)
+{
+	pair *p = *state;
+	pacs_ds *ds = image(CT_CLASS, "2.25.915", 512, 512, 1, 15);
+	store_fixture_send how = { CALLING, PACS_TS_EXPLICIT_LE, 16381, 4093, 0 };
+	pacs_ingest_result ra, rb;
+	store_index_storage st;
+	char path[256], hex[65];
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	mem qa, qb, reason;
+
+	assert_int_equal(pacs_ds_remove(ds, PACS_TAG(0x0020, 0x000D)), 0);
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	assert_int_equal(store_fixture_store(&p->a->ingest, ds, &how, &ra), 0);
+	assert_int_equal(store_fixture_store(&p->b->ingest, ds, &how, &rb), 0);
+	assert_int_equal(ra.status, PACS_DIMSE_DATA_SET_MISMATCH);
+	assert_int_equal(rb.status, ra.status);
+	assert_string_equal(ra.comment, rb.comment);
+	assert_int_equal(store_index_get(store_ingest_cas_index(p->a->s), "2.25.915", 0, &st), ARCA_ENOTFOUND);
+
+	snprintf(path, sizeof(path), "%s/quarantine/2.25.915/instance.dcm", p->a->root);
+	qa = read_all(path);
+	snprintf(path, sizeof(path), "%s/quarantine/2.25.915/instance.dcm", p->b->root);
+	qb = read_all(path);
+	assert_true(qa.len > 512 * 512 * 2);
+	assert_int_equal(qa.len, qb.len);
+	assert_memory_equal(qa.data, qb.data, qa.len);
+	SHA256(qa.data, qa.len, digest);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	snprintf(path, sizeof(path), "%s/quarantine/2.25.915/reason.txt", p->a->root);
+	reason = read_all(path);
+	assert_int_equal(store_fixture_mem_sink(&reason, (const uint8_t *)"", 1), 0);
+	if (strstr((const char *)reason.data, hex) == NULL)
+		fail_msg("reason.txt does not give the SHA-256 of instance.dcm (%s):\n%s", hex, (const char *)reason.data);
+	free(qa.data);
+	free(qb.data);
+	free(reason.data);
+	pacs_ds_free(ds);
 }
 
 /* Above the retention cap (chunk_max 256 KiB, 1 MiB of frames): the
@@ -412,6 +474,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_results, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_above_cap, setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(test_quarantine_same, setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_put_fails, setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_abort_in_flight, setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_study, setup, store_fixture_teardown),
