@@ -430,7 +430,10 @@ END {
 	printf "  %d associations, with the CPU storescp%ss run had: 90%% of its rate leaves the server %.3f ms CPU\n", C, q, cpusame
 	printf "    per instance; the minimum counted above is %.3f ms (%.2fx).  The two hashes and the codec alone\n", SMIN8, SMIN8 / cpusame
 	left = cpusame - (SMIN8 - S8)
-	printf "    take %.3f ms of it, which leaves %.3f ms to receive, parse and write an instance (storescp: %.3f).\n", SMIN8 - S8, left, S8
+	if (left >= 0)
+		printf "    take %.3f ms of it, which leaves %.3f ms to receive, parse and write an instance (storescp: %.3f).\n", SMIN8 - S8, left, S8
+	else
+		printf "    take %.3f ms, more than all of it, before anything is received, parsed or written (storescp: %.3f).\n", SMIN8 - S8, S8
 	cpuneed = cores * 1000 / (0.9 * R8) - K8
 	printf "  %d associations, all %d cores: at %.0f inst/s the server may spend %.3f ms CPU per instance (the clients take\n", C, cores, 0.9 * R8, cpuneed
 	printf "    %.3f); the minimum counted above is %.3f ms (%.2fx); the disk must make %.0f MB/s durable\n", K8, SMIN8, SMIN8 / cpuneed, 0.9 * R8 * PER / 1e6
