@@ -528,7 +528,7 @@ int store_cas_stat(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], store
 		return rc;
 	out->plain_size = h.plain_len;
 	out->stored_size = (uint64_t)st.st_size;
-	out->compressed = (h.flags & STORE_CAS_FLAG_ZSTD) != 0;
+	out->compressed = (h.flags & STORE_CAS_FLAGS_COMPRESSED) != 0;
 	out->encrypted = (h.flags & STORE_CAS_FLAG_AES256GCM) != 0;
 	return 0;
 }

@@ -116,7 +116,7 @@ typedef struct store_cas_options {
 typedef struct store_cas_info {
 	uint64_t plain_size;  /* bytes get returns */
 	uint64_t stored_size; /* bytes of the chunk file on disk, header included */
-	bool compressed;
+	bool compressed;      /* a zstd frame in the body (either codec) */
 	bool encrypted;
 } store_cas_info;
 

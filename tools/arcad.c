@@ -166,8 +166,9 @@ static int storage_open(arcad_storage *st, const arca_conf *conf)
 	if (store_ingest_cas_open(&st->cas, conf->storage_path, &co) < 0)
 		return -1;
 	store_ingest_cas_ingest(st->cas, &st->ingest);
-	snprintf(line, sizeof(line), "storage: chunks under %s (zstd %d%s), index %s, rules %s", conf->storage_path,
-		 conf->zstd_level, conf->encrypt ? ", AES-256-GCM" : "", conf->index_path,
+	snprintf(line, sizeof(line), "storage: chunks under %s (codec %s, zstd %d%s), index %s, rules %s",
+		 conf->storage_path, conf->codec == ARCA_CONF_CODEC_SMALL ? "small" : "fast", conf->zstd_level,
+		 conf->encrypt ? ", AES-256-GCM" : "", conf->index_path,
 		 conf->storage_rules[0] != '\0' ? conf->storage_rules : "none");
 	log_line(NULL, PACS_SERVER_LOG_INFO, line);
 	return 0;
