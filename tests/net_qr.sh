@@ -181,7 +181,11 @@ fi
 # ---- 6. C-CANCEL
 q cancel -S --cancel 1 -k QueryRetrieveLevel=IMAGE -k StudyInstanceUID=$S4 -k SeriesInstanceUID=$S4.1 -k SOPInstanceUID
 n=$(count cancel)
-if grep -qi "cancel" "$NET_TMP/cancel.log" && [ "$n" -lt 120 ] && [ "$n" -ge 1 ] &&
+# PS3.4 C.4.1.3.1.2: no more pending responses after the C-CANCEL; how
+# many left before it arrived depends on the scheduling (on a loaded
+# machine more than 120 of the 150 did once), so any count short of the
+# whole series, ended by the cancel status, passes
+if grep -qi "cancel" "$NET_TMP/cancel.log" && [ "$n" -lt 150 ] && [ "$n" -ge 1 ] &&
 	grep -q "MatchingTerminatedDueToCancel" "$NET_TMP/cancel.log"; then
 	ok "C-CANCEL after 1 response: $n responses, then status FE00"
 else
