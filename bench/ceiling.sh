@@ -146,28 +146,7 @@ fi
 find "$data/set" -name '*.dcm' -exec cat {} + > /dev/null
 
 # ---------------------------------------------------------------- helpers
-now() { date +%s.%N; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null && return
-	local p
-	for ((p = 20000 + RANDOM % 20000; p < 65000; p++)); do
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return; }
-	done
-}
-
-# utime+stime+cutime+cstime of pid and of its children still in the
-# process table (storescp --fork children, zombies included), in ticks.
-tree_ticks() {
-	local pid=$1 total=0 p s
-	for p in $pid $(ps -o pid= --ppid "$pid" 2>/dev/null); do
-		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		s=${s##*) }
-		set -- $s
-		total=$((total + ${12} + ${13} + ${14} + ${15}))
-	done
-	echo $total
-}
+. "$here/host_lib.sh"
 
 # Seconds of CPU in the second line of bash's `times` output (the
 # children's user and system time): "0m1.234s 0m0.567s".

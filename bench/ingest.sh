@@ -141,31 +141,7 @@ trap cleanup EXIT
 trap 'echo "ingest.sh: interrupted" >&2; exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-now() { date +%s.%N; }
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null && return
-	# Without python3: the first port from 20000 that nothing listens on.
-	local p
-	for ((p = 20000 + RANDOM % 20000; p < 65000; p++)); do
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo $p; return; }
-	done
-}
-
-# utime+stime+cutime+cstime of pid and of its children still in the
-# process table (storescp --fork children, zombies included, whose times
-# are not yet in the parent's cutime/cstime), in clock ticks.
-tree_ticks() {
-	local pid=$1 total=0 p s
-	for p in $pid $(ps -o pid= --ppid "$pid" 2>/dev/null); do
-		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		s=${s##*) }
-		set -- $s
-		total=$((total + ${12} + ${13} + ${14} + ${15}))
-	done
-	echo $total
-}
-vm_hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+. "$here/host_lib.sh"
 # Largest sum of RSS over the server and its children, sampled every 0.1 s
 # (a forking server's memory is the sum over its processes).
 sampler() { # pid outfile

@@ -9,13 +9,13 @@
 #include "store_study_cache.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "arca_err.h"
 #include "store_study.h"
+#include "store_study_tree.h"
 
 #define HASH_LEN 32
 #define LEVELS 64
@@ -28,8 +28,7 @@ typedef struct leaf {
 } leaf;
 
 struct store_study_cache {
-	EVP_MD *md;
-	EVP_MD_CTX *ctx;
+	store_study_tree *hasher; /* its context hashes the nodes; never fed leaves */
 	bool valid;
 	char study[STORE_INDEX_UID_MAX + 1];
 	uint64_t mark;
@@ -46,15 +45,14 @@ struct store_study_cache {
 int store_study_cache_new(store_study_cache **out)
 {
 	store_study_cache *c = calloc(1, sizeof(*c));
+	int rc;
 
 	*out = NULL;
 	if (c == NULL)
 		return arca_error_set(ARCA_ENOMEM, "no memory for the study hash cache");
-	c->md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	c->ctx = EVP_MD_CTX_new();
-	if (c->md == NULL || c->ctx == NULL) {
-		store_study_cache_free(c);
-		return arca_error_set(ARCA_ECRYPTO, "cannot load SHA-256 from OpenSSL");
+	if ((rc = store_study_tree_new(&c->hasher)) < 0) {
+		free(c);
+		return rc;
 	}
 	*out = c;
 	return 0;
@@ -85,21 +83,13 @@ void store_study_cache_free(store_study_cache *c)
 	free(c->v);
 	for (size_t j = 0; j < LEVELS; j++)
 		free(c->sub[j]);
-	EVP_MD_CTX_free(c->ctx);
-	EVP_MD_free(c->md);
+	store_study_tree_free(c->hasher);
 	free(c);
 }
 
-/* SHA-256(prefix || a [|| b]) */
 static int node(store_study_cache *c, uint8_t prefix, const uint8_t *a, const uint8_t *b, uint8_t out[HASH_LEN])
 {
-	unsigned int len = 0;
-
-	if (EVP_DigestInit_ex2(c->ctx, c->md, NULL) != 1 || EVP_DigestUpdate(c->ctx, &prefix, 1) != 1 ||
-	    EVP_DigestUpdate(c->ctx, a, HASH_LEN) != 1 || (b != NULL && EVP_DigestUpdate(c->ctx, b, HASH_LEN) != 1) ||
-	    EVP_DigestFinal_ex(c->ctx, out, &len) != 1 || len != HASH_LEN)
-		return arca_error_set(ARCA_ECRYPTO, "SHA-256 of a study hash node failed");
-	return 0;
+	return store_study_tree_node(c->hasher, prefix, a, b, out);
 }
 
 /* First index whose uid is not below uid; *found when equal. */
@@ -200,15 +190,10 @@ static int root(store_study_cache *c, uint8_t out[HASH_LEN])
 {
 	uint8_t acc[HASH_LEN];
 	size_t level[LEVELS], at[LEVELS], np = 0, offset = 0;
-	unsigned int len = 0;
 	int rc;
 
-	if (c->n == 0) {
-		/* RFC 9162 2.1.1: the hash of the empty list is SHA-256() */
-		if (EVP_Digest("", 0, out, &len, c->md, NULL) != 1 || len != HASH_LEN)
-			return arca_error_set(ARCA_ECRYPTO, "SHA-256 of the empty study failed");
-		return 0;
-	}
+	if (c->n == 0) /* the hasher was never fed: its root is the empty tree's */
+		return store_study_tree_root(c->hasher, out, NULL);
 	if ((rc = refresh(c)) < 0)
 		return rc;
 	/* the perfect subtrees left to right (largest first), each at an

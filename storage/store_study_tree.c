@@ -55,8 +55,8 @@ void store_study_tree_free(store_study_tree *t)
 	free(t);
 }
 
-/* SHA-256(prefix || a || b), b may be NULL. */
-static int node(store_study_tree *t, uint8_t prefix, const uint8_t *a, const uint8_t *b, uint8_t out[HASH_LEN])
+int store_study_tree_node(store_study_tree *t, uint8_t prefix, const uint8_t a[32], const uint8_t *b,
+			  uint8_t out[32])
 {
 	unsigned int n = 0;
 
@@ -74,11 +74,11 @@ int store_study_tree_add(store_study_tree *t, const uint8_t instance_hash[32])
 	int rc;
 
 	/* RFC 9162 2.1.1: a leaf is SHA-256(0x00 || d) */
-	if ((rc = node(t, 0x00, instance_hash, NULL, h)) < 0)
+	if ((rc = store_study_tree_node(t, 0x00, instance_hash, NULL, h)) < 0)
 		return rc;
 	while (t->depth > 0 && t->size[t->depth - 1] == size) {
 		t->depth--;
-		if ((rc = node(t, 0x01, t->hash[t->depth], h, h)) < 0)
+		if ((rc = store_study_tree_node(t, 0x01, t->hash[t->depth], h, h)) < 0)
 			return rc;
 		size *= 2;
 	}
@@ -106,7 +106,7 @@ int store_study_tree_root(store_study_tree *t, uint8_t out[32], uint64_t *count)
 	}
 	memcpy(h, t->hash[t->depth - 1], HASH_LEN);
 	for (unsigned i = t->depth - 1; i-- > 0;)
-		if ((rc = node(t, 0x01, t->hash[i], h, h)) < 0)
+		if ((rc = store_study_tree_node(t, 0x01, t->hash[i], h, h)) < 0)
 			return rc;
 	memcpy(out, h, HASH_LEN);
 	return 0;

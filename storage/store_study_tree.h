@@ -20,4 +20,10 @@ int store_study_tree_add(store_study_tree *t, const uint8_t instance_hash[32]);
  * and how many they are; the tree may take more leaves afterwards. */
 int store_study_tree_root(store_study_tree *t, uint8_t out[32], uint64_t *count);
 
+/* SHA-256(prefix || a [|| b]) on the tree's context (b may be NULL):
+ * RFC 9162's leaf (0x00) and node (0x01) hashes, for store_study_cache,
+ * which keeps its own shape of the same tree. */
+int store_study_tree_node(store_study_tree *t, uint8_t prefix, const uint8_t a[32], const uint8_t *b,
+			  uint8_t out[32]);
+
 #endif
