@@ -338,7 +338,8 @@ int store_cas_put(store_cas *cas, const void *data, size_t len,
 	 * thread's) after the look is seen by pending_add. */
 	if (cas->opts.sync == STORE_CAS_SYNC_DEFERRED)
 		seen_synced = store_cas__synced(cas);
-	rc = present(cas, hash, &have);
+	/* a chunk found is touched: gc beside this put sees it in use */
+	rc = store_cas__present_touch(cas, hash, &have);
 	if (rc < 0 || have)
 		return rc;
 	rc = store_cas__encode(cas, hash, data, len, &e);

@@ -179,6 +179,15 @@ int store_cas_verify(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN]);
  * removal is made durable now (sync each) or at the next store_cas_sync. */
 int store_cas_remove(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN]);
 
+/* gc's removal beside running puts (store_cas_idle.c): hash's chunk file
+ * goes only when its mtime (refreshed by every put that finds the chunk
+ * already stored) is before cutoff_ns (nanoseconds since the epoch), and
+ * never from under such a put.  *removed says whether it went; a chunk
+ * pending in this store counts as touched.  ARCA_ENOTFOUND when there is
+ * no such chunk. */
+int store_cas_remove_idle(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int64_t cutoff_ns,
+			  bool *removed);
+
 /* Hex helpers: hex gets STORE_CAS_HEX_LEN lower-case digits and a NUL;
  * from_hex accepts exactly 64 hex digits (either case), ARCA_EINVAL else. */
 void store_cas_hash_to_hex(const uint8_t hash[STORE_CAS_HASH_LEN], char hex[STORE_CAS_HEX_LEN + 1]);

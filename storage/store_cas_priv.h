@@ -205,6 +205,10 @@ int store_cas__encode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], co
 int store_cas__decode(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], const store_cas_header *h,
 		      uint8_t *buf, size_t size, const char *path, uint8_t **plain_out);
 
+/* present() for a put: a chunk found under its final name has its mtime
+ * refreshed first, then is looked up again (store_cas_idle.c). */
+int store_cas__present_touch(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], bool *out);
+
 int store_cas__read_fd(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN], int fd,
 		       const char *path, uint8_t **data, size_t *len);
 

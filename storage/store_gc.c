@@ -130,7 +130,21 @@ static int mark(marker *mk, const char *index)
 	return rc;
 }
 
-static int sweep(marker *mk, bool dry_run)
+/* Online: what the sweep may remove (store_cas_remove_idle), the chunks
+ * untouched since cutoff_ns; 0 offline (anything unreferenced goes). */
+static int remove_garbage(marker *mk, const uint8_t hash[STORE_CAS_HASH_LEN], int64_t cutoff_ns, bool *removed)
+{
+	int rc;
+
+	if (cutoff_ns == 0) {
+		rc = store_cas_remove(mk->cas, hash);
+		*removed = rc == 0;
+		return rc;
+	}
+	return store_cas_remove_idle(mk->cas, hash, cutoff_ns, removed);
+}
+
+static int sweep(marker *mk, bool dry_run, int64_t cutoff_ns)
 {
 	store_gc_stats *stats = mk->stats;
 	store_cas_iter *it = NULL;
@@ -148,6 +162,7 @@ static int sweep(marker *mk, bool dry_run)
 			stats->stray++; /* not ours to remove: arca verify names it */
 			continue;
 		}
+		memset(&st, 0, sizeof(st)); /* a file gone meanwhile: size and age 0 */
 		size = stat(e.path, &st) == 0 ? (uint64_t)st.st_size : 0;
 		stats->chunks++;
 		if (store_verify__set_has(&mk->live, e.hash)) {
@@ -162,12 +177,23 @@ static int sweep(marker *mk, bool dry_run)
 				manifest = true;
 			store_manifest_free(m);
 		}
+		if (cutoff_ns != 0 && (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec >= cutoff_ns) {
+			stats->young++; /* put or reused too recently to judge */
+			stats->young_bytes += size;
+			continue;
+		}
 		if (!dry_run) {
-			rc = store_cas_remove(mk->cas, e.hash);
+			bool removed = false;
+			rc = remove_garbage(mk, e.hash, cutoff_ns, &removed);
 			if (rc == ARCA_ENOTFOUND)
 				continue;
 			if (rc < 0)
 				break;
+			if (!removed) {
+				stats->young++; /* reused while gc looked */
+				stats->young_bytes += size;
+				continue;
+			}
 		}
 		stats->removed++;
 		stats->removed_bytes += size;
@@ -186,6 +212,7 @@ int store_gc_run(store_cas *cas, const store_gc_options *opts, store_gc_stats *s
 	marker mk;
 	double t0 = now_s();
 	bool locked = false;
+	int64_t cutoff_ns = 0;
 	int rc;
 
 	if (stats == NULL)
@@ -196,7 +223,12 @@ int store_gc_run(store_cas *cas, const store_gc_options *opts, store_gc_stats *s
 	memset(&mk, 0, sizeof(mk));
 	mk.cas = cas;
 	mk.stats = stats;
-	if (!opts->dry_run) {
+	if (opts->online) {
+		/* before the mark: a chunk touched after this is never removed */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cutoff_ns = ((int64_t)ts.tv_sec - (opts->grace_s != 0 ? opts->grace_s : 3600)) * 1000000000 + ts.tv_nsec;
+	} else if (!opts->dry_run) {
 		if ((rc = lock_exclusive(cas)) < 0)
 			return rc;
 		locked = true;
@@ -208,7 +240,7 @@ int store_gc_run(store_cas *cas, const store_gc_options *opts, store_gc_stats *s
 		if (mk.refused != 0 && !opts->force && !opts->dry_run)
 			rc = arca_error_set(mk.refused, "%s", mk.refused_msg);
 		else
-			rc = sweep(&mk, opts->dry_run);
+			rc = sweep(&mk, opts->dry_run, cutoff_ns);
 	}
 	if (rc == 0 && mk.refused != 0 && opts->dry_run && !opts->force)
 		rc = arca_error_set(mk.refused, "%s", mk.refused_msg);

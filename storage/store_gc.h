@@ -9,18 +9,24 @@
  * chunks of interrupted or refused ingests, manifests that were never
  * indexed).  Nothing else under the store root is touched.
  *
- * Why gc needs the store to itself.  An ingest deduplicates on existence
- * (docs/storage-format.md 4): a put that finds a chunk's file skips the
- * write, and the manifest naming that chunk is indexed only at the group
- * commit, up to seconds later (minutes for a large multi-frame instance).
- * A chunk that no row references can therefore become live at any moment,
- * and no grace period on the file's age helps, since a dedup hit on an old
- * unreferenced chunk does not touch it.  So gc takes the store's lock
- * (ROOT/cas.lock, which every process holding the store open shares)
- * exclusively, and refuses to run while arcad or an import has the store
- * open (ARCA_EAGAIN); while gc runs, a store_cas_open elsewhere waits for
- * it.  A dry run needs no lock: it reports what a real run would remove
- * now.
+ * Why gc needs the store to itself, or a grace period.  An ingest
+ * deduplicates on existence (docs/storage-format.md 4): a put that finds a
+ * chunk's file skips the write, and the manifest naming that chunk is
+ * indexed only at the group commit, up to seconds later (minutes for a
+ * large multi-frame instance).  A chunk that no row references can
+ * therefore become live at any moment.  Two ways to be safe:
+ *   - offline (the default): gc takes the store's lock (ROOT/cas.lock,
+ *     which every process holding the store open shares) exclusively and
+ *     refuses to run while arcad or an import has the store open
+ *     (ARCA_EAGAIN); while gc runs, a store_cas_open elsewhere waits;
+ *   - online (opts.online): gc runs beside them and removes only garbage
+ *     whose file nothing touched for grace_s seconds before the mark
+ *     began.  A put that finds its chunk stored refreshes the file's
+ *     mtime, new chunks are young, and store_cas_remove_idle never
+ *     removes a file from under a put (store_cas_idle.c); an instance
+ *     whose chunks were put before the mark and indexed after it is
+ *     protected as long as put-to-commit takes less than grace_s.
+ * A dry run needs no lock: it reports what a real run would remove now.
  *
  * A manifest that an index row names but that cannot be read (missing or
  * damaged) stops the sweep (ARCA_ECRYPTO / ARCA_ENOTFOUND, nothing
@@ -38,6 +44,8 @@ typedef struct store_gc_options {
 	const char *index;   /* the index location (SQLite file) */
 	bool dry_run;        /* count what would go, remove nothing, take no lock */
 	bool force;          /* sweep even when a named manifest cannot be read */
+	bool online;         /* beside running ingests: shared lock, grace_s (see above) */
+	uint32_t grace_s;    /* online: garbage touched this recently stays; 0 = 3600 */
 } store_gc_options;
 
 typedef struct store_gc_stats {
@@ -49,6 +57,7 @@ typedef struct store_gc_stats {
 	uint64_t removed, removed_bytes; /* garbage removed (dry run: that would be) */
 	uint64_t removed_manifests;    /* of which manifests of never-indexed instances */
 	uint64_t stray;                /* files under chunks/ that are not chunks (left alone) */
+	uint64_t young, young_bytes;   /* online: garbage kept, touched within the grace period */
 	double seconds;
 } store_gc_stats;
 

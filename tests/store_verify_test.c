@@ -12,11 +12,13 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arca_err.h"
@@ -516,6 +518,106 @@ static void test_gc(void **state)
 	store_cas_free(cas);
 }
 
+/* A chunk file's age set back. */
+static void age(fixture *f, const uint8_t h[STORE_CAS_HASH_LEN], long seconds)
+{
+	struct timespec ts[2];
+	char path[PATH_MAX];
+
+	chunk_file(f, h, path, sizeof(path));
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= seconds;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* gc --online beside another opener (arcad): only garbage untouched for
+ * the grace period goes; a put that finds an old unreferenced chunk makes
+ * it young again; what goes can be put again; a crash in the middle of a
+ * removal (the file under gc's temp name) gives the chunk back at the
+ * next open. */
+static void test_gc_online(void **state)
+{
+	fixture *f = *state;
+	uint8_t junk[3000], junk2[3000], junk3[3000], h1[STORE_CAS_HASH_LEN], h2[STORE_CAS_HASH_LEN],
+		h3[STORE_CAS_HASH_LEN], px[STORE_CAS_HASH_LEN], again[STORE_CAS_HASH_LEN];
+	char path[PATH_MAX], tmp[PATH_MAX], hex[STORE_CAS_HEX_LEN + 1];
+	store_gc_options go;
+	store_gc_stats gs;
+	store_cas *cas = NULL, *other = NULL;
+	bool exists, is_new = false;
+
+	fill(f);
+	memset(junk, 0x11, sizeof(junk));
+	memset(junk2, 0x22, sizeof(junk2));
+	memset(junk3, 0x44, sizeof(junk3));
+	assert_int_equal(store_cas_put(store_ingest_cas_store(f->s), junk, sizeof(junk), h1, NULL), 0);
+	assert_int_equal(store_cas_put(store_ingest_cas_store(f->s), junk2, sizeof(junk2), h2, NULL), 0);
+	assert_int_equal(store_cas_put(store_ingest_cas_store(f->s), junk3, sizeof(junk3), h3, NULL), 0);
+	reopen_plain(f, &cas);
+	/* the running server's opener */
+	assert_int_equal(store_cas_open(&other, f->root, NULL), 0);
+	store_gc_options_init(&go);
+	go.index = f->index;
+	go.online = true;
+	go.grace_s = 3600;
+
+	/* everything young: nothing goes, three stay */
+	assert_int_equal(store_gc_run(cas, &go, &gs), 0);
+	assert_int_equal(gs.removed, 0);
+	assert_int_equal(gs.young, 3);
+
+	/* h1 and h2 two hours old; h2 then found again by a put (dedup): it
+	 * is young again and stays, h1 goes, h3 stays */
+	age(f, h1, 7200);
+	age(f, h2, 7200);
+	pixel_chunk(1, px);
+	age(f, px, 7200); /* referenced: old or not, never removed */
+	assert_int_equal(store_cas_put(other, junk2, sizeof(junk2), again, &is_new), 0);
+	assert_false(is_new);
+	go.dry_run = true;
+	assert_int_equal(store_gc_run(cas, &go, &gs), 0);
+	assert_int_equal(gs.removed, 1);
+	assert_int_equal(gs.young, 2);
+	assert_int_equal(store_cas_exists(cas, h1, &exists), 0);
+	assert_true(exists);
+	go.dry_run = false;
+	assert_int_equal(store_gc_run(cas, &go, &gs), 0);
+	assert_int_equal(gs.removed, 1);
+	assert_int_equal(gs.young, 2);
+	assert_int_equal(store_cas_exists(cas, h1, &exists), 0);
+	assert_false(exists);
+	assert_int_equal(store_cas_verify(cas, h2), 0);
+	assert_int_equal(store_cas_verify(cas, h3), 0);
+	assert_int_equal(store_cas_verify(cas, px), 0);
+	/* removed, then put again: stored anew */
+	assert_int_equal(store_cas_put(other, junk, sizeof(junk), again, &is_new), 0);
+	assert_true(is_new);
+	assert_int_equal(store_cas_sync(other), 0);
+	assert_int_equal(store_cas_verify(cas, h1), 0);
+
+	/* a young chunk is never moved: remove_idle with a cutoff before it */
+	{
+		bool removed = true;
+		assert_int_equal(store_cas_remove_idle(cas, h3, 1, &removed), 0);
+		assert_false(removed);
+		assert_int_equal(store_cas_verify(cas, h3), 0);
+	}
+	store_cas_free(other);
+	store_cas_free(cas);
+
+	/* a crash between gc's rename and its decision: the chunk under
+	 * gc's temp name is put back by the next open */
+	chunk_file(f, h3, path, sizeof(path));
+	store_cas_hash_to_hex(h3, hex);
+	snprintf(tmp, sizeof(tmp), "%s/chunks/tmp/tmp-%s-gc0001", f->root, hex);
+	assert_int_equal(rename(path, tmp), 0);
+	reopen_plain(f, &cas);
+	assert_int_equal(store_cas_verify(cas, h3), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	store_cas_free(cas);
+}
+
 static void test_gc_refuses_unreadable_manifest(void **state)
 {
 	fixture *f = *state;
@@ -554,6 +656,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_manifest_mismatch, setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted, setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_gc, setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_gc_online, setup, store_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_gc_refuses_unreadable_manifest, setup, store_fixture_teardown),
 	};
 

@@ -2,11 +2,14 @@
  * instance of the index references (issue 4: identical chunks are stored
  * once, and garbage is collected by mark and sweep; storage/store_gc.h).
  *
- * It needs the chunk store to itself: an ingest may at any moment reuse
- * a chunk that nothing references yet (deduplication trusts a chunk's
- * existence), so gc refuses to run while arcad or an import has the store
- * open, and a store_cas_open elsewhere waits until it is done.  --dry-run
- * only counts, and runs beside arcad. */
+ * By default it needs the chunk store to itself: an ingest may at any
+ * moment reuse a chunk that nothing references yet (deduplication trusts a
+ * chunk's existence), so gc refuses to run while arcad or an import has
+ * the store open, and a store_cas_open elsewhere waits until it is done.
+ * --online runs beside them and leaves garbage touched within the grace
+ * period (store_gc.h).  --dry-run only counts, and runs beside arcad. */
+#include <errno.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,15 +26,21 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: arca gc [--root DIR] [--dry-run] [--force]\n"
+		"usage: arca gc [--root DIR] [--online [--grace MINUTES]] [--dry-run] [--force]\n"
 		"\n"
 		"Mark and sweep of the chunk store: every chunk and manifest that no\n"
 		"instance of the index references (current or kept older version) is\n"
 		"removed: the traces of interrupted or refused ingests.  Prints what was\n"
-		"kept and what was removed.  arcad must be stopped (the store must not\n"
-		"be open anywhere else: an ingest may be reusing an unreferenced chunk).\n"
+		"kept and what was removed.  Without --online arcad must be stopped (the\n"
+		"store must not be open anywhere else: an ingest may be reusing an\n"
+		"unreferenced chunk).\n"
 		"\n"
 		"  --root DIR   the archive (default: $ARCA_ROOT, then ./arca-data)\n"
+		"  --online     run beside arcad and imports: an unreferenced chunk is\n"
+		"               removed only if nothing stored or reused it in the grace\n"
+		"               period before gc started\n"
+		"  --grace MINUTES  with --online (default 60; at least 1): longer than\n"
+		"               any instance takes from its first chunk to its answer\n"
 		"  --dry-run    count what would be removed, remove nothing (runs beside arcad)\n"
 		"  --force      sweep even when a manifest named by the index cannot be read\n"
 		"               (its chunks are then removed too; repair it first if you can)\n"
@@ -64,6 +73,18 @@ int arca_cmd_gc(int argc, char **argv)
 			go.dry_run = true;
 		} else if (strcmp(a, "--force") == 0) {
 			go.force = true;
+		} else if (strcmp(a, "--online") == 0) {
+			go.online = true;
+		} else if (strcmp(a, "--grace") == 0 && i + 1 < argc) {
+			char *end = NULL;
+			long m;
+			errno = 0;
+			m = strtol(argv[++i], &end, 10);
+			if (errno != 0 || end == argv[i] || *end != '\0' || m < 1 || m > 525600) {
+				fprintf(stderr, CMD ": --grace wants whole minutes from 1 to 525600, not '%s'\n", argv[i]);
+				return ARCA_EXIT_USAGE;
+			}
+			go.grace_s = (uint32_t)m * 60u;
 		} else {
 			if (a[0] == '-')
 				fprintf(stderr, CMD ": unknown option '%s'%s; see `arca gc --help`\n", a,
@@ -72,6 +93,10 @@ int arca_cmd_gc(int argc, char **argv)
 				fprintf(stderr, CMD ": unexpected argument '%s'; see `arca gc --help`\n", a);
 			return ARCA_EXIT_USAGE;
 		}
+	}
+	if (go.grace_s != 0 && !go.online) {
+		fprintf(stderr, CMD ": --grace goes with --online\n");
+		return ARCA_EXIT_USAGE;
 	}
 	if (root == NULL)
 		root = arca_conf_default_root();
@@ -95,12 +120,15 @@ int arca_cmd_gc(int argc, char **argv)
 	go.index = conf.index_path;
 	rc = store_gc_run(cas, &go, &gs);
 	if (rc == 0 || rc == ARCA_ENOTFOUND || rc == ARCA_ECRYPTO || rc == ARCA_EPROTO) {
-		printf("%s %" PRIu64 " chunk files: %" PRIu64 " live (%" PRIu64 " referenced by %" PRIu64
+		printf("%s %" PRIu64 " chunk files: %" PRIu64 " kept (%" PRIu64 " referenced by %" PRIu64
 		       " instance rows, %.3f MB); %s %" PRIu64 " unreferenced (%.3f MB freed, %" PRIu64
 		       " of them manifests of never-indexed instances) in %.2f s\n",
 		       go.dry_run ? "dry run:" : "gc:", gs.chunks, gs.chunks - gs.removed, gs.live_chunks, gs.rows,
 		       (double)gs.live_bytes / 1e6, go.dry_run ? "would remove" : "removed", gs.removed,
 		       (double)gs.removed_bytes / 1e6, gs.removed_manifests, gs.seconds);
+		if (gs.young > 0)
+			printf("gc: %" PRIu64 " unreferenced chunk files (%.3f MB) %s, stored or reused within the grace period\n",
+			       gs.young, (double)gs.young_bytes / 1e6, go.dry_run ? "would stay" : "stay");
 		if (gs.stray > 0)
 			printf("gc: %" PRIu64 " files under chunks/ are not chunks and were left alone (arca verify names them)\n",
 			       gs.stray);
