@@ -210,11 +210,7 @@ run_cell() {
 	wait $client_pids
 	t1=$(now)
 	client_pids=""
-	# A forking server's children may still be writing their last file.
-	for ((s = 0; s < 100; s++)); do
-		ps -o stat= --ppid "$server_pid" 2>/dev/null | grep -qv '^Z' || break
-		sleep 0.1
-	done
+	children_settle "$server_pid"
 	c1=$(tree_ticks "$server_pid")
 	kill -0 "$server_pid" 2>/dev/null || { bad=1; note="storescp died"; }
 	stop_server

@@ -27,3 +27,13 @@ tree_ticks() {
 	echo $total
 }
 vm_hwm_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# A forking server's children may still be writing their last file after
+# the clients ended: wait (up to 10 s) until only zombies are left.
+children_settle() { # pid
+	local s
+	for ((s = 0; s < 100; s++)); do
+		ps -o stat= --ppid "$1" 2>/dev/null | grep -qv '^Z' || break
+		sleep 0.1
+	done
+}

@@ -397,12 +397,7 @@ run_cell() {
 	wait $client_pids
 	t1=$(now)
 	client_pids=""
-	# A forking server's children may still be writing their last file:
-	# wait (up to 10 s) until only zombies are left.
-	for ((n = 0; n < 100; n++)); do
-		ps -o stat= --ppid "$server_pid" 2>/dev/null | grep -qv '^Z' || break
-		sleep 0.1
-	done
+	children_settle "$server_pid"
 	c1=$(tree_ticks "$server_pid")
 	rss=$(vm_hwm_kb "$server_pid")
 	if [ -n "$sampler_pid" ]; then

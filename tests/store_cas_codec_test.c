@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "arca_conf.h"
 #include "arca_err.h"
 #include "store_cas.h"
@@ -36,22 +36,13 @@ struct fixture {
 	char dir[64];
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/store_cas_codec_test.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (test_tmpdir_make(f->dir, sizeof(f->dir), "store_cas_codec_test") < 0) {
 		free(f);
 		return -1;
 	}
@@ -63,7 +54,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

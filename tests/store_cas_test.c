@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "arca_err.h"
 #include "store_cas.h"
 
@@ -37,22 +37,13 @@ struct fixture {
 
 /* ---- helpers ---- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/store_cas_test.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (test_tmpdir_make(f->dir, sizeof(f->dir), "store_cas_test") < 0) {
 		free(f);
 		return -1;
 	}
@@ -65,7 +56,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

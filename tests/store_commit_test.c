@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_tmpdir.h"
 #include "arca_err.h"
 #include "store_cas.h"
 #include "store_commit.h"
@@ -49,14 +49,6 @@ struct rec {
 	unsigned value;
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -64,8 +56,7 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/store_commit_test.XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
+	if (test_tmpdir_make(f->dir, sizeof(f->dir), "store_commit_test") < 0) {
 		free(f);
 		return -1;
 	}
@@ -84,7 +75,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	store_cas_free(f->cas);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }
