@@ -95,18 +95,7 @@ mkdir -p "$run" || exit 2
 # ---------------------------------------------------------------- cleanup
 server_pid=""
 client_pids=""
-stop_pid() { # pid grace_seconds
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+. "$here/host_lib.sh"
 stop_server() {
 	local p
 	if [ -n "$server_pid" ]; then
@@ -146,7 +135,6 @@ fi
 find "$data/set" -name '*.dcm' -exec cat {} + > /dev/null
 
 # ---------------------------------------------------------------- helpers
-. "$here/host_lib.sh"
 
 # Seconds of CPU in the second line of bash's `times` output (the
 # children's user and system time): "0m1.234s 0m0.567s".

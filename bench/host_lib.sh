@@ -1,6 +1,7 @@
 # host_lib.sh - helpers shared by bench/ingest.sh and bench/ceiling.sh
 # (sourced by bash, not run): wall time, a free loopback port, the CPU
-# ticks of a server with its forked children, a process's peak RSS.
+# ticks of a server with its forked children, a process's peak RSS,
+# stopping a process, waiting for a forking server's children.
 
 now() { date +%s.%N; }
 
@@ -36,4 +37,18 @@ children_settle() { # pid
 		ps -o stat= --ppid "$1" 2>/dev/null | grep -qv '^Z' || break
 		sleep 0.1
 	done
+}
+
+# SIGTERM, up to grace_seconds for it to go, then SIGKILL; reaped.
+stop_pid() { # pid grace_seconds
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
 }

@@ -109,20 +109,7 @@ results=$work/results.tsv
 server_pid=""
 client_pids=""
 sampler_pid=""
-stop_pid() { # pid grace_seconds
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < $2 * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	return 0
-}
+. "$here/host_lib.sh"
 cleanup() {
 	local p
 	for p in $client_pids; do kill -TERM "$p" 2>/dev/null; done
@@ -141,7 +128,6 @@ trap cleanup EXIT
 trap 'echo "ingest.sh: interrupted" >&2; exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-. "$here/host_lib.sh"
 # Largest sum of RSS over the server and its children, sampled every 0.1 s
 # (a forking server's memory is the sum over its processes).
 sampler() { # pid outfile
