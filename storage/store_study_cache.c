@@ -279,6 +279,8 @@ int store_study_cache_hash(store_study_cache *c, store_index *idx, const char *s
 	if (c->valid && c->mark == mark && strcmp(c->study, study_uid) == 0) {
 		if ((rc = apply(c, changes, n, &ok)) < 0) {
 			store_study_cache_drop(c);
+			if (rc == ARCA_ELIMIT) /* grew too large to keep: the index's way */
+				return store_study_hash(idx, study_uid, hash, count);
 			return rc;
 		}
 	}
