@@ -104,8 +104,12 @@ int store_cas_remove_idle(store_cas *cas, const uint8_t hash[STORE_CAS_HASH_LEN]
 	}
 	if (rc == ARCA_EEXISTS)
 		return arca_error_set(ARCA_EIO, "chunk %s: no free temp name in %s", hex, cas->tmp_dir);
-	if (rc < 0)
+	if (rc < 0) {
+		/* gone meanwhile (another gc): nothing to remove */
+		if (access(path, F_OK) != 0 && errno == ENOENT)
+			return arca_error_set(ARCA_ENOTFOUND, "chunk %s not found", path);
 		return rc;
+	}
 	/* G2 */
 	if (stat(tmp, &st) != 0)
 		return arca_error_set(ARCA_EIO, "cannot stat %s (it becomes chunk %s again at the next start): %s",
